@@ -1,0 +1,93 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import type { InitConfig } from '../init/run-init.js';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../log.js';
+import { parseBoolean, parseChoice, parseDurationMs, parsePositiveDurationMs } from './parse-values.js';
+
+/** Everything the command line and METAMCP_INIT_* say. */
+export type Config = InitConfig & { logLevel: LogLevel; logFormat: LogFormat };
+
+/** The outcome of reading the command line: run, or exit now with a status. */
+export type ParsedArgs = { kind: 'run'; config: Config } | { kind: 'exit'; exitCode: number };
+
+/** Where commander's own output goes; stdout only for --help and --version, which ask for it. */
+export type Output = { writeOut: (text: string) => void; writeErr: (text: string) => void };
+
+type OptionSpec = {
+  flags: string;
+  key: keyof Config;
+  description: string;
+  defaultValue?: string;
+  parse: (value: string) => unknown;
+};
+
+// One table drives the flags, their METAMCP_INIT_* variables and their defaults.
+const OPTIONS: readonly OptionSpec[] = [
+  { flags: '--grace <duration>', key: 'graceMs', defaultValue: '10s', parse: parseDurationMs,
+    description: 'how long processes get after TERM before KILL, at shutdown' },
+  { flags: '-g, --group', key: 'group', parse: parseBoolean,
+    description: "forward signals to the child's process group, not the child alone" },
+  { flags: '--reap-interval <duration>', key: 'reapIntervalMs', defaultValue: '1s', parse: parsePositiveDurationMs,
+    description: 'how often to sweep for zombies besides on SIGCHLD' },
+  { flags: '--log-level <level>', key: 'logLevel', defaultValue: 'info', parse: parseChoice(LOG_LEVELS),
+    description: `log level: ${LOG_LEVELS.join(', ')}` },
+  { flags: '--log-format <format>', key: 'logFormat', defaultValue: 'auto', parse: parseChoice(LOG_FORMATS),
+    description: 'json, pretty, or auto (pretty when stderr is a terminal)' },
+];
+
+/** METAMCP_INIT_GRACE for --grace: every option has its variable. */
+export function envNameOf(flags: string): string {
+  const long = /--([a-z-]+)/.exec(flags)![1]!;
+  return `METAMCP_INIT_${long.replace(/-/g, '_').toUpperCase()}`;
+}
+
+/** Reads argv (without node and the script) and the environment into a Config; flags win. */
+export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv, output: Output, version: string): ParsedArgs {
+  const program = new Command('metamcp-init')
+    .description('PID 1 for MetaMCP containers: runs <command>, reaps zombies, forwards signals, stops everything gracefully.')
+    .usage('[options] -- <command> [args...]')
+    .version(version, '-V, --version')
+    .argument('[command...]', 'the main child and its arguments')
+    .passThroughOptions()
+    .exitOverride()
+    .configureOutput({ ...output, outputError: (text, write) => write(text) })
+    .addHelpText('after', '\nEvery option can also be set by its METAMCP_INIT_* variable; a flag wins over it.');
+  for (const spec of OPTIONS) {
+    const option = new Option(spec.flags, `${spec.description} [${envNameOf(spec.flags)}]`);
+    if (spec.defaultValue !== undefined) option.default(spec.defaultValue);
+    program.addOption(option.argParser(spec.parse));
+  }
+
+  try {
+    program.parse(argv as string[], { from: 'user' });
+    const values: Record<string, unknown> = {};
+    for (const spec of OPTIONS) {
+      const name = program.options.find((o) => o.flags === spec.flags)!.attributeName();
+      const fromEnv = env[envNameOf(spec.flags)];
+      if (program.getOptionValueSource(name) === 'cli') values[spec.key] = program.getOptionValue(name);
+      else if (fromEnv !== undefined) values[spec.key] = parseEnv(spec, fromEnv);
+      else values[spec.key] = spec.defaultValue === undefined ? false : spec.parse(spec.defaultValue);
+    }
+    const command = program.args;
+    if (command.length === 0) throw usageError('missing the command to run: metamcp-init [options] -- <command> [args...]');
+    return { kind: 'run', config: { ...(values as Omit<Config, 'command'>), command } };
+  } catch (error) {
+    if (!(error instanceof CommanderError)) throw error;
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return { kind: 'exit', exitCode: 0 };
+    if (error.code === 'metamcp-init.usage') output.writeErr(`metamcp-init: ${error.message}\n`);
+    output.writeErr("Try 'metamcp-init --help'.\n");
+    return { kind: 'exit', exitCode: 2 };
+  }
+}
+
+function parseEnv(spec: OptionSpec, value: string): unknown {
+  try {
+    return spec.parse(value);
+  } catch (error) {
+    if (!(error instanceof InvalidArgumentError)) throw error;
+    throw usageError(`environment variable ${envNameOf(spec.flags)} (for ${spec.flags}) has invalid value '${value}'. ${error.message}`);
+  }
+}
+
+function usageError(message: string): CommanderError {
+  return new CommanderError(2, 'metamcp-init.usage', message);
+}

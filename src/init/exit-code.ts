@@ -1,0 +1,15 @@
+import { constants } from 'node:os';
+
+/** How the main child ended, as Node reports it. */
+export type ChildExit = { code: number | null; signal: NodeJS.Signals | null };
+
+/** The init's exit status for a child exit: its code, or 128+N for death by signal N, as a shell does. */
+export function exitCodeOf(exit: ChildExit): number {
+  if (exit.signal) return 128 + (constants.signals[exit.signal] ?? 0);
+  return exit.code ?? 0;
+}
+
+/** The shell's status for a command that could not be executed: 127 not found, 126 not executable. */
+export function exitCodeForSpawnError(errorCode: string | undefined): 126 | 127 {
+  return errorCode === 'ENOENT' || errorCode === 'ENOTDIR' ? 127 : 126;
+}

@@ -1,0 +1,42 @@
+import { closeSync, openSync, readSync } from 'node:fs';
+
+// One reused buffer and synchronous reads: ~3x faster than readFileSync per file and,
+// unlike fs.promises, never wakes the libuv threadpool (engineering.md).
+let buffer = Buffer.allocUnsafe(64 * 1024);
+
+/** Reads a file whole into the shared buffer; returns its length, or undefined when gone. */
+function readIntoBuffer(path: string): number | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    let length = 0;
+    for (;;) {
+      if (length === buffer.length) {
+        const bigger = Buffer.allocUnsafe(buffer.length * 2);
+        buffer.copy(bigger);
+        buffer = bigger;
+      }
+      const n = readSync(fd, buffer, length, buffer.length - length, null);
+      if (n === 0) return length;
+      length += n;
+    }
+  } catch {
+    // ESRCH and friends: the process exited between open and read.
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Reads a small /proc or /sys file as text, or returns undefined when it is gone:
+ * a process that exits mid-scan is normal, not an error.
+ */
+export function readProcText(path: string, encoding: BufferEncoding = 'latin1'): string | undefined {
+  const length = readIntoBuffer(path);
+  return length === undefined ? undefined : buffer.toString(encoding, 0, length);
+}

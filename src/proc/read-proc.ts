@@ -1,0 +1,50 @@
+import { readdirSync } from 'node:fs';
+import { parseStat } from './parse-stat.js';
+import { readProcText } from './read-file.js';
+import type { ProcStat } from './snapshot.js';
+
+/** The pids /proc lists now. */
+export function listPids(procRoot = '/proc'): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync(procRoot)) {
+    const c = name.charCodeAt(0);
+    if (c >= 48 && c <= 57) pids.push(Number(name));
+  }
+  return pids;
+}
+
+/** /proc/PID/stat of one process, or undefined when it is gone. */
+export function readStat(pid: number, procRoot = '/proc'): ProcStat | undefined {
+  const text = readProcText(`${procRoot}/${pid}/stat`);
+  return text === undefined ? undefined : parseStat(text);
+}
+
+/** Every process /proc shows, by pid; processes that vanish mid-scan are left out. */
+export function readAllStats(procRoot = '/proc'): Map<number, ProcStat> {
+  const procs = new Map<number, ProcStat>();
+  for (const pid of listPids(procRoot)) {
+    const stat = readStat(pid, procRoot);
+    if (stat) procs.set(pid, stat);
+  }
+  return procs;
+}
+
+/**
+ * The children of one process from /proc/PID/task/TID/children, or undefined when
+ * the kernel lacks that file (CONFIG_PROC_CHILDREN) and a full scan is needed.
+ */
+export function readChildPids(pid: number, procRoot = '/proc'): number[] | undefined {
+  let tids: string[];
+  try {
+    tids = readdirSync(`${procRoot}/${pid}/task`);
+  } catch {
+    return undefined;
+  }
+  const children: number[] = [];
+  for (const tid of tids) {
+    const text = readProcText(`${procRoot}/${pid}/task/${tid}/children`);
+    if (text === undefined) return undefined;
+    for (const word of text.split(' ')) if (word) children.push(Number(word));
+  }
+  return children;
+}

@@ -1,0 +1,46 @@
+// The only native edge: waitpid and prctl through koffi. Node has neither, and
+// libuv's own waitpid covers only the children it spawned (engineering.md).
+import type * as Koffi from 'koffi';
+
+const WNOHANG = 1;
+const PR_SET_CHILD_SUBREAPER = 36;
+
+/** What waitpid reported for one pid. */
+export type WaitResult =
+  | { kind: 'running' }
+  | { kind: 'reaped'; status: number }
+  | { kind: 'not-a-child' };
+
+/** The syscalls the init needs that Node does not offer. */
+export type Libc = {
+  /** waitpid(pid, WNOHANG) on one pid; never -1, which would steal libuv's child. */
+  waitPidNoHang(pid: number): WaitResult;
+  /** prctl(PR_SET_CHILD_SUBREAPER, 1): orphans of our descendants come to us. */
+  setChildSubreaper(): void;
+};
+
+/** Loads libc through koffi; null libc resolves to glibc or musl alike. */
+export function loadLibc(): Libc {
+  // Required lazily so that `--help` and usage errors work without the binding.
+  const koffi = require('koffi') as typeof Koffi;
+  const lib = koffi.load(null as unknown as string);
+  const waitpid = lib.func('int waitpid(int pid, _Out_ int *status, int options)');
+  const prctl = lib.func('int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)');
+  const errno = () => koffi.errno();
+
+  return {
+    waitPidNoHang(pid) {
+      const status = [0];
+      const rc = waitpid(pid, status, WNOHANG) as number;
+      if (rc === pid) return { kind: 'reaped', status: status[0] ?? 0 };
+      if (rc === 0) return { kind: 'running' };
+      // ECHILD: not our child (any more), e.g. reaped already or reparented elsewhere.
+      return { kind: 'not-a-child' };
+    },
+    setChildSubreaper() {
+      if ((prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) as number) !== 0) {
+        throw new Error(`prctl(PR_SET_CHILD_SUBREAPER) failed: errno ${errno()}`);
+      }
+    },
+  };
+}
