@@ -54,7 +54,9 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv, outpu
   for (const spec of OPTIONS) {
     const option = new Option(spec.flags, `${spec.description} [${envNameOf(spec.flags)}]`);
     if (spec.defaultValue !== undefined) option.default(spec.defaultValue);
-    program.addOption(option.argParser(spec.parse));
+    // A flag without a value (--group) is simply true; its parser serves the environment.
+    if (option.required) option.argParser(spec.parse);
+    program.addOption(option);
   }
 
   try {

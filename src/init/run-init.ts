@@ -30,8 +30,10 @@ export async function runInit(config: InitConfig, log: Logger, libc: Libc): Prom
   const subreaper = registerSubreaper(initPid, libc);
 
   let mainPid: number | undefined;
+  let reapedTotal = 0;
   const reap = () => {
     const reaped = reapZombies({ initPid, libc, isOwnedByLibuv: (pid) => pid === mainPid });
+    reapedTotal += reaped.length;
     if (reaped.length > 0) log.debug({ count: reaped.length, pids: reaped.slice(0, 20).map((r) => r.pid) }, 'reaped zombies');
   };
   // SIGCHLD coalesces (one may stand for many exits), so a periodic sweep backs it up.
@@ -76,7 +78,7 @@ export async function runInit(config: InitConfig, log: Logger, libc: Libc): Prom
   process.off('SIGCHLD', onChild);
   reap();
   const exitCode = exitCodeOf(exit);
-  log.info({ ...exit, exitCode, ...summary }, 'main child exited; nothing left, exiting');
+  log.info({ ...exit, exitCode, ...summary, reaped: reapedTotal }, 'main child exited; nothing left, exiting');
   return exitCode;
 }
 

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { parseArgs } from '../../src/cli/options.js';
+
+function parse(argv: string[], env: NodeJS.ProcessEnv = {}) {
+  let out = '';
+  let err = '';
+  const result = parseArgs(argv, env, { writeOut: (t) => (out += t), writeErr: (t) => (err += t) }, '1.2.3');
+  return { result, out, err };
+}
+
+describe('parseArgs', () => {
+  it('takes the command after --, with defaults for every option', () => {
+    const { result } = parse(['--', 'node', 'app.js', '--port', '3000']);
+    expect(result).toEqual({ kind: 'run', config: {
+      command: ['node', 'app.js', '--port', '3000'], graceMs: 10_000, group: false, reapIntervalMs: 1000,
+      logLevel: 'info', logFormat: 'auto',
+    } });
+  });
+
+  it('takes the command without --, leaving its options alone', () => {
+    const { result } = parse(['--grace', '2s', 'node', '--grace', 'x']);
+    expect(result).toMatchObject({ kind: 'run', config: { command: ['node', '--grace', 'x'], graceMs: 2000 } });
+  });
+
+  it('reads METAMCP_INIT_* variables, and a flag wins over them', () => {
+    const env = { METAMCP_INIT_GRACE: '1500ms', METAMCP_INIT_GROUP: 'yes', METAMCP_INIT_LOG_LEVEL: 'debug' };
+    expect(parse(['--', 'x'], env).result).toMatchObject({ config: { graceMs: 1500, group: true, logLevel: 'debug' } });
+    expect(parse(['--grace', '3', '--', 'x'], env).result).toMatchObject({ config: { graceMs: 3000 } });
+  });
+
+  it('reads a false boolean variable as false', () => {
+    expect(parse(['--', 'x'], { METAMCP_INIT_GROUP: '0' }).result).toMatchObject({ config: { group: false } });
+  });
+
+  it.each([
+    [['--grace', 'soon', '--', 'x'], {}, '--grace'],
+    [['--grace', '-1s', '--', 'x'], {}, '--grace'],
+    [['--reap-interval', '0', '--', 'x'], {}, '--reap-interval'],
+    [['--log-level', 'loud', '--', 'x'], {}, 'trace, debug'],
+    [['--', 'x'], { METAMCP_INIT_GRACE: 'soon' }, 'METAMCP_INIT_GRACE'],
+    [['--', 'x'], { METAMCP_INIT_GROUP: 'maybe' }, 'METAMCP_INIT_GROUP'],
+    [['--bogus', '--', 'x'], {}, '--bogus'],
+    [[], {}, 'missing the command'],
+  ])('exits 2 naming the option for %j %j', (argv, env, named) => {
+    const { result, err } = parse(argv, env);
+    expect(result).toEqual({ kind: 'exit', exitCode: 2 });
+    expect(err).toContain(named);
+  });
+
+  it('prints --help and --version on request and exits 0', () => {
+    const help = parse(['--help']);
+    expect(help.result).toEqual({ kind: 'exit', exitCode: 0 });
+    expect(help.out).toContain('METAMCP_INIT_GRACE');
+    expect(parse(['--version']).out).toBe('1.2.3\n');
+  });
+});

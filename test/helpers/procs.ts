@@ -1,0 +1,36 @@
+// /proc helpers for tests: the same readers the init uses, seen from outside.
+import { readAllStats, readStat } from '../../src/proc/read-proc.js';
+import { findDescendants } from '../../src/proc/tree.js';
+import { isZombie, type ProcRef, type ProcStat } from '../../src/proc/snapshot.js';
+import { signalProc } from '../../src/proc/signal-proc.js';
+
+export { readStat };
+
+/** Whether the process is alive (present and not a zombie) with that start time. */
+export function isAlive(ref: ProcRef): boolean {
+  const stat = readStat(ref.pid);
+  return stat !== undefined && stat.startTicks === ref.startTicks && !isZombie(stat);
+}
+
+/** The descendants of a pid now. */
+export function descendantsOf(pid: number): ProcStat[] {
+  return findDescendants(readAllStats(), pid);
+}
+
+/** Zombies whose parent is `pid`. */
+export function zombieChildrenOf(pid: number): ProcStat[] {
+  return [...readAllStats().values()].filter((proc) => proc.ppid === pid && isZombie(proc));
+}
+
+/** SIGKILLs a process tree that a test started: the descendants first, then the root. */
+export function killTree(root: ProcRef): void {
+  for (const proc of descendantsOf(root.pid)) signalProc(proc, 'SIGKILL');
+  signalProc(root, 'SIGKILL');
+}
+
+/** A ProcRef for a live pid. */
+export function refOf(pid: number): ProcRef {
+  const stat = readStat(pid);
+  if (!stat) throw new Error(`no process ${pid}`);
+  return { pid, startTicks: stat.startTicks };
+}

@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { exitCodeForSpawnError, exitCodeOf } from '../../src/init/exit-code.js';
+
+describe('exitCodeOf', () => {
+  it('returns the child\'s code', () => {
+    expect(exitCodeOf({ code: 42, signal: null })).toBe(42);
+  });
+
+  it('returns 128+N for death by signal N', () => {
+    expect(exitCodeOf({ code: null, signal: 'SIGKILL' })).toBe(137);
+    expect(exitCodeOf({ code: null, signal: 'SIGTERM' })).toBe(143);
+  });
+});
+
+describe('exitCodeForSpawnError', () => {
+  it('is 127 for a command that is not found, 126 for one that cannot run', () => {
+    expect(exitCodeForSpawnError('ENOENT')).toBe(127);
+    expect(exitCodeForSpawnError('EACCES')).toBe(126);
+    expect(exitCodeForSpawnError('ENOEXEC')).toBe(126);
+  });
+});
