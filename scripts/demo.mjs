@@ -19,5 +19,5 @@ function run(title, command) {
 process.stderr.write(`metamcp-init demo, ${asPid1 ? 'as real PID 1 (unshare --pid)' : 'as a child subreaper (not root)'}\n`);
 run('300 orphans, reaped (the child prints what it finds in /proc)', [node, 'test/fixtures/orphans.js', '300', '0.5']);
 run('docker stop on a child that ignores TERM and left grandchildren: all killed after the 2 s grace', ['sh', '-c',
-  `trap '' TERM; ${node} test/fixtures/leave-grandchildren.js; kill -TERM $PPID; exec ${node} test/fixtures/ignore-term.js`]);
+  `trap '' TERM; ${node} test/fixtures/leave-grandchildren.js </dev/null; kill -TERM $PPID; exec ${node} test/fixtures/ignore-term.js`]);
 run('exit status passes through', ['sh', '-c', 'exit 42']);
