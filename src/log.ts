@@ -1,5 +1,5 @@
 import pino, { type Logger } from 'pino';
-import { prettyFactory } from 'pino-pretty';
+import type * as PinoPretty from 'pino-pretty';
 
 export type LogFormat = 'json' | 'pretty' | 'auto';
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
@@ -16,7 +16,8 @@ export function createLogger(level: LogLevel, format: LogFormat): Logger {
   // A closed or broken stderr must not bring PID 1 down: the log line is lost, nothing else.
   stderr.on('error', () => {});
   const pretty = format === 'pretty' || (format === 'auto' && process.stderr.isTTY === true);
-  const prettify = pretty ? prettyFactory({ colorize: process.stderr.isTTY === true, translateTime: 'SYS:HH:MM:ss.l' }) : undefined;
+  // Loaded only when asked for: most containers log JSON, and its modules cost memory.
+  const prettify = pretty ? (require('pino-pretty') as typeof PinoPretty).prettyFactory({ colorize: process.stderr.isTTY === true, translateTime: 'SYS:HH:MM:ss.l' }) : undefined;
   const destination = prettify ? { write: (line: string) => stderr.write(prettify(line)) } : stderr;
   return pino({
     name: 'metamcp-init',
