@@ -1,4 +1,5 @@
 // Entry point: wiring only. Reads the options, makes the logger, runs the init, exits.
+import { setupGuard } from '../guard/setup-guard.js';
 import { runInit } from '../init/run-init.js';
 import { createLogger } from '../log.js';
 import { loadLibc } from '../sys/libc.js';
@@ -17,7 +18,8 @@ async function main(): Promise<number> {
   // PID 1 must never crash: if it dies, the kernel kills the whole container with it.
   process.on('uncaughtException', (error) => log.error({ err: error }, 'uncaught exception; carrying on'));
   process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled rejection; carrying on'));
-  return runInit(config, log, loadLibc());
+  const libc = loadLibc();
+  return runInit(config, log, libc, setupGuard(config, log, libc));
 }
 
 main().then(

@@ -1,10 +1,32 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import type { Headroom } from '../guard/headroom.js';
 import type { InitConfig } from '../init/run-init.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../log.js';
-import { parseBoolean, parseChoice, parseDurationMs, parsePositiveDurationMs } from './parse-values.js';
+import {
+  parseBoolean, parseBytes, parseChoice, parseDurationMs, parseHeadroom, parseIntegerAtLeast, parsePatterns,
+  parsePositiveDurationMs,
+} from './parse-values.js';
+
+/** What the command line and METAMCP_INIT_* say about the guard. */
+export type GuardSettings = {
+  guardOff: boolean;
+  dryRun: boolean;
+  /** Replaces the default launcher patterns unless empty. */
+  match: string[];
+  alsoMatch: string[];
+  maxPerCommand: number;
+  maxInstances?: number;
+  orphanGraceMs: number;
+  idleAfterMs: number;
+  pidsHeadroom: Headroom;
+  memoryHeadroom: Headroom;
+  headroomAny: boolean;
+  stopGraceMs: number;
+  intervalMs: number;
+};
 
 /** Everything the command line and METAMCP_INIT_* say. */
-export type Config = InitConfig & { logLevel: LogLevel; logFormat: LogFormat };
+export type Config = InitConfig & GuardSettings & { logLevel: LogLevel; logFormat: LogFormat };
 
 /** The outcome of reading the command line: run, or exit now with a status. */
 export type ParsedArgs = { kind: 'run'; config: Config } | { kind: 'exit'; exitCode: number };
@@ -18,6 +40,8 @@ type OptionSpec = {
   description: string;
   defaultValue?: string;
   parse: (value: string) => unknown;
+  /** Repeatable: every use adds to a list (and the variable holds one item per line). */
+  repeatable?: boolean;
 };
 
 // One table drives the flags, their METAMCP_INIT_* variables and their defaults.
@@ -28,6 +52,34 @@ const OPTIONS: readonly OptionSpec[] = [
     description: "forward signals to the child's process group, not the child alone" },
   { flags: '--reap-interval <duration>', key: 'reapIntervalMs', defaultValue: '1s', parse: parsePositiveDurationMs,
     description: 'how often to sweep for zombies besides on SIGCHLD' },
+  { flags: '--match <regex>', key: 'match', parse: parsePatterns, repeatable: true,
+    description: 'launcher pattern, matched against the command line; replaces the defaults (repeatable)' },
+  { flags: '--also-match <regex>', key: 'alsoMatch', parse: parsePatterns, repeatable: true,
+    description: 'launcher pattern added to the defaults (repeatable)' },
+  { flags: '--max-per-command <n>', key: 'maxPerCommand', defaultValue: '5', parse: parseIntegerAtLeast(1),
+    description: 'most instances of one command line; the oldest beyond it are stopped' },
+  { flags: '--max-instances <n>', key: 'maxInstances', parse: parseIntegerAtLeast(1),
+    description: 'most instances in all (default: no total cap)' },
+  { flags: '--orphan-grace <duration>', key: 'orphanGraceMs', defaultValue: '10s', parse: parseDurationMs,
+    description: 'how long an orphaned instance may live before it is stopped' },
+  { flags: '--idle-after <duration>', key: 'idleAfterMs', defaultValue: '60s', parse: parseDurationMs,
+    description: 'an instance that used no CPU for this long is idle' },
+  { flags: '--pids-headroom <tasks|percent>', key: 'pidsHeadroom', defaultValue: '20%',
+    parse: parseHeadroom(parseIntegerAtLeast(1), 'a number of tasks such as 30'),
+    description: 'stop instances when pids.current comes this close to pids.max' },
+  { flags: '--memory-headroom <bytes|percent>', key: 'memoryHeadroom', defaultValue: '10%',
+    parse: parseHeadroom(parseBytes, 'a size such as 512MiB'),
+    description: 'stop instances when memory use comes this close to its limit' },
+  { flags: '--headroom-any', key: 'headroomAny', parse: parseBoolean,
+    description: 'under headroom pressure, also stop the oldest instances that are not duplicates' },
+  { flags: '--stop-grace <duration>', key: 'stopGraceMs', defaultValue: '3s', parse: parseDurationMs,
+    description: 'time an instance gets after TERM before KILL' },
+  { flags: '--interval <duration>', key: 'intervalMs', defaultValue: '1s', parse: parsePositiveDurationMs,
+    description: 'full scan at least this often (pids.current is polled every 100 ms)' },
+  { flags: '--dry-run', key: 'dryRun', parse: parseBoolean,
+    description: 'log what the guard would stop, and stop nothing' },
+  { flags: '--guard-off', key: 'guardOff', parse: parseBoolean,
+    description: 'run as a plain init: no MCP guard at all' },
   { flags: '--log-level <level>', key: 'logLevel', defaultValue: 'info', parse: parseChoice(LOG_LEVELS),
     description: `log level: ${LOG_LEVELS.join(', ')}` },
   { flags: '--log-format <format>', key: 'logFormat', defaultValue: 'auto', parse: parseChoice(LOG_FORMATS),
@@ -55,7 +107,8 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv, outpu
     const option = new Option(spec.flags, `${spec.description} [${envNameOf(spec.flags)}]`);
     if (spec.defaultValue !== undefined) option.default(spec.defaultValue);
     // A flag without a value (--group) is simply true; its parser serves the environment.
-    if (option.required) option.argParser(spec.parse);
+    if (spec.repeatable) option.argParser((value: string, list: unknown) => [...((list as string[]) ?? []), ...(spec.parse(value) as string[])]);
+    else if (option.required) option.argParser(spec.parse);
     program.addOption(option);
   }
 
@@ -67,7 +120,8 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv, outpu
       const fromEnv = env[envNameOf(spec.flags)];
       if (program.getOptionValueSource(name) === 'cli') values[spec.key] = program.getOptionValue(name);
       else if (fromEnv !== undefined) values[spec.key] = parseEnv(spec, fromEnv);
-      else values[spec.key] = spec.defaultValue === undefined ? false : spec.parse(spec.defaultValue);
+      else if (spec.defaultValue !== undefined) values[spec.key] = spec.parse(spec.defaultValue);
+      else values[spec.key] = isFlag(spec) ? false : spec.repeatable ? [] : undefined;
     }
     const command = program.args;
     if (command.length === 0) throw usageError('missing the command to run: metamcp-init [options] -- <command> [args...]');
@@ -79,6 +133,10 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv, outpu
     output.writeErr("Try 'metamcp-init --help'.\n");
     return { kind: 'exit', exitCode: 2 };
   }
+}
+
+function isFlag(spec: OptionSpec): boolean {
+  return !spec.flags.includes('<');
 }
 
 function parseEnv(spec: OptionSpec, value: string): unknown {

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import type { Headroom } from '../guard/headroom.js';
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m)?$/;
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000 } as const;
@@ -34,4 +35,56 @@ export function parseChoice<T extends string>(choices: readonly T[]): (value: st
     if ((choices as readonly string[]).includes(value)) return value as T;
     throw new InvalidArgumentError(`Expected one of ${choices.join(', ')}.`);
   };
+}
+
+/** Parses a whole number of at least `min`. */
+export function parseIntegerAtLeast(min: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value.trim());
+    if (!/^\d+$/.test(value.trim()) || n < min) throw new InvalidArgumentError(`Expected a whole number of at least ${min}.`);
+    return n;
+  };
+}
+
+const BYTE_UNITS: Record<string, number> = {
+  '': 1, b: 1, k: 1024, kb: 1000, kib: 1024, m: 1024 ** 2, mb: 1000 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1000 ** 3, gib: 1024 ** 3,
+};
+
+/** Parses a size such as `512MiB`, `1g`, `200MB` or `1048576` (bytes) into bytes. */
+export function parseBytes(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(value.trim());
+  const unit = match ? BYTE_UNITS[match[2]!.toLowerCase()] : undefined;
+  if (!match || unit === undefined) throw new InvalidArgumentError('Expected a size such as 512MiB, 1GiB, 200MB or a number of bytes.');
+  return Math.round(Number(match[1]) * unit);
+}
+
+/** Parses a headroom: a percentage of the limit (`20%`) or an amount parsed by `parseAmount`. */
+export function parseHeadroom(parseAmount: (value: string) => number, example: string): (value: string) => Headroom {
+  return (value) => {
+    const percent = /^(\d+(?:\.\d+)?)%$/.exec(value.trim());
+    if (percent) {
+      const n = Number(percent[1]);
+      if (n <= 0 || n >= 100) throw new InvalidArgumentError('Expected a percentage above 0% and below 100%.');
+      return { percent: n };
+    }
+    try {
+      return { amount: parseAmount(value) };
+    } catch {
+      throw new InvalidArgumentError(`Expected a percentage of the limit such as 20%, or ${example}.`);
+    }
+  };
+}
+
+/** Parses one or more regular expressions, one per line. */
+export function parsePatterns(value: string): string[] {
+  const patterns = value.split('\n').map((line) => line.trim()).filter(Boolean);
+  for (const pattern of patterns) {
+    try {
+      new RegExp(pattern);
+    } catch (error) {
+      throw new InvalidArgumentError(`Expected a JavaScript regular expression; ${(error as Error).message}.`);
+    }
+  }
+  if (patterns.length === 0) throw new InvalidArgumentError('Expected at least one regular expression.');
+  return patterns;
 }

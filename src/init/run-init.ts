@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { GuardStarter } from '../guard/setup-guard.js';
 import type { Libc } from '../sys/libc.js';
 import { exitCodeForSpawnError, exitCodeOf, type ChildExit } from './exit-code.js';
 import { catchForwardedSignals, forwardSignal } from './forward-signals.js';
@@ -21,10 +22,10 @@ export type InitConfig = {
 
 /**
  * The whole PID-1 lifecycle, read top to bottom as tini's main: reserve our tasks,
- * become a subreaper, spawn, then forward signals and reap zombies until the child exits,
- * stop what is left, and return the child's exit status.
+ * become a subreaper, spawn, start the guard, then forward signals and reap zombies until
+ * the child exits, stop what is left, and return the child's exit status.
  */
-export async function runInit(config: InitConfig, log: Logger, libc: Libc): Promise<number> {
+export async function runInit(config: InitConfig, log: Logger, libc: Libc, startGuard?: GuardStarter): Promise<number> {
   const initPid = process.pid;
   await startThreadpoolNow();
   const subreaper = registerSubreaper(initPid, libc);
@@ -51,6 +52,8 @@ export async function runInit(config: InitConfig, log: Logger, libc: Libc): Prom
   mainPid = child.pid;
   log.info({ childPid: child.pid, command: config.command, initPid, subreaper, initTasks: countOwnTasks() }, 'started main child');
 
+  const guard = startGuard?.(child.pid);
+
   const deadline = new GraceDeadline(config.graceMs);
   let childRunning = true;
   const uncatch = catchForwardedSignals((signal) => runGuarded(log, 'signal', () => {
@@ -66,6 +69,7 @@ export async function runInit(config: InitConfig, log: Logger, libc: Libc): Prom
   }));
 
   const ended = await Promise.race([child.exited, deadline.reached.then(() => undefined)]);
+  guard?.stop();
   if (ended) childRunning = false;
   else log.warn({ childPid: child.pid, graceMs: config.graceMs }, 'grace period over: killing every remaining process');
   deadline.start();

@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
 import { readAllStats } from '../proc/read-proc.js';
 import { signalProc } from '../proc/signal-proc.js';
-import { isZombie, type ProcStat } from '../proc/snapshot.js';
+import { isZombie, refKey, type ProcStat } from '../proc/snapshot.js';
 import { findDescendants } from '../proc/tree.js';
 import type { GraceDeadline } from './grace-deadline.js';
+import { sleep } from '../sleep.js';
 
 export type StopRemainingOptions = {
   initPid: number;
@@ -60,12 +61,8 @@ export async function stopRemaining(options: StopRemainingOptions): Promise<Stop
 }
 
 function sendOnce(proc: ProcStat, signal: NodeJS.Signals, sent: Set<string>, procRoot?: string): void {
-  const key = `${proc.pid}:${proc.startTicks}`;
+  const key = refKey(proc);
   if (sent.has(key)) return;
   sent.add(key);
   signalProc(proc, signal, procRoot);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -20,6 +20,7 @@ export function parseStat(line: string): ProcStat | undefined {
     ppid: num(1),
     pgid: num(2),
     sid: num(3),
+    flags: num(6),
     cpuTicks: num(11) + num(12),
     threads: num(17),
     startTicks: num(19),

@@ -4,6 +4,9 @@ import type * as Koffi from 'koffi';
 
 const WNOHANG = 1;
 const PR_SET_CHILD_SUBREAPER = 36;
+// sysconf names, the same in glibc and musl.
+const SC_CLK_TCK = 2;
+const SC_PAGESIZE = 30;
 
 /** What waitpid reported for one pid. */
 export type WaitResult =
@@ -17,6 +20,10 @@ export type Libc = {
   waitPidNoHang(pid: number): WaitResult;
   /** prctl(PR_SET_CHILD_SUBREAPER, 1): orphans of our descendants come to us. */
   setChildSubreaper(): void;
+  /** Clock ticks per second: the unit of start times and CPU times in /proc/PID/stat. */
+  clockTicksPerSecond(): number;
+  /** Bytes per page: the unit of RSS in /proc/PID/stat (4 KiB, or 16/64 KiB on some arm64). */
+  pageBytes(): number;
 };
 
 /** Loads libc through koffi; null libc resolves to glibc or musl alike. */
@@ -26,6 +33,7 @@ export function loadLibc(): Libc {
   const lib = koffi.load(null as unknown as string);
   const waitpid = lib.func('int waitpid(int pid, _Out_ int *status, int options)');
   const prctl = lib.func('int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)');
+  const sysconf = lib.func('long sysconf(int name)');
   const errno = () => koffi.errno();
 
   return {
@@ -42,5 +50,7 @@ export function loadLibc(): Libc {
         throw new Error(`prctl(PR_SET_CHILD_SUBREAPER) failed: errno ${errno()}`);
       }
     },
+    clockTicksPerSecond: () => Number(sysconf(SC_CLK_TCK)),
+    pageBytes: () => Number(sysconf(SC_PAGESIZE)),
   };
 }

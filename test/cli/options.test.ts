@@ -14,6 +14,18 @@ describe('parseArgs', () => {
     expect(result).toEqual({ kind: 'run', config: {
       command: ['node', 'app.js', '--port', '3000'], graceMs: 10_000, group: false, reapIntervalMs: 1000,
       logLevel: 'info', logFormat: 'auto',
+      guardOff: false, dryRun: false, match: [], alsoMatch: [], maxPerCommand: 5, maxInstances: undefined,
+      orphanGraceMs: 10_000, idleAfterMs: 60_000, pidsHeadroom: { percent: 20 }, memoryHeadroom: { percent: 10 },
+      headroomAny: false, stopGraceMs: 3000, intervalMs: 1000,
+    } });
+  });
+
+  it('reads the guard\'s options and their variables', () => {
+    const { result } = parse(['--match', 'foo', '--match', 'bar', '--pids-headroom', '30', '--memory-headroom', '512MiB',
+      '--max-instances', '9', '--headroom-any', '--dry-run', '--', 'x'], { METAMCP_INIT_ALSO_MATCH: 'baz\nqux', METAMCP_INIT_MAX_PER_COMMAND: '2' });
+    expect(result).toMatchObject({ kind: 'run', config: {
+      match: ['foo', 'bar'], alsoMatch: ['baz', 'qux'], maxPerCommand: 2, maxInstances: 9, pidsHeadroom: { amount: 30 },
+      memoryHeadroom: { amount: 512 * 1024 * 1024 }, headroomAny: true, dryRun: true,
     } });
   });
 
@@ -40,6 +52,11 @@ describe('parseArgs', () => {
     [['--', 'x'], { METAMCP_INIT_GRACE: 'soon' }, 'METAMCP_INIT_GRACE'],
     [['--', 'x'], { METAMCP_INIT_GROUP: 'maybe' }, 'METAMCP_INIT_GROUP'],
     [['--bogus', '--', 'x'], {}, '--bogus'],
+    [['--match', '(', '--', 'x'], {}, '--match'],
+    [['--pids-headroom', '120%', '--', 'x'], {}, '--pids-headroom'],
+    [['--memory-headroom', 'lots', '--', 'x'], {}, '--memory-headroom'],
+    [['--max-per-command', '0', '--', 'x'], {}, '--max-per-command'],
+    [['--', 'x'], { METAMCP_INIT_MAX_INSTANCES: 'many' }, 'METAMCP_INIT_MAX_INSTANCES'],
     [[], {}, 'missing the command'],
   ])('exits 2 naming the option for %j %j', (argv, env, named) => {
     const { result, err } = parse(argv, env);

@@ -7,7 +7,7 @@ const NODE = '2405 (node) S 2397 2405 2405 0 -1 4194560 2834 0 0 0 12 3 0 0 20 0
 describe('parseStat', () => {
   it('reads the fields the init and the guard use', () => {
     expect(parseStat(NODE)).toEqual({
-      pid: 2405, comm: 'node', state: 'S', ppid: 2397, pgid: 2405, sid: 2405,
+      pid: 2405, comm: 'node', state: 'S', ppid: 2397, pgid: 2405, sid: 2405, flags: 4194560,
       cpuTicks: 15, threads: 7, startTicks: 1234567, rssPages: 10240,
     });
   });

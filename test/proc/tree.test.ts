@@ -3,7 +3,7 @@ import type { ProcStat } from '../../src/proc/snapshot.js';
 import { findDescendants } from '../../src/proc/tree.js';
 
 function makeProc(pid: number, ppid: number): ProcStat {
-  return { pid, ppid, pgid: pid, sid: pid, state: 'S', comm: 'x', startTicks: pid, threads: 1, cpuTicks: 0, rssPages: 0 };
+  return { pid, ppid, pgid: pid, sid: pid, flags: 0, state: 'S', comm: 'x', startTicks: pid, threads: 1, cpuTicks: 0, rssPages: 0 };
 }
 
 function mapOf(procs: ProcStat[]): Map<number, ProcStat> {

@@ -1,0 +1,40 @@
+// The identity of an MCP server's command line, shared by its duplicates.
+
+const NODE_NAMES = new Set(['node', 'nodejs']);
+const NPM_SCRIPTS: Record<string, string[]> = {
+  npx: ['npm', 'exec'],
+  'npx-cli.js': ['npm', 'exec'],
+  npm: ['npm'],
+  'npm-cli.js': ['npm'],
+};
+// npm exec flags that do not change which server runs.
+const NPM_EXEC_NOISE = new Set(['-y', '--yes', '-q', '--quiet', '--no']);
+
+/**
+ * Normalizes a command line to the key its duplicates share. npm rewrites its argv to
+ * one title string (`npm exec @pkg args`), so `npx -y @pkg args`, `node …/npx-cli.js -y
+ * @pkg args` and that title all become `npm exec @pkg args`.
+ */
+export function commandKey(argv: readonly string[]): string {
+  let words = argv.length === 1 ? argv[0]!.split(/\s+/).filter(Boolean) : [...argv];
+  if (words.length > 1 && NODE_NAMES.has(basename(words[0]!)) && basename(words[1]!) in NPM_SCRIPTS) {
+    words = words.slice(1);
+  }
+  if (words.length === 0) return '';
+  const program = basename(words[0]!);
+  words = [...(NPM_SCRIPTS[program] ?? [program]), ...words.slice(1)];
+  if (words[0] === 'npm' && words[1] === 'exec') {
+    words = ['npm', 'exec', ...words.slice(2).filter((word) => !NPM_EXEC_NOISE.has(word))];
+    if (words[2] === '--') words.splice(2, 1);
+  }
+  return words.join(' ');
+}
+
+/** The full command line as one string, as patterns see it. */
+export function commandLine(argv: readonly string[]): string {
+  return argv.join(' ');
+}
+
+function basename(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}

@@ -1,0 +1,20 @@
+/** How close to a limit usage may come: an absolute amount (tasks or bytes) or a share of the limit. */
+export type Headroom = { percent: number } | { amount: number };
+
+/** The headroom in the limit's unit. */
+export function headroomOf(headroom: Headroom, limit: number): number {
+  return 'percent' in headroom ? Math.floor((limit * headroom.percent) / 100) : headroom.amount;
+}
+
+/**
+ * The pressure on one limit: stopping starts when usage reaches `limit - headroom` (the
+ * high watermark) and goes on until usage would be under `limit - 1.5 * headroom` (the low
+ * watermark), so that one stop does not leave usage hovering at the trigger.
+ */
+export type Watermarks = { high: number; low: number };
+
+/** High and low watermarks of a limit. */
+export function watermarksOf(headroom: Headroom, limit: number): Watermarks {
+  const room = headroomOf(headroom, limit);
+  return { high: limit - room, low: Math.max(0, limit - Math.ceil(room * 1.5)) };
+}

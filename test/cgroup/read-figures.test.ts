@@ -1,0 +1,319 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { detectCgroupDirs } from '../../src/cgroup/detect.js';
+import type { CgroupDir } from '../../src/cgroup/figures.js';
+import { parseLimit, parseMemoryStat, readCgroupFigures, readPidsCurrent } from '../../src/cgroup/read-figures.js';
+
+// A real v1 memory.stat from the project machine, trimmed; inactive_file and
+// total_inactive_file differ so that the key chosen shows.
+const V1_MEMORY_STAT = `cache 121290752
+rss 1740800
+inactive_anon 1540096
+active_anon 12288
+inactive_file 78565376
+active_file 42725376
+hierarchical_memory_limit 9223372036854771712
+total_cache 121290752
+total_rss 1740800
+total_inactive_anon 1540096
+total_inactive_file 80000000
+total_active_file 42725376
+`;
+
+// A real v2 memory.stat, trimmed.
+const V2_MEMORY_STAT = `anon 10850304
+file 26517504
+kernel 2400256
+inactive_anon 10838016
+active_anon 12288
+inactive_file 20000000
+active_file 6517504
+`;
+
+const V1_NO_LIMIT = '9223372036854771712\n';
+
+let fsRoot: string;
+
+beforeEach(() => {
+  fsRoot = mkdtempSync(join(tmpdir(), 'metamcp-init-cgroup-'));
+});
+
+afterEach(() => {
+  rmSync(fsRoot, { recursive: true, force: true });
+});
+
+/** Writes files under fsRoot, by their path as the init would see it. */
+function writeFiles(files: Record<string, string>): void {
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(`${fsRoot}${path}`), { recursive: true });
+    writeFileSync(`${fsRoot}${path}`, text);
+  }
+}
+
+const v1 = (controller: string, dir: string): CgroupDir => ({ version: 1, dir, mountPoint: `/sys/fs/cgroup/${controller}` });
+const v2 = (dir: string): CgroupDir => ({ version: 2, dir, mountPoint: '/sys/fs/cgroup' });
+
+describe('parseLimit', () => {
+  it('reads a count', () => {
+    expect(parseLimit('50\n')).toBe(50);
+    expect(parseLimit('0')).toBe(0);
+  });
+
+  it('reads max and the huge v1 value as no limit', () => {
+    expect(parseLimit('max\n')).toBe(Infinity);
+    expect(parseLimit(V1_NO_LIMIT)).toBe(Infinity);
+    expect(parseLimit(String(2 ** 62))).toBe(Infinity);
+    expect(parseLimit(String(2 ** 62 - 4096))).toBe(2 ** 62 - 4096);
+  });
+
+  it('returns undefined for text that is not a limit', () => {
+    expect(parseLimit('')).toBeUndefined();
+    expect(parseLimit('-1')).toBeUndefined();
+    expect(parseLimit('12 kB')).toBeUndefined();
+    expect(parseLimit('maximum')).toBeUndefined();
+  });
+});
+
+describe('parseMemoryStat', () => {
+  it('reads a key on its own line, not as the tail of a longer key', () => {
+    expect(parseMemoryStat(V1_MEMORY_STAT, 'inactive_file')).toBe(78565376);
+    expect(parseMemoryStat(V1_MEMORY_STAT, 'total_inactive_file')).toBe(80000000);
+    expect(parseMemoryStat(V1_MEMORY_STAT, 'active_file')).toBe(42725376);
+  });
+
+  it('reads the first and the last line', () => {
+    expect(parseMemoryStat(V1_MEMORY_STAT, 'cache')).toBe(121290752);
+    expect(parseMemoryStat('a 1\nb 2', 'b')).toBe(2);
+  });
+
+  it('returns undefined for a missing key or a bad value', () => {
+    expect(parseMemoryStat(V2_MEMORY_STAT, 'total_inactive_file')).toBeUndefined();
+    expect(parseMemoryStat('inactive_file x\n', 'inactive_file')).toBeUndefined();
+    expect(parseMemoryStat('', 'inactive_file')).toBeUndefined();
+  });
+});
+
+describe('readCgroupFigures: pids', () => {
+  it('reads a v1 limit', () => {
+    const dir = '/sys/fs/cgroup/pids/job';
+    writeFiles({ [`${dir}/pids.current`]: '7\n', [`${dir}/pids.max`]: '50\n' });
+    expect(readCgroupFigures({ pids: v1('pids', dir) }, fsRoot)).toEqual({ pids: { currentTasks: 7, maxTasks: 50, dir } });
+  });
+
+  it('reads v2 max as no limit', () => {
+    const dir = '/sys/fs/cgroup';
+    writeFiles({ [`${dir}/pids.current`]: '12\n', [`${dir}/pids.max`]: 'max\n' });
+    expect(readCgroupFigures({ pids: v2(dir) }, fsRoot)).toEqual({ pids: { currentTasks: 12, dir } });
+  });
+
+  it('reports a tighter parent with its own current', () => {
+    const parent = '/sys/fs/cgroup/system.slice';
+    const dir = `${parent}/docker-abc.scope`;
+    writeFiles({
+      [`${dir}/pids.current`]: '10\n', [`${dir}/pids.max`]: '100\n',
+      [`${parent}/pids.current`]: '45\n', [`${parent}/pids.max`]: '50\n',
+      '/sys/fs/cgroup/pids.current': '300\n',
+    });
+    expect(readCgroupFigures({ pids: v2(dir) }, fsRoot).pids).toEqual({ currentTasks: 45, maxTasks: 50, dir: parent });
+  });
+
+  it('reports its own level when it is the tighter one, or the parent has no limit', () => {
+    const parent = '/sys/fs/cgroup/pids/outer';
+    const dir = `${parent}/inner`;
+    writeFiles({
+      [`${dir}/pids.current`]: '10\n', [`${dir}/pids.max`]: '20\n',
+      [`${parent}/pids.current`]: '45\n', [`${parent}/pids.max`]: '100\n',
+    });
+    expect(readCgroupFigures({ pids: v1('pids', dir) }, fsRoot).pids).toEqual({ currentTasks: 10, maxTasks: 20, dir });
+    writeFiles({ [`${parent}/pids.max`]: 'max\n' });
+    expect(readCgroupFigures({ pids: v1('pids', dir) }, fsRoot).pids).toEqual({ currentTasks: 10, maxTasks: 20, dir });
+  });
+
+  it('reports a limit set only on a parent', () => {
+    const parent = '/sys/fs/cgroup/pids/outer';
+    const dir = `${parent}/inner`;
+    writeFiles({
+      [`${dir}/pids.current`]: '3\n', [`${dir}/pids.max`]: 'max\n',
+      [`${parent}/pids.current`]: '8\n', [`${parent}/pids.max`]: '60\n',
+    });
+    expect(readCgroupFigures({ pids: v1('pids', dir) }, fsRoot).pids).toEqual({ currentTasks: 8, maxTasks: 60, dir: parent });
+  });
+
+  it('reads no level above the mount point', () => {
+    const dir = '/sys/fs/cgroup/pids/job';
+    writeFiles({
+      [`${dir}/pids.current`]: '7\n', [`${dir}/pids.max`]: 'max\n',
+      '/sys/fs/cgroup/pids.current': '7\n', '/sys/fs/cgroup/pids.max': '8\n',
+    });
+    expect(readCgroupFigures({ pids: v1('pids', dir) }, fsRoot).pids).toEqual({ currentTasks: 7, dir });
+  });
+
+  it('skips a level whose files cannot be read or parsed', () => {
+    const parent = '/sys/fs/cgroup/pids/outer';
+    const dir = `${parent}/inner`;
+    writeFiles({
+      [`${dir}/pids.current`]: '3\n', [`${dir}/pids.max`]: '100\n',
+      [`${parent}/pids.current`]: 'garbage\n', [`${parent}/pids.max`]: '5\n',
+      '/sys/fs/cgroup/pids/pids.current': '90\n',
+    });
+    expect(readCgroupFigures({ pids: v1('pids', dir) }, fsRoot).pids).toEqual({ currentTasks: 3, maxTasks: 100, dir });
+  });
+
+  it('reports its own current without a limit when its pids.max cannot be read', () => {
+    const dir = '/sys/fs/cgroup/pids/job';
+    writeFiles({ [`${dir}/pids.current`]: '4\n', [`${dir}/pids.max`]: 'nonsense\n' });
+    expect(readCgroupFigures({ pids: v1('pids', dir) }, fsRoot).pids).toEqual({ currentTasks: 4, dir });
+  });
+
+  it('leaves pids undefined when its own pids.current cannot be read', () => {
+    const parent = '/sys/fs/cgroup/pids/outer';
+    const dir = `${parent}/inner`;
+    writeFiles({ [`${dir}/pids.max`]: '10\n', [`${parent}/pids.current`]: '3\n', [`${parent}/pids.max`]: '10\n' });
+    expect(readCgroupFigures({ pids: v1('pids', dir) }, fsRoot)).toEqual({});
+    expect(readCgroupFigures({ pids: v1('pids', '/sys/fs/cgroup/pids/missing') }, fsRoot)).toEqual({});
+  });
+});
+
+describe('readPidsCurrent', () => {
+  it('reads pids.current, or undefined when it is gone', () => {
+    writeFiles({ '/sys/fs/cgroup/pids.current': '17\n' });
+    expect(readPidsCurrent('/sys/fs/cgroup', fsRoot)).toBe(17);
+    expect(readPidsCurrent('/sys/fs/cgroup/gone', fsRoot)).toBeUndefined();
+  });
+});
+
+describe('readCgroupFigures: memory', () => {
+  it('subtracts v1 total_inactive_file and reads the huge limit as none', () => {
+    const dir = '/sys/fs/cgroup/memory/job';
+    writeFiles({
+      [`${dir}/memory.usage_in_bytes`]: '124256256\n',
+      [`${dir}/memory.limit_in_bytes`]: V1_NO_LIMIT,
+      [`${dir}/memory.stat`]: V1_MEMORY_STAT,
+    });
+    expect(readCgroupFigures({ memory: v1('memory', dir) }, fsRoot).memory).toEqual({
+      usageBytes: 124256256, workingSetBytes: 124256256 - 80000000, dir,
+    });
+  });
+
+  it('falls back to v1 inactive_file without total_inactive_file', () => {
+    const dir = '/sys/fs/cgroup/memory/job';
+    writeFiles({
+      [`${dir}/memory.usage_in_bytes`]: '124256256\n',
+      [`${dir}/memory.limit_in_bytes`]: '268435456\n',
+      [`${dir}/memory.stat`]: V1_MEMORY_STAT.replace(/^total_.*\n/gm, ''),
+    });
+    expect(readCgroupFigures({ memory: v1('memory', dir) }, fsRoot).memory).toEqual({
+      usageBytes: 124256256, workingSetBytes: 124256256 - 78565376, limitBytes: 268435456, dir,
+    });
+  });
+
+  it('reads a v2 limit and subtracts inactive_file', () => {
+    const dir = '/sys/fs/cgroup';
+    writeFiles({ [`${dir}/memory.current`]: '60000000\n', [`${dir}/memory.max`]: '536870912\n', [`${dir}/memory.stat`]: V2_MEMORY_STAT });
+    expect(readCgroupFigures({ memory: v2(dir) }, fsRoot).memory).toEqual({
+      usageBytes: 60000000, workingSetBytes: 40000000, limitBytes: 536870912, dir,
+    });
+  });
+
+  it('reads v2 max as no limit and never lets the working set go below zero', () => {
+    const dir = '/sys/fs/cgroup';
+    writeFiles({ [`${dir}/memory.current`]: '1000\n', [`${dir}/memory.max`]: 'max\n', [`${dir}/memory.stat`]: V2_MEMORY_STAT });
+    expect(readCgroupFigures({ memory: v2(dir) }, fsRoot).memory).toEqual({ usageBytes: 1000, workingSetBytes: 0, dir });
+  });
+
+  it('reports a parent whose limit leaves less room for the working set', () => {
+    const parent = '/sys/fs/cgroup/outer';
+    const dir = `${parent}/inner`;
+    writeFiles({
+      [`${dir}/memory.current`]: '100000000\n', [`${dir}/memory.max`]: '1000000000\n',
+      [`${dir}/memory.stat`]: 'inactive_file 0\n',
+      // usage 300 MB of which 150 MB inactive: 150 MB working set under 200 MB.
+      [`${parent}/memory.current`]: '300000000\n', [`${parent}/memory.max`]: '200000000\n',
+      [`${parent}/memory.stat`]: 'inactive_file 150000000\n',
+    });
+    expect(readCgroupFigures({ memory: v2(dir) }, fsRoot).memory).toEqual({
+      usageBytes: 300000000, workingSetBytes: 150000000, limitBytes: 200000000, dir: parent,
+    });
+  });
+
+  it('skips a limited level whose memory.stat cannot be read', () => {
+    const parent = '/sys/fs/cgroup/outer';
+    const dir = `${parent}/inner`;
+    writeFiles({
+      [`${dir}/memory.current`]: '100\n', [`${dir}/memory.max`]: 'max\n', [`${dir}/memory.stat`]: 'inactive_file 40\n',
+      [`${parent}/memory.current`]: '150\n', [`${parent}/memory.max`]: '200\n',
+    });
+    expect(readCgroupFigures({ memory: v2(dir) }, fsRoot).memory).toEqual({ usageBytes: 100, workingSetBytes: 60, dir });
+  });
+
+  it('counts all usage as working set when its own memory.stat cannot be read', () => {
+    const dir = '/sys/fs/cgroup';
+    writeFiles({ [`${dir}/memory.current`]: '1000\n', [`${dir}/memory.max`]: 'max\n' });
+    expect(readCgroupFigures({ memory: v2(dir) }, fsRoot).memory).toEqual({ usageBytes: 1000, workingSetBytes: 1000, dir });
+  });
+
+  it('leaves memory undefined when its own usage cannot be read', () => {
+    const dir = '/sys/fs/cgroup/memory/job';
+    writeFiles({ [`${dir}/memory.limit_in_bytes`]: '100\n', [`${dir}/memory.stat`]: V1_MEMORY_STAT });
+    expect(readCgroupFigures({ memory: v1('memory', dir) }, fsRoot)).toEqual({});
+  });
+});
+
+describe('detectCgroupDirs', () => {
+  function writeProc(procSelfCgroup: string, mountinfo: string): string {
+    writeFiles({ '/proc/self/cgroup': procSelfCgroup, '/proc/self/mountinfo': mountinfo });
+    return `${fsRoot}/proc`;
+  }
+
+  const V2_MOUNTINFO = '736 735 0:27 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime - cgroup2 cgroup2 rw,nsdelegate\n';
+  const V1_MOUNTINFO = `39 31 0:36 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids
+35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+`;
+
+  it('finds v1 dirs from fake /proc files and reads their figures', () => {
+    const procRoot = writeProc('8:pids:/job\n4:memory:/job\n0::/\n', V1_MOUNTINFO);
+    writeFiles({
+      '/sys/fs/cgroup/pids/job/pids.current': '5\n', '/sys/fs/cgroup/pids/job/pids.max': '25\n',
+      '/sys/fs/cgroup/memory/job/memory.usage_in_bytes': '4096\n',
+      '/sys/fs/cgroup/memory/job/memory.limit_in_bytes': '8192\n',
+      '/sys/fs/cgroup/memory/job/memory.stat': 'total_inactive_file 1024\n',
+    });
+    const dirs = detectCgroupDirs(procRoot, fsRoot);
+    expect(dirs).toEqual({ pids: v1('pids', '/sys/fs/cgroup/pids/job'), memory: v1('memory', '/sys/fs/cgroup/memory/job') });
+    expect(readCgroupFigures(dirs, fsRoot)).toEqual({
+      pids: { currentTasks: 5, maxTasks: 25, dir: '/sys/fs/cgroup/pids/job' },
+      memory: { usageBytes: 4096, workingSetBytes: 3072, limitBytes: 8192, dir: '/sys/fs/cgroup/memory/job' },
+    });
+  });
+
+  it('keeps v2 controllers that cgroup.controllers lists', () => {
+    const procRoot = writeProc('0::/\n', V2_MOUNTINFO);
+    writeFiles({ '/sys/fs/cgroup/cgroup.controllers': 'cpuset cpu io memory hugetlb pids rdma misc\n' });
+    expect(detectCgroupDirs(procRoot, fsRoot)).toEqual({ pids: v2('/sys/fs/cgroup'), memory: v2('/sys/fs/cgroup') });
+  });
+
+  it('drops v2 controllers that cgroup.controllers does not list', () => {
+    const procRoot = writeProc('0::/\n', V2_MOUNTINFO);
+    writeFiles({ '/sys/fs/cgroup/cgroup.controllers': 'cpu io memory\n', '/sys/fs/cgroup/pids.max': 'max\n' });
+    expect(detectCgroupDirs(procRoot, fsRoot)).toEqual({ memory: v2('/sys/fs/cgroup') });
+  });
+
+  it('keeps a v2 controller whose limit file exists when cgroup.controllers cannot be read', () => {
+    const procRoot = writeProc('0::/system.slice/docker-abc.scope\n', V2_MOUNTINFO);
+    writeFiles({ '/sys/fs/cgroup/system.slice/docker-abc.scope/pids.max': '100\n' });
+    expect(detectCgroupDirs(procRoot, fsRoot)).toEqual({ pids: v2('/sys/fs/cgroup/system.slice/docker-abc.scope') });
+  });
+
+  it('keeps v1 dirs without checking the files under them', () => {
+    const procRoot = writeProc('8:pids:/job\n', V1_MOUNTINFO);
+    expect(detectCgroupDirs(procRoot, fsRoot)).toEqual({ pids: v1('pids', '/sys/fs/cgroup/pids/job') });
+  });
+
+  it('finds nothing when /proc/self/cgroup or mountinfo is missing', () => {
+    expect(detectCgroupDirs(`${fsRoot}/proc`, fsRoot)).toEqual({});
+    writeFiles({ '/proc/self/mountinfo': V2_MOUNTINFO });
+    expect(detectCgroupDirs(`${fsRoot}/proc`, fsRoot)).toEqual({});
+  });
+});

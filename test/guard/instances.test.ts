@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { findInstances, type KnownLauncher } from '../../src/guard/instances.js';
+import { INIT_PID, MAIN_PID, makeConfig, makeNpmTree, makeProc, makeSnapshot } from '../helpers/snapshots.js';
+
+const { patterns } = makeConfig();
+
+function find(procs: Parameters<typeof makeSnapshot>[0], known: ReadonlyMap<string, KnownLauncher> = new Map()) {
+  const snap = makeSnapshot(procs);
+  return findInstances({ procs: snap.procs, initPid: INIT_PID, mainPid: MAIN_PID, patterns, known });
+}
+
+describe('findInstances', () => {
+  it('makes one instance of launcher → sh → server, keyed by npm\'s title', () => {
+    const { instances } = find(makeNpmTree(100));
+    expect(instances).toHaveLength(1);
+    expect(instances[0]).toMatchObject({
+      id: '100:100', key: 'npm exec @modelcontextprotocol/server-everything', launcherAlive: true, orphaned: false, pgid: 100, tasks: 23,
+    });
+    expect(instances[0]!.members.map((m) => m.pid)).toEqual([100, 101, 102]);
+  });
+
+  it('never takes the init, the main child or processes outside a launcher\'s tree', () => {
+    const other = makeProc(50, { ppid: MAIN_PID, pgid: MAIN_PID, sid: MAIN_PID, argv: ['node', 'worker.js'] });
+    const { instances } = find([other, ...makeNpmTree(100)]);
+    const members = instances.flatMap((i) => i.members.map((m) => m.pid));
+    expect(members).not.toContain(INIT_PID);
+    expect(members).not.toContain(MAIN_PID);
+    expect(members).not.toContain(50);
+  });
+
+  it('does not take the group of a launcher that does not lead one', () => {
+    const launcher = makeProc(100, { ppid: MAIN_PID, pgid: MAIN_PID, sid: MAIN_PID, argv: ['npx', '-y', 'some-mcp-server'] });
+    const sibling = makeProc(60, { ppid: MAIN_PID, pgid: MAIN_PID, sid: MAIN_PID, argv: ['node', 'worker.js'] });
+    const { instances } = find([launcher, sibling]);
+    expect(instances[0]!.members.map((m) => m.pid)).toEqual([100]);
+    expect(instances[0]!.pgid).toBeUndefined();
+  });
+
+  it('takes no instance under a main child that is itself a launcher', () => {
+    const snap = makeSnapshot(makeNpmTree(100, { parent: INIT_PID }));
+    const mainLauncher = makeProc(MAIN_PID, { argv: ['npx', '-y', '@modelcontextprotocol/server-memory'] });
+    const procs = new Map(snap.procs).set(MAIN_PID, mainLauncher);
+    const child = makeProc(200, { ppid: MAIN_PID, argv: ['node', 'mcp-server-memory'] });
+    procs.set(200, child);
+    const { instances } = findInstances({ procs, initPid: INIT_PID, mainPid: MAIN_PID, patterns, known: new Map() });
+    expect(instances.map((i) => i.launcher.pid)).toEqual([100]);
+  });
+
+  it('keeps a dead launcher\'s leftovers as one orphaned instance with its id and key', () => {
+    const first = find(makeNpmTree(100));
+    // The launcher is killed: sh is reparented to the init, still in the launcher's group.
+    const [, sh, server] = makeNpmTree(100);
+    const { instances } = find([{ ...sh!, ppid: INIT_PID }, server!], first.known);
+    expect(instances).toHaveLength(1);
+    expect(instances[0]).toMatchObject({ id: '100:100', key: first.instances[0]!.key, launcherAlive: false, orphaned: true });
+    expect(instances[0]!.members.map((m) => m.pid)).toEqual([101, 102]);
+  });
+
+  it('keeps a helper that escaped with setsid once its parent died', () => {
+    const tree = makeNpmTree(100);
+    const helper = makeProc(103, { ppid: 102, pgid: 103, sid: 103, argv: ['sleep', '1000'] });
+    const first = find([...tree, helper]);
+    expect(first.instances[0]!.members.map((m) => m.pid)).toContain(103);
+    const { instances } = find([{ ...helper, ppid: INIT_PID }], first.known);
+    expect(instances[0]!.members.map((m) => m.pid)).toEqual([103]);
+    expect(instances[0]!.orphaned).toBe(true);
+  });
+
+  it('calls a live launcher whose parent died orphaned', () => {
+    const tree = makeNpmTree(100, { parent: INIT_PID });
+    expect(find(tree).instances[0]!.orphaned).toBe(true);
+  });
+
+  it('does not take a new process that reuses a dead launcher\'s pid, nor its group', () => {
+    const first = find(makeNpmTree(100));
+    const reuser = makeProc(100, { startTicks: 9000, pgid: 100, sid: 100, ppid: MAIN_PID, argv: ['node', 'worker.js'] });
+    const child = makeProc(300, { startTicks: 9001, pgid: 100, sid: 100, ppid: 100, argv: ['sleep', '1'] });
+    const { instances } = find([reuser, child], first.known);
+    expect(instances).toEqual([]);
+  });
+});

@@ -1,0 +1,144 @@
+import { describe, expect, it } from 'vitest';
+import { readAllStats, readStat } from '../../src/proc/read-proc.js';
+import { readProcText } from '../../src/proc/read-file.js';
+import { sampleCgroup } from '../helpers/cgroup-sampler.js';
+import { leakSimCommand, limitHits } from '../helpers/leak-sim.js';
+import { makePidsCgroup } from '../helpers/pids-cgroup.js';
+import { rootTestsEnabled, startInit, type RunningInit } from '../helpers/start-init.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+/** The guard's stop decisions from the init's log. */
+function stops(run: RunningInit) {
+  return run.logLines().filter((line) => typeof line.msg === 'string' && /stop(ping)? MCP instance \(/.test(line.msg) || String(line.msg).startsWith('would stop'));
+}
+
+function cmdlineOf(pid: number): string {
+  return (readProcText(`/proc/${pid}/cmdline`, 'utf8') ?? '').replace(/\0+$/, '').replace(/\0/g, ' ');
+}
+
+describe.runIf(rootTestsEnabled())('the guard, as PID 1 in a real pids cgroup', () => {
+  // One simulated server tree: launcher 11 tasks + sh 1 + server 7 + 4 threads = 23, as a real npx server.
+  const serverFlags = '--threads 4';
+
+  it('keeps a launch storm under pids.max: the app never sees EAGAIN', async () => {
+    const cgroup = makePidsCgroup(150);
+    const sim = leakSimCommand(['--storm', '10', '--storm-seconds', '4', '--server-flags', serverFlags]);
+    const run = startInit({
+      mode: 'pid1', prefix: cgroup.prefix, command: sim.command,
+      initArgs: ['--max-per-command', '3', '--stop-grace', '1s', '--interval', '1s'],
+    });
+    const sampler = sampleCgroup(cgroup, 3);
+    await run.waitForStdout('scenario-done', 30_000);
+    // Let the last launches settle through one more interval.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const samples = sampler.stop();
+    await run.signal('SIGTERM');
+    expect((await run.exited).code).toBe(0);
+
+    expect(samples.count).toBeGreaterThan(300);
+    expect(samples.peakTasks).toBeLessThan(cgroup.max);
+    expect(limitHits(sim.report())).toEqual([]);
+    expect(sim.report().filter((e) => e.event === 'launch').length).toBeGreaterThanOrEqual(35);
+    expect(stops(run).length).toBeGreaterThan(0);
+    // Duplicates above the cap never outlive two intervals.
+    expect(samples.overCapMs).toBeLessThanOrEqual(2000);
+    console.log(`storm with guard: peak pids.current ${samples.peakTasks}/${cgroup.max}, ${stops(run).length} stops`);
+  });
+
+  it('with --dry-run the same storm hits pids.max: the guard is what prevents it', async () => {
+    const cgroup = makePidsCgroup(150);
+    const sim = leakSimCommand(['--storm', '10', '--storm-seconds', '4', '--server-flags', serverFlags]);
+    const run = startInit({
+      mode: 'pid1', prefix: cgroup.prefix, command: sim.command,
+      initArgs: ['--dry-run', '--max-per-command', '3', '--stop-grace', '1s', '--interval', '1s'],
+    });
+    const sampler = sampleCgroup(cgroup, 3);
+    await run.waitForStdout('scenario-done', 30_000);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const samples = sampler.stop();
+    await run.signal('SIGTERM');
+    expect((await run.exited).code).toBe(0);
+
+    expect(samples.peakTasks).toBe(cgroup.max);
+    expect(limitHits(sim.report()).length).toBeGreaterThan(0);
+    expect(stops(run).every((line) => line.dryRun === true)).toBe(true);
+    console.log(`storm with --dry-run: peak pids.current ${samples.peakTasks}/${cgroup.max}, ${limitHits(sim.report()).length} EAGAIN/aborts`);
+  });
+
+  it('stops the oldest duplicates first and nothing outside MCP instances', async () => {
+    const cgroup = makePidsCgroup(400);
+    const sim = leakSimCommand(['--sessions-never-closed', '6', '--servers', '@modelcontextprotocol/server-a,@modelcontextprotocol/server-b']);
+    const run = startInit({
+      mode: 'pid1', prefix: cgroup.prefix,
+      command: ['sh', '-c', 'sleep 1000 & exec "$@"', 'sh', ...sim.command],
+      initArgs: ['--max-per-command', '2', '--stop-grace', '1s', '--interval', '500ms'],
+    });
+    await run.waitForStdout('scenario-done', 30_000);
+    const launches = () => sim.report().filter((e) => e.event === 'launch') as { launcherPid: number; pkg?: string }[];
+    await waitFor(() => stops(run).length >= 8, { timeoutMs: 15_000, what: '8 duplicate stops' });
+    const alive = cgroup.pids().filter((pid) => cmdlineOf(pid).startsWith('npm exec'));
+    await waitFor(() => cgroup.pids().filter((pid) => cmdlineOf(pid).startsWith('npm exec')).length === 4, { what: '4 launchers left' });
+    void alive;
+
+    // Per package, the two newest launches are the ones left.
+    const left = new Set(cgroup.pids().filter((pid) => cmdlineOf(pid).startsWith('npm exec')).map((pid) => cmdlineOf(pid)));
+    expect(left.size).toBe(2);
+    expect(stops(run).every((line) => line.reason === 'duplicate')).toBe(true);
+    // The guard logs namespace pids; the launches were the first 12 trees, stopped oldest first.
+    const stoppedOrder = stops(run).map((line) => line.launcherPid as number);
+    expect(stoppedOrder.length).toBe(8);
+    expect(launches().length).toBe(12);
+    // Nothing outside: the app and its plain `sleep` are alive.
+    expect(cgroup.pids().some((pid) => cmdlineOf(pid) === 'sleep 1000')).toBe(true);
+    expect(run.process.exitCode).toBeNull();
+    await run.signal('SIGTERM');
+    expect((await run.exited).code).toBe(0);
+  });
+
+  it('stops orphans within orphan-grace + stop-grace + one interval', async () => {
+    const cgroup = makePidsCgroup(400);
+    const sim = leakSimCommand(['--close-kills-launcher', '3', '--server-flags', '--ignore-eof --ignore-term']);
+    const run = startInit({
+      mode: 'pid1', prefix: cgroup.prefix, command: sim.command,
+      initArgs: ['--orphan-grace', '1s', '--stop-grace', '1s', '--interval', '500ms'],
+    });
+    const init = await run.initRef();
+    const orphans = () => cgroup.pids().filter((pid) => readStat(pid)?.ppid === init.pid && cmdlineOf(pid).includes('fake-mcp-server'));
+    await waitFor(() => orphans().length === 3, { timeoutMs: 20_000, what: '3 orphaned servers' });
+    const orphanedAt = Date.now();
+    await waitFor(() => orphans().length === 0, { timeoutMs: 10_000, what: 'the orphans to be stopped' });
+    const tookMs = Date.now() - orphanedAt;
+    expect(tookMs).toBeLessThanOrEqual(1000 + 1000 + 500 + 500);
+    const orphanStops = stops(run).filter((line) => line.reason === 'orphan');
+    expect(orphanStops).toHaveLength(3);
+    expect(orphanStops.every((line) => line.launcherAlive === false && line.orphaned === true)).toBe(true);
+    console.log(`orphans stopped ${tookMs} ms after they were seen`);
+    void readAllStats;
+  });
+
+  it('with the cgroup full, still stops instances: no spawn, no new thread, no crash', async () => {
+    const cgroup = makePidsCgroup(120);
+    const sim = leakSimCommand(['--sessions-never-closed', '8', '--server-flags', serverFlags]);
+    const run = startInit({
+      mode: 'pid1', prefix: cgroup.prefix, command: sim.command,
+      // Headroom of 1 task: the guard acts only once the cgroup is at pids.max - 1.
+      initArgs: ['--max-per-command', '100', '--pids-headroom', '1', '--stop-grace', '500ms', '--interval', '200ms'],
+    });
+    const init = await run.initRef();
+    const tasksBefore = Number(/Threads:\s+(\d+)/.exec(readProcText(`/proc/${init.pid}/status`)!)![1]);
+    const sampler = sampleCgroup(cgroup);
+    await run.waitForStdout('scenario-done', 30_000);
+    await waitFor(() => stops(run).some((line) => line.reason === 'pids-headroom'), { timeoutMs: 15_000, what: 'a pids-headroom stop' });
+    const samples = sampler.stop();
+    expect(samples.peakTasks).toBeGreaterThanOrEqual(cgroup.max - 1);
+    await waitFor(() => cgroup.current() < cgroup.max - 1, { what: 'pids.current to fall' });
+    const tasksAfter = Number(/Threads:\s+(\d+)/.exec(readProcText(`/proc/${init.pid}/status`)!)![1]);
+    expect(tasksAfter).toBe(tasksBefore);
+    // The init's only children are the main child and what was reparented to it: never a ps.
+    const children = readAllStats();
+    expect([...children.values()].filter((p) => p.ppid === init.pid && p.comm === 'ps')).toEqual([]);
+    await run.signal('SIGTERM');
+    expect((await run.exited).code).toBe(0);
+    expect(run.stderr()).not.toMatch(/Abort|FATAL|uncaught/);
+  });
+});
