@@ -99,13 +99,14 @@ export function findInstances(input: FindInstancesInput): { instances: Instance[
   }
   for (const proc of procs.values()) {
     if (claimed.has(proc.pid) || isProtected(proc.pid) || isZombie(proc)) continue;
-    if (!isMatching(proc, patterns) || hasMatchingAncestor(proc, procs, initPid, patterns)) continue;
-    const launcher = input.known.get(refKey(proc)) ?? {
+    if (!isMatching(proc, patterns) || hasMatchingAncestor(proc, procs, isProtected, patterns)) continue;
+    // The key is taken anew while the launcher lives: npm sets its title only after start.
+    const launcher = {
       ref: { pid: proc.pid, startTicks: proc.startTicks },
       key: commandKey(proc.argv),
       ledGroup: proc.pgid === proc.pid,
       ledSession: proc.sid === proc.pid,
-      memberRefs: new Set<string>(),
+      memberRefs: input.known.get(refKey(proc))?.memberRefs ?? new Set<string>(),
     };
     claim(launcher, proc);
   }
@@ -116,9 +117,11 @@ function isMatching(proc: ProcInfo, patterns: readonly RegExp[]): boolean {
   return proc.argv.length > 0 && isLauncherCommand(commandLine(proc.argv), patterns);
 }
 
-function hasMatchingAncestor(proc: ProcInfo, procs: ReadonlyMap<number, ProcInfo>, initPid: number, patterns: readonly RegExp[]): boolean {
+// The walk stops at the main child and the init: they are never launchers, whatever their
+// command lines say (an app started with an @modelcontextprotocol/ argument is still the app).
+function hasMatchingAncestor(proc: ProcInfo, procs: ReadonlyMap<number, ProcInfo>, isProtected: (pid: number) => boolean, patterns: readonly RegExp[]): boolean {
   const seen = new Set<number>();
-  for (let parent = procs.get(proc.ppid); parent && parent.pid !== initPid && !seen.has(parent.pid); parent = procs.get(parent.ppid)) {
+  for (let parent = procs.get(proc.ppid); parent && !isProtected(parent.pid) && !seen.has(parent.pid); parent = procs.get(parent.ppid)) {
     seen.add(parent.pid);
     if (isMatching(parent, patterns)) return true;
   }

@@ -36,12 +36,10 @@ describe('findInstances', () => {
     expect(instances[0]!.pgid).toBeUndefined();
   });
 
-  it('takes no instance under a main child that is itself a launcher', () => {
-    const snap = makeSnapshot(makeNpmTree(100, { parent: INIT_PID }));
-    const mainLauncher = makeProc(MAIN_PID, { argv: ['npx', '-y', '@modelcontextprotocol/server-memory'] });
-    const procs = new Map(snap.procs).set(MAIN_PID, mainLauncher);
-    const child = makeProc(200, { ppid: MAIN_PID, argv: ['node', 'mcp-server-memory'] });
-    procs.set(200, child);
+  it('never takes a main child whose command line matches, and still finds the launchers below it', () => {
+    const snap = makeSnapshot(makeNpmTree(100));
+    const app = makeProc(MAIN_PID, { argv: ['node', 'app.js', '--servers', '@modelcontextprotocol/server-memory'] });
+    const procs = new Map(snap.procs).set(MAIN_PID, app);
     const { instances } = findInstances({ procs, initPid: INIT_PID, mainPid: MAIN_PID, patterns, known: new Map() });
     expect(instances.map((i) => i.launcher.pid)).toEqual([100]);
   });
@@ -64,6 +62,14 @@ describe('findInstances', () => {
     const { instances } = find([{ ...helper, ppid: INIT_PID }], first.known);
     expect(instances[0]!.members.map((m) => m.pid)).toEqual([103]);
     expect(instances[0]!.orphaned).toBe(true);
+  });
+
+  it('takes the key anew once npm has set its title', () => {
+    const [launcher, ...rest] = makeNpmTree(100);
+    const before = find([{ ...launcher!, argv: ['node', '/usr/local/bin/npx', '-y', 'some-server', '--flag'] }, ...rest]);
+    expect(before.instances[0]!.key).toBe('npm exec some-server --flag');
+    const after = find([{ ...launcher!, argv: ['npm exec @modelcontextprotocol/server-everything'] }, ...rest], before.known);
+    expect(after.instances[0]!.key).toBe('npm exec @modelcontextprotocol/server-everything');
   });
 
   it('calls a live launcher whose parent died orphaned', () => {

@@ -1,41 +1,83 @@
 // Samples a cgroup while a test runs: pids.current every 10 ms, and the MCP launchers in it.
+import { afterEach } from 'vitest';
 import { readProcText } from '../../src/proc/read-file.js';
+import { readStat } from '../../src/proc/read-proc.js';
 import type { PidsCgroup } from './pids-cgroup.js';
 
-export type Samples = { maxTasks: number; peakTasks: number; count: number; overCapMs: number };
+export type Samples = {
+  maxTasks: number;
+  peakTasks: number;
+  count: number;
+  /**
+   * The longest time a launcher lived while `cap` newer launchers of its command line
+   * were also there: how long a duplicate stayed above the cap.
+   */
+  overCapMs: number;
+};
 
-/**
- * Starts sampling. `overCapMs` is the longest time the number of live launchers of one
- * command stayed above `cap`, measured with the `launcherEveryMs` samples.
- */
-export function sampleCgroup(cgroup: PidsCgroup, cap = Infinity, everyMs = 10, launcherEveryMs = 100): { stop: () => Samples } {
+type Seen = { key: string; firstMs: number; lastMs: number };
+
+const running = new Set<() => void>();
+afterEach(() => {
+  for (const stop of running) stop();
+  running.clear();
+});
+
+/** Starts sampling; `stop` ends it and returns the figures. */
+export function sampleCgroup(cgroup: PidsCgroup, cap = Infinity, everyMs = 10, launcherEveryMs = 50): { stop: () => Samples } {
   let peakTasks = 0;
   let count = 0;
-  let overSince: number | undefined;
-  let overCapMs = 0;
+  const launchers = new Map<string, Seen>();
   const pidsTimer = setInterval(() => {
-    peakTasks = Math.max(peakTasks, cgroup.current());
-    count += 1;
+    try {
+      peakTasks = Math.max(peakTasks, cgroup.current());
+      count += 1;
+    } catch {
+      // The cgroup is gone: the test is over.
+    }
   }, everyMs);
   const launcherTimer = setInterval(() => {
-    const byKey = new Map<string, number>();
-    for (const pid of cgroup.pids()) {
-      const cmdline = readProcText(`/proc/${pid}/cmdline`, 'utf8');
-      if (!cmdline?.startsWith('npm exec ')) continue;
-      const key = cmdline.replace(/\0+$/, '');
-      byKey.set(key, (byKey.get(key) ?? 0) + 1);
-    }
-    const over = [...byKey.values()].some((n) => n > cap);
     const now = Date.now();
-    if (over) overSince ??= now;
-    else overSince = undefined;
-    if (overSince !== undefined) overCapMs = Math.max(overCapMs, now - overSince);
+    let pids: number[];
+    try {
+      pids = cgroup.pids();
+    } catch {
+      return;
+    }
+    for (const pid of pids) {
+      const cmdline = readProcText(`/proc/${pid}/cmdline`, 'utf8')?.replace(/\0+$/, '');
+      const stat = readStat(pid);
+      if (!cmdline?.startsWith('npm exec ') || !stat || stat.state === 'Z') continue;
+      const id = `${pid}:${stat.startTicks}`;
+      const seen = launchers.get(id);
+      if (seen) seen.lastMs = now;
+      else launchers.set(id, { key: cmdline, firstMs: now, lastMs: now });
+    }
   }, launcherEveryMs);
+  const stopTimers = () => {
+    clearInterval(pidsTimer);
+    clearInterval(launcherTimer);
+  };
+  running.add(stopTimers);
   return {
     stop: () => {
-      clearInterval(pidsTimer);
-      clearInterval(launcherTimer);
-      return { maxTasks: cgroup.max, peakTasks, count, overCapMs };
+      stopTimers();
+      running.delete(stopTimers);
+      return { maxTasks: cgroup.max, peakTasks, count, overCapMs: longestOverCap([...launchers.values()], cap) };
     },
   };
+}
+
+function longestOverCap(launchers: Seen[], cap: number): number {
+  let longest = 0;
+  const byKey = new Map<string, Seen[]>();
+  for (const seen of launchers) byKey.set(seen.key, [...(byKey.get(seen.key) ?? []), seen]);
+  for (const group of byKey.values()) {
+    group.sort((a, b) => a.firstMs - b.firstMs);
+    group.forEach((seen, i) => {
+      const excessSince = group[i + cap]?.firstMs;
+      if (excessSince !== undefined) longest = Math.max(longest, seen.lastMs - excessSince);
+    });
+  }
+  return longest;
 }
