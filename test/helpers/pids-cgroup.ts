@@ -53,3 +53,23 @@ async function removeCgroup(path: string): Promise<void> {
   await waitFor(() => pids().length === 0, { what: `${path} to empty` });
   rmdirSync(path);
 }
+
+const MEMORY_ROOT = '/sys/fs/cgroup/memory';
+
+export type MemoryCgroup = { path: string; limitBytes: number; usageBytes: () => number; oomKills: () => number; prefix: string[] };
+
+/** Creates a cgroup v1 memory controller with a limit; removed (its processes killed) after the test. */
+export function makeMemoryCgroup(limitBytes: number): MemoryCgroup {
+  if (!existsSync(`${MEMORY_ROOT}/cgroup.procs`)) throw new Error(`no cgroup v1 memory controller at ${MEMORY_ROOT}`);
+  const path = `${MEMORY_ROOT}/metamcp-init-test-${process.pid}-${made.length}-${Date.now()}`;
+  mkdirSync(path);
+  made.push(path);
+  writeFileSync(`${path}/memory.limit_in_bytes`, String(limitBytes));
+  return {
+    path,
+    limitBytes,
+    usageBytes: () => Number(readFileSync(`${path}/memory.usage_in_bytes`, 'utf8')),
+    oomKills: () => Number(/oom_kill (\d+)/.exec(readFileSync(`${path}/memory.oom_control`, 'utf8'))?.[1] ?? 0),
+    prefix: ['sh', '-c', `echo $$ > ${path}/cgroup.procs && exec "$@"`, 'sh'],
+  };
+}

@@ -3,7 +3,7 @@ import { readAllStats, readStat } from '../../src/proc/read-proc.js';
 import { readProcText } from '../../src/proc/read-file.js';
 import { sampleCgroup } from '../helpers/cgroup-sampler.js';
 import { leakSimCommand, limitHits } from '../helpers/leak-sim.js';
-import { makePidsCgroup } from '../helpers/pids-cgroup.js';
+import { makeMemoryCgroup, makePidsCgroup } from '../helpers/pids-cgroup.js';
 import { rootTestsEnabled, startInit, type RunningInit } from '../helpers/start-init.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -143,5 +143,49 @@ describe.runIf(rootTestsEnabled())('the guard, as PID 1 in a real pids cgroup', 
     // could not start their threads at the limit do print "Aborted": that is them.)
     expect((await run.exited).code).toBe(0);
     expect(run.logLines().filter((line) => line.level === 'error' || line.level === 'fatal')).toEqual([]);
+  });
+});
+
+describe.runIf(rootTestsEnabled())('the guard, as PID 1 in a real memory cgroup', () => {
+  it('stops duplicates before the memory limit: no OOM kill', async () => {
+    const cgroup = makeMemoryCgroup(700 * 1024 ** 2);
+    // Each tree holds about 150 MiB (two Node processes and 100 MiB allocated by the server):
+    // eight of them would need about 1 GiB.
+    const sim = leakSimCommand(['--storm', '2', '--storm-seconds', '4', '--server-flags', '--rss-mb 100']);
+    const run = startInit({
+      mode: 'pid1', prefix: cgroup.prefix, command: sim.command,
+      initArgs: ['--max-per-command', '100', '--memory-headroom', '25%', '--stop-grace', '500ms', '--interval', '200ms'],
+    });
+    let peakBytes = 0;
+    const timer = setInterval(() => (peakBytes = Math.max(peakBytes, cgroup.usageBytes())), 20);
+    try {
+      await run.waitForStdout('scenario-done', 30_000);
+      await waitFor(() => stops(run).some((line) => line.reason === 'memory-headroom'), { timeoutMs: 10_000, what: 'a memory-headroom stop' });
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    } finally {
+      clearInterval(timer);
+    }
+    expect(cgroup.oomKills()).toBe(0);
+    expect(peakBytes).toBeLessThan(cgroup.limitBytes);
+    const decision = stops(run).find((line) => line.reason === 'memory-headroom')!;
+    expect(decision.cgroup).toMatchObject({ memoryLimitBytes: cgroup.limitBytes });
+    expect(decision.rssBytes as number).toBeGreaterThan(100 * 1024 ** 2);
+    await run.signal('SIGTERM');
+    expect((await run.exited).code).toBe(0);
+    console.log(`memory storm with guard: peak ${Math.round(peakBytes / 1024 ** 2)} MiB of ${cgroup.limitBytes / 1024 ** 2} MiB, ${stops(run).length} stops`);
+  });
+
+  it('with --dry-run the same storm reaches the limit and the OOM killer', async () => {
+    const cgroup = makeMemoryCgroup(700 * 1024 ** 2);
+    const sim = leakSimCommand(['--storm', '2', '--storm-seconds', '4', '--server-flags', '--rss-mb 100']);
+    const run = startInit({
+      mode: 'pid1', prefix: cgroup.prefix, command: sim.command,
+      initArgs: ['--dry-run', '--max-per-command', '100', '--memory-headroom', '25%', '--interval', '200ms'],
+    });
+    await run.waitForStdout('scenario-done', 30_000);
+    await waitFor(() => cgroup.oomKills() > 0, { timeoutMs: 10_000, what: 'the OOM killer' });
+    expect(stops(run).some((line) => line.reason === 'memory-headroom' && line.dryRun === true)).toBe(true);
+    await run.signal('SIGTERM');
+    await run.exited;
   });
 });
