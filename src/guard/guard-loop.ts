@@ -32,14 +32,15 @@ export type Guard = { stop: () => void; scanNow: () => void };
  */
 export function startGuard(options: GuardLoopOptions): Guard {
   const { config, log, cgroupDirs, dryRun } = options;
-  const scanner = new ProcScanner();
   const pageBytes = options.libc.pageBytes();
   const ticksPerSecond = options.libc.clockTicksPerSecond();
+  const scanner = new ProcScanner('/proc', ticksPerSecond);
   const stopping = new Set<string>();
   const reported = new Set<string>();
   let history: GuardHistory = EMPTY_HISTORY;
   let lastPidsCurrent: number | undefined;
   let lastScanMs = 0;
+  let lastSummary = '';
 
   const scan = () => {
     const nowMs = Date.now();
@@ -50,8 +51,15 @@ export function startGuard(options: GuardLoopOptions): Guard {
     const snapshot = { nowMs, initPid: options.initPid, mainPid: options.mainPid, procs, cgroup, pageBytes };
     const plan = planStops(snapshot, config, history, stopping);
     history = plan.history;
+    if (log.isLevelEnabled('trace')) {
+      const keys: Record<string, number> = {};
+      for (const instance of plan.instances) keys[instance.key] = (keys[instance.key] ?? 0) + 1;
+      const summary = JSON.stringify({ keys, pids: cgroup.pids?.currentTasks });
+      if (summary !== lastSummary) log.trace({ procs: procs.size, keys, stopping: stopping.size, pids: cgroup.pids, memory: cgroup.memory }, 'scan');
+      lastSummary = summary;
+    }
     if (plan.stops.length === 0) return;
-    const uptimeMs = readUptimeMs();
+    const uptimeMs = readUptimeMs();  // for ages in the log
     for (const stop of plan.stops) {
       const decision = describeStop(stop, cgroup, uptimeMs, ticksPerSecond, pageBytes);
       if (dryRun) {

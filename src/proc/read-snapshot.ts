@@ -5,19 +5,30 @@ import { hasNotExeced, type ProcInfo } from './snapshot.js';
 
 type CachedArgv = { startTicks: number; comm: string; argv: readonly string[] };
 
+// Old enough for its command line to be final: exec and npm's title change happen in a
+// process's first moments.
+const SETTLED_MS = 2000;
+
 /**
  * Reads every process with its command line. A command line is fixed once a process has
- * exec'd, except that npm rewrites its title (which renames comm too); so it is cached per
- * (pid, start time, comm), never before exec, and the common scan reads stat alone.
+ * exec'd, except that npm rewrites its title (and comm, not atomically with it); so it is
+ * cached per (pid, start time, comm) only once the process is a few seconds old, and the
+ * common scan reads stat alone.
  */
 export class ProcScanner {
   readonly #cache = new Map<number, CachedArgv>();
 
-  constructor(private readonly procRoot = '/proc') {}
+  constructor(
+    private readonly procRoot = '/proc',
+    private readonly ticksPerSecond = 100,
+  ) {}
 
   /** Every process /proc shows now; those that vanish mid-scan are left out. */
   scan(): Map<number, ProcInfo> {
     const procs = new Map<number, ProcInfo>();
+    const uptimeText = readProcText(`${this.procRoot}/uptime`);
+    const settledBeforeTicks = uptimeText === undefined ? -1
+      : (Number(uptimeText.split(' ')[0]) - SETTLED_MS / 1000) * this.ticksPerSecond;
     for (const pid of listPids(this.procRoot)) {
       const stat = readStat(pid, this.procRoot);
       if (!stat) continue;
@@ -28,7 +39,7 @@ export class ProcScanner {
         if (raw === undefined) continue;
         argv = parseCmdline(raw);
         // A zombie has an empty cmdline, and one not yet exec'd shows its parent's.
-        if (argv.length > 0 && !hasNotExeced(stat)) this.#cache.set(pid, { startTicks: stat.startTicks, comm: stat.comm, argv });
+        if (argv.length > 0 && !hasNotExeced(stat) && stat.startTicks < settledBeforeTicks) this.#cache.set(pid, { startTicks: stat.startTicks, comm: stat.comm, argv });
       }
       procs.set(pid, { ...stat, argv });
     }
