@@ -14,8 +14,9 @@ await build({
   target: 'node20',
   format: 'cjs',
   external: ['koffi'],
-  banner: { js: '#!/usr/bin/env node' },
-  define: { METAMCP_INIT_VERSION: JSON.stringify(version) },
+  // ps-list is ESM and reads import.meta.url, which a CJS bundle lacks: give it the bundle's own.
+  banner: { js: "#!/usr/bin/env node\nconst __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  define: { METAMCP_INIT_VERSION: JSON.stringify(version), 'import.meta.url': '__bundleUrl' },
   legalComments: 'none',
   logLevel: 'warning',
 });

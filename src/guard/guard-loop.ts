@@ -2,7 +2,10 @@ import type { Logger } from 'pino';
 import type { CgroupDirs, CgroupFigures } from '../cgroup/figures.js';
 import { readCgroupFigures, readPidsCurrent } from '../cgroup/read-figures.js';
 import { readProcText } from '../proc/read-file.js';
+import { hasProcFs } from '../proc/has-proc-fs.js';
+import { readProcsWithPsList } from '../proc/read-ps-list.js';
 import { ProcScanner } from '../proc/read-snapshot.js';
+import type { ProcInfo } from '../proc/snapshot.js';
 import type { Libc } from '../sys/libc.js';
 import { EMPTY_HISTORY, planStops, type GuardConfig, type GuardHistory, type Stop } from './policy.js';
 import { stopInstance } from './stop-instance.js';
@@ -23,7 +26,7 @@ export type GuardLoopOptions = {
 };
 
 /** A running guard. */
-export type Guard = { stop: () => void; scanNow: () => void };
+export type Guard = { stop: () => void };
 
 /**
  * Runs the guard: polls pids.current, scans /proc when it moved or the interval passed,
@@ -35,6 +38,11 @@ export function startGuard(options: GuardLoopOptions): Guard {
   const pageBytes = options.libc.pageBytes();
   const ticksPerSecond = options.libc.clockTicksPerSecond();
   const scanner = new ProcScanner('/proc', ticksPerSecond);
+  // Linux reads /proc, fork-free; only where there is none does `ps` (through ps-list) serve.
+  const readProcs: () => Map<number, ProcInfo> | Promise<Map<number, ProcInfo>> = hasProcFs()
+    ? () => scanner.scan()
+    : readProcsWithPsList;
+  let scanning = false;
   const stopping = new Set<string>();
   const reported = new Set<string>();
   let history: GuardHistory = EMPTY_HISTORY;
@@ -42,10 +50,10 @@ export function startGuard(options: GuardLoopOptions): Guard {
   let lastScanMs = 0;
   let lastSummary = '';
 
-  const scan = () => {
+  const scan = async () => {
+    lastScanMs = Date.now();
+    const procs = await readProcs();
     const nowMs = Date.now();
-    lastScanMs = nowMs;
-    const procs = scanner.scan();
     const cgroup = readCgroupFigures(cgroupDirs);
     lastPidsCurrent = cgroup.pids?.currentTasks;
     const snapshot = { nowMs, initPid: options.initPid, mainPid: options.mainPid, procs, cgroup, pageBytes };
@@ -77,19 +85,23 @@ export function startGuard(options: GuardLoopOptions): Guard {
     }
   };
 
-  const tick = () => {
+  const tick = async () => {
+    if (scanning) return;
+    scanning = true;
     try {
       const current = cgroupDirs.pids ? readPidsCurrent(cgroupDirs.pids.dir) : undefined;
-      if (current !== lastPidsCurrent || Date.now() - lastScanMs >= options.intervalMs) scan();
+      if (current !== lastPidsCurrent || Date.now() - lastScanMs >= options.intervalMs) await scan();
     } catch (error) {
       // The guard must never take PID 1 down: log and try again at the next tick.
       log.error({ err: error }, 'guard scan failed; carrying on');
+    } finally {
+      scanning = false;
     }
   };
 
-  tick();
-  const timer = setInterval(tick, options.pollMs);
-  return { stop: () => clearInterval(timer), scanNow: tick };
+  void tick();
+  const timer = setInterval(() => void tick(), options.pollMs);
+  return { stop: () => clearInterval(timer) };
 }
 
 /** The structured evidence of one decision: what, why, and the figures behind it. */

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { GuardSettings } from '../cli/options.js';
 import { detectCgroupDirs } from '../cgroup/detect.js';
 import { readCgroupFigures } from '../cgroup/read-figures.js';
+import { hasProcFs } from '../proc/has-proc-fs.js';
 import type { Libc } from '../sys/libc.js';
 import { startGuard, type Guard } from './guard-loop.js';
 import { compilePatterns, DEFAULT_LAUNCHER_PATTERNS } from './launcher-patterns.js';
@@ -30,6 +31,7 @@ export function setupGuard(settings: GuardSettings, log: Logger, libc: Libc): Gu
     memoryHeadroom: settings.memoryHeadroom,
     headroomAny: settings.headroomAny,
   };
+  if (!hasProcFs()) log.info('no /proc: the guard lists processes with ps (ps-list) and the cgroup rules are off');
   const cgroupDirs = detectCgroupDirs();
   const figures = readCgroupFigures(cgroupDirs);
   if (figures.pids?.maxTasks === undefined) log.info({ cgroup: cgroupDirs.pids?.dir }, 'no pids limit found: the pids headroom rule is off');

@@ -1,6 +1,6 @@
 import { readStat } from '../proc/read-proc.js';
-import { signalProc } from '../proc/signal-proc.js';
-import { isZombie, type ProcInfo } from '../proc/snapshot.js';
+import { isStillRunning, signalProc } from '../proc/signal-proc.js';
+import type { ProcInfo } from '../proc/snapshot.js';
 import type { Instance } from './instances.js';
 import { sleep } from '../sleep.js';
 
@@ -47,10 +47,6 @@ function signalAll(instance: Instance, signal: NodeJS.Signals): number {
 
 /** Members still running as the same processes, with their current group. */
 function aliveMembers(instance: Instance): ProcInfo[] {
-  const alive: ProcInfo[] = [];
-  for (const member of instance.members) {
-    const now = readStat(member.pid);
-    if (now && now.startTicks === member.startTicks && !isZombie(now)) alive.push({ ...member, pgid: now.pgid });
-  }
-  return alive;
+  return instance.members.filter((member) => isStillRunning(member))
+    .map((member) => ({ ...member, pgid: readStat(member.pid)?.pgid ?? member.pgid }));
 }

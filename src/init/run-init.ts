@@ -9,6 +9,7 @@ import { isShutdownSignal } from './signals.js';
 import { isSpawnFailure, spawnChild } from './spawn-child.js';
 import { stopRemaining } from './stop-remaining.js';
 import { registerSubreaper } from './subreaper.js';
+import { hasProcFs } from '../proc/has-proc-fs.js';
 import { countOwnTasks, startThreadpoolNow } from './task-budget.js';
 
 /** What the init needs to know to run. */
@@ -28,11 +29,14 @@ export type InitConfig = {
 export async function runInit(config: InitConfig, log: Logger, libc: Libc, startGuard?: GuardStarter): Promise<number> {
   const initPid = process.pid;
   await startThreadpoolNow();
-  const subreaper = registerSubreaper(initPid, libc);
+  // Without /proc (a developer's macOS) there is no PID 1 to play and nothing to reap by pid.
+  const procFs = hasProcFs();
+  const subreaper = procFs && registerSubreaper(initPid, libc);
 
   let mainPid: number | undefined;
   let reapedTotal = 0;
   const reap = () => {
+    if (!procFs) return;
     const reaped = reapZombies({ initPid, libc, isOwnedByLibuv: (pid) => pid === mainPid });
     reapedTotal += reaped.length;
     if (reaped.length > 0) log.debug({ count: reaped.length, pids: reaped.slice(0, 20).map((r) => r.pid) }, 'reaped zombies');

@@ -32,8 +32,11 @@ export function loadLibc(): Libc {
   const koffi = require('koffi') as typeof Koffi;
   const lib = koffi.load(null as unknown as string);
   const waitpid = lib.func('int waitpid(int pid, _Out_ int *status, int options)');
-  const prctl = lib.func('int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)');
   const sysconf = lib.func('long sysconf(int name)');
+  // Linux only: macOS has no prctl (and needs no subreaper: the init never runs as PID 1 there).
+  const prctl = process.platform === 'linux'
+    ? lib.func('int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)')
+    : undefined;
   const errno = () => koffi.errno();
 
   return {
@@ -46,6 +49,7 @@ export function loadLibc(): Libc {
       return { kind: 'not-a-child' };
     },
     setChildSubreaper() {
+      if (!prctl) throw new Error(`prctl(PR_SET_CHILD_SUBREAPER) does not exist on ${process.platform}`);
       if ((prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) as number) !== 0) {
         throw new Error(`prctl(PR_SET_CHILD_SUBREAPER) failed: errno ${errno()}`);
       }

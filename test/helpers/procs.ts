@@ -2,15 +2,12 @@
 import { readAllStats, readStat } from '../../src/proc/read-proc.js';
 import { findDescendants } from '../../src/proc/tree.js';
 import { isZombie, type ProcRef, type ProcStat } from '../../src/proc/snapshot.js';
-import { signalProc } from '../../src/proc/signal-proc.js';
+import { isStillRunning, signalProc } from '../../src/proc/signal-proc.js';
 
 export { readStat };
 
 /** Whether the process is alive (present and not a zombie) with that start time. */
-export function isAlive(ref: ProcRef): boolean {
-  const stat = readStat(ref.pid);
-  return stat !== undefined && stat.startTicks === ref.startTicks && !isZombie(stat);
-}
+export const isAlive = isStillRunning;
 
 /** The descendants of a pid now. */
 export function descendantsOf(pid: number): ProcStat[] {
