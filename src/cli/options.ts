@@ -1,5 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import type { Headroom } from '../guard/headroom.js';
+import type { GuardConfig } from '../guard/policy.js';
 import type { InitConfig } from '../init/run-init.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../log.js';
 import {
@@ -7,20 +7,13 @@ import {
   parsePositiveDurationMs,
 } from './parse-values.js';
 
-/** What the command line and METAMCP_INIT_* say about the guard. */
-export type GuardSettings = {
+/** What the command line and METAMCP_INIT_* say about the guard: its policy and its loop. */
+export type GuardSettings = Omit<GuardConfig, 'patterns'> & {
   guardOff: boolean;
   dryRun: boolean;
-  /** Replaces the default launcher patterns unless empty. */
+  /** Replace the default launcher patterns unless empty. */
   match: string[];
   alsoMatch: string[];
-  maxPerCommand: number;
-  maxInstances?: number;
-  orphanGraceMs: number;
-  idleAfterMs: number;
-  pidsHeadroom: Headroom;
-  memoryHeadroom: Headroom;
-  headroomAny: boolean;
   stopGraceMs: number;
   intervalMs: number;
 };

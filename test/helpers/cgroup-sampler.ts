@@ -2,7 +2,7 @@
 import { afterEach } from 'vitest';
 import { readProcText } from '../../src/proc/read-file.js';
 import { readStat } from '../../src/proc/read-proc.js';
-import type { PidsCgroup } from './pids-cgroup.js';
+import type { PidsCgroup } from './cgroups.js';
 
 export type Samples = {
   maxTasks: number;

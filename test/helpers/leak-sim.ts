@@ -6,7 +6,7 @@ import { FIXTURES } from './start-init.js';
 
 export const LEAK_SIM = `${FIXTURES}leak-sim/metamcp-like.js`;
 
-export type SimEvent = { t: number; event: string; code?: string | number | null; signal?: string | null; launcherPid?: number };
+export type SimEvent = { t: number; event: string; code?: string | number | null; signal?: string | null; launcherPid?: number; pkg?: string };
 
 /** A fresh report file path and the simulator's command line with it. */
 export function leakSimCommand(args: string[]): { command: string[]; report: () => SimEvent[] } {

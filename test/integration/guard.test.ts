@@ -4,7 +4,7 @@ import { readAllStats, readStat } from '../../src/proc/read-proc.js';
 import { readProcText } from '../../src/proc/read-file.js';
 import { sampleCgroup } from '../helpers/cgroup-sampler.js';
 import { leakSimCommand, limitHits } from '../helpers/leak-sim.js';
-import { makeMemoryCgroup, makePidsCgroup } from '../helpers/pids-cgroup.js';
+import { makeMemoryCgroup, makePidsCgroup } from '../helpers/cgroups.js';
 import { rootTestsEnabled, startInit, type RunningInit } from '../helpers/start-init.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -21,49 +21,43 @@ describe.runIf(rootTestsEnabled())('the guard, as PID 1 in a real pids cgroup', 
   // One simulated server tree: launcher 11 tasks + sh 1 + server 7 + 4 threads = 23, as a real npx server.
   const serverFlags = '--threads 4';
 
-  it('keeps a launch storm under pids.max: the app never sees EAGAIN', async () => {
+  /** 10 launches a second for 4 s, cap 3, in a cgroup of 150 tasks; samples until the app has settled. */
+  async function runStorm(extraInitArgs: string[]) {
     const cgroup = makePidsCgroup(150);
     const sim = leakSimCommand(['--storm', '10', '--storm-seconds', '4', '--server-flags', serverFlags]);
     const run = startInit({
       mode: 'pid1', prefix: cgroup.prefix, command: sim.command,
-      initArgs: ['--max-per-command', '3', '--stop-grace', '1s', '--interval', '1s'],
+      initArgs: [...extraInitArgs, '--max-per-command', '3', '--stop-grace', '1s', '--interval', '1s'],
     });
     const sampler = sampleCgroup(cgroup, 3);
     await run.waitForStdout('scenario-done', 30_000);
-    // Let the last launches settle through one more interval.
+    // Sample through two more intervals, while the last launches start and are judged.
     await new Promise((resolve) => setTimeout(resolve, 2000));
     const samples = sampler.stop();
     await run.signal('SIGTERM');
     expect((await run.exited).code).toBe(0);
+    return { cgroup, samples, events: sim.report(), decisions: stops(run) };
+  }
 
+  it('keeps a launch storm under pids.max: the app never sees EAGAIN', async () => {
+    const { cgroup, samples, events, decisions } = await runStorm([]);
     expect(samples.count).toBeGreaterThan(300);
     expect(samples.peakTasks).toBeLessThan(cgroup.max);
-    expect(limitHits(sim.report())).toEqual([]);
-    expect(sim.report().filter((e) => e.event === 'launch').length).toBeGreaterThanOrEqual(35);
-    expect(stops(run).length).toBeGreaterThan(0);
+    expect(limitHits(events)).toEqual([]);
+    expect(events.filter((e) => e.event === 'launch').length).toBeGreaterThanOrEqual(35);
+    expect(decisions.length).toBeGreaterThan(0);
     // Duplicates above the cap never outlive two intervals.
     expect(samples.overCapMs).toBeLessThanOrEqual(2000);
-    console.log(`storm with guard: peak pids.current ${samples.peakTasks}/${cgroup.max}, ${stops(run).length} stops`);
+    console.log(`storm with guard: peak pids.current ${samples.peakTasks}/${cgroup.max}, ${decisions.length} stops, longest over cap ${samples.overCapMs} ms`);
   });
 
   it('with --dry-run the same storm hits pids.max: the guard is what prevents it', async () => {
-    const cgroup = makePidsCgroup(150);
-    const sim = leakSimCommand(['--storm', '10', '--storm-seconds', '4', '--server-flags', serverFlags]);
-    const run = startInit({
-      mode: 'pid1', prefix: cgroup.prefix, command: sim.command,
-      initArgs: ['--dry-run', '--max-per-command', '3', '--stop-grace', '1s', '--interval', '1s'],
-    });
-    const sampler = sampleCgroup(cgroup, 3);
-    await run.waitForStdout('scenario-done', 30_000);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    const samples = sampler.stop();
-    await run.signal('SIGTERM');
-    expect((await run.exited).code).toBe(0);
-
+    const { cgroup, samples, events, decisions } = await runStorm(['--dry-run']);
     expect(samples.peakTasks).toBe(cgroup.max);
-    expect(limitHits(sim.report()).length).toBeGreaterThan(0);
-    expect(stops(run).every((line) => line.dryRun === true)).toBe(true);
-    console.log(`storm with --dry-run: peak pids.current ${samples.peakTasks}/${cgroup.max}, ${limitHits(sim.report()).length} EAGAIN/aborts`);
+    expect(limitHits(events).length).toBeGreaterThan(0);
+    expect(decisions.length).toBeGreaterThan(0);
+    expect(decisions.every((line) => line.dryRun === true)).toBe(true);
+    console.log(`storm with --dry-run: peak pids.current ${samples.peakTasks}/${cgroup.max}, ${limitHits(events).length} EAGAIN/aborts`);
   });
 
   it('stops the oldest duplicates first and nothing outside MCP instances', async () => {
@@ -75,18 +69,20 @@ describe.runIf(rootTestsEnabled())('the guard, as PID 1 in a real pids cgroup', 
       initArgs: ['--max-per-command', '2', '--stop-grace', '1s', '--interval', '500ms'],
     });
     await run.waitForStdout('scenario-done', 30_000);
-    const launches = () => sim.report().filter((e) => e.event === 'launch') as { launcherPid: number; pkg?: string }[];
     await waitFor(() => stops(run).length >= 8, { timeoutMs: 15_000, what: '8 duplicate stops' });
-    await waitFor(() => cgroup.pids().filter((pid) => cmdlineOf(pid).startsWith('npm exec')).length === 4, { what: '4 launchers left' });
+    const launchers = () => cgroup.pids().filter((pid) => cmdlineOf(pid).startsWith('npm exec'));
+    await waitFor(() => launchers().length === 4, { what: '4 launchers left' });
 
-    // Per package, the two newest launches are the ones left.
-    const left = new Set(cgroup.pids().filter((pid) => cmdlineOf(pid).startsWith('npm exec')).map((pid) => cmdlineOf(pid)));
-    expect(left.size).toBe(2);
+    expect(stops(run)).toHaveLength(8);
     expect(stops(run).every((line) => line.reason === 'duplicate')).toBe(true);
-    // The guard logs namespace pids; the launches were the first 12 trees, stopped oldest first.
-    const stoppedOrder = stops(run).map((line) => line.launcherPid as number);
-    expect(stoppedOrder.length).toBe(8);
-    expect(launches().length).toBe(12);
+    // Per package, the four oldest launches are the ones stopped (pids are the namespace's in both).
+    const launches = sim.report().filter((e) => e.event === 'launch');
+    expect(launches).toHaveLength(12);
+    for (const pkg of ['@modelcontextprotocol/server-a', '@modelcontextprotocol/server-b']) {
+      const oldest = launches.filter((e) => e.pkg === pkg).sort((a, b) => a.t - b.t).slice(0, 4).map((e) => e.launcherPid);
+      const stopped = stops(run).filter((line) => String(line.key).endsWith(pkg)).map((line) => line.launcherPid);
+      expect(new Set(stopped)).toEqual(new Set(oldest));
+    }
     // Nothing outside: the app and its plain `sleep` are alive.
     expect(cgroup.pids().some((pid) => cmdlineOf(pid) === 'sleep 1000')).toBe(true);
     expect(run.process.exitCode).toBeNull();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readAllStats } from '../../src/proc/read-proc.js';
 import { isZombie } from '../../src/proc/snapshot.js';
-import { makePidsCgroup } from '../helpers/pids-cgroup.js';
+import { makePidsCgroup } from '../helpers/cgroups.js';
 import { FIXTURES, rootTestsEnabled, startInit } from '../helpers/start-init.js';
 import { waitFor } from '../helpers/wait-for.js';
 
