@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // The Docker end-to-end runs apart: `npm run test:docker` (vitest.docker.config.mts).
+    exclude: ['test/docker/docker.test.ts', '**/node_modules/**'],
     benchmark: { include: ['bench/**/*.bench.ts'] },
     globalSetup: ['test/helpers/build-bundle.ts'],
     testTimeout: 60_000,

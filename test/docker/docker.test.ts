@@ -1,0 +1,367 @@
+// docker/Dockerfile and docker/compose.yml in a real Docker engine, on a MetaMCP-like base
+// image made on this machine (scripts/docker/make-base-image.sh): no registry is reachable.
+import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sampleCgroup, type Samples } from '../helpers/cgroup-sampler.js';
+import { limitHits, type SimEvent } from '../helpers/leak-sim.js';
+import { descendantsOf, isAlive, readStat } from '../helpers/procs.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { readProcText } from '../../src/proc/read-file.js';
+import type { ProcRef } from '../../src/proc/snapshot.js';
+import { docker, dockerLogs, followLogs, imageSize, inspectState, isDockerUp, jsonLines, median, pidsCgroupDir, run, timeUntilStdout } from './docker-cli.js';
+
+const SKIP = process.env.METAMCP_INIT_SKIP_DOCKER === '1';
+if (SKIP) console.warn('SKIPPED: docker tests (METAMCP_INIT_SKIP_DOCKER=1)');
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const RUN_ID = `${process.pid}-${Date.now().toString(36)}`;
+const LABEL = `metamcp-init-e2e=${RUN_ID}`;
+const BASE_IMAGE = `metamcp-init-e2e-base:${RUN_ID}`;
+const BUILD_STAGE = `metamcp-init-e2e-build:${RUN_ID}`;
+const IMAGE = `metamcp-init-e2e:${RUN_ID}`;
+const PROJECT = `metamcp-init-e2e-${RUN_ID}`;
+
+let containers = 0;
+const tempDirs: string[] = [];
+/** A temporary directory, removed by afterAll. */
+function makeTempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+
+/** A fresh container name, labelled so that afterAll removes it whatever happened. */
+function containerName(what: string): string {
+  containers += 1;
+  return `metamcp-init-e2e-${RUN_ID}-${what}-${containers}`;
+}
+
+/** `docker run -d` of the image under test, with the run's label; returns its name. */
+function runDetached(what: string, options: string[], image = IMAGE, command: string[] = []): string {
+  const name = containerName(what);
+  docker('run', '-d', '--name', name, '--label', LABEL, '--network', 'none', ...options, image, ...command);
+  return name;
+}
+
+/** The guard's stop decisions in the init's log. */
+function stopLines(stderr: string): Record<string, unknown>[] {
+  return jsonLines(stderr).filter((line) => /^stopping MCP instance \(/.test(String(line.msg)));
+}
+
+/** The uid a process runs as, from /proc/PID/status. */
+function uidOf(hostPid: number): number {
+  return Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${hostPid}/status`, 'utf8'))![1]);
+}
+
+/** Only what the Dockerfile copies: shows that it needs no dist/ or node_modules/ of ours. */
+function stageBuildContext(): string {
+  const context = makeTempDir('metamcp-init-context-');
+  for (const entry of ['package.json', 'package-lock.json', 'build.mjs', 'tsconfig.json', 'src', 'docker']) {
+    cpSync(join(REPO, entry), join(context, entry), { recursive: true });
+  }
+  return context;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().once('error', reject).listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+describe.runIf(!SKIP)('metamcp-init in a real Docker engine', () => {
+  beforeAll(() => {
+    if (!isDockerUp()) {
+      throw new Error('no Docker engine answers: run `bash scripts/docker/ensure-docker.sh` as root, or set METAMCP_INIT_SKIP_DOCKER=1 to skip these tests');
+    }
+    run('bash', [join(REPO, 'scripts/docker/make-base-image.sh'), BASE_IMAGE]);
+    // The local base serves as the build stage too: it has this machine's Node and npm. The
+    // build reaches the npm registry through the host's network, as `npm ci` here does.
+    const build = ['-f', 'docker/Dockerfile', '--network', 'host', '--build-arg', `BUILD_IMAGE=${BASE_IMAGE}`, '--build-arg', `BASE_IMAGE=${BASE_IMAGE}`];
+    const context = stageBuildContext();
+    // The build stage gets a tag of its own only so that afterAll can remove it.
+    docker('build', ...build, '--target', 'build', '-t', BUILD_STAGE, context);
+    docker('build', ...build, '-t', IMAGE, context);
+  });
+
+  afterAll(() => {
+    const composeEnv = { ...process.env, E2E_APP_IMAGE: IMAGE, E2E_BASE_IMAGE: BASE_IMAGE, E2E_PREFIX: PROJECT };
+    run('docker-compose', ['-p', PROJECT, '-f', 'compose.yml', '-f', '../test/docker/compose.local.yml', 'down', '-v', '--timeout', '1'], { cwd: join(REPO, 'docker'), env: composeEnv, allowFail: true });
+    const left = run('docker', ['ps', '-aq', '--filter', `label=${LABEL}`], { allowFail: true }).stdout.split('\n').filter(Boolean);
+    if (left.length > 0) run('docker', ['rm', '-f', ...left], { allowFail: true });
+    run('docker', ['rmi', IMAGE, BUILD_STAGE, BASE_IMAGE], { allowFail: true });
+    for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  describe('the image', () => {
+    it('adds one small layer to the base: the bundle, and koffi with its glibc and musl builds', () => {
+      const baseBytes = imageSize(BASE_IMAGE);
+      const imageBytes = imageSize(IMAGE);
+      const files = docker('run', '--rm', '--label', LABEL, '--network', 'none', '--entrypoint', 'sh', IMAGE, '-c', 'cd /opt/metamcp-init && ls metamcp-init.cjs node_modules/koffi/package.json node_modules/@koromix/*/*/koffi.node');
+      expect(files.split('\n')).toEqual(['metamcp-init.cjs', 'node_modules/@koromix/koffi-linux-x64/linux_x64/koffi.node', 'node_modules/@koromix/koffi-linux-x64/musl_x64/koffi.node', 'node_modules/koffi/package.json']);
+      const layers = docker('history', '--format', '{{.Size}}', IMAGE).split('\n').filter((size) => size !== '0B');
+      expect(layers.length).toBe(docker('history', '--format', '{{.Size}}', BASE_IMAGE).split('\n').filter((size) => size !== '0B').length + 1);
+      expect(imageBytes - baseBytes).toBeLessThan(10 * 1024 * 1024);
+      console.log(`docker e2e: image size base ${(baseBytes / 1e6).toFixed(1)} MB, with init ${(imageBytes / 1e6).toFixed(1)} MB: the init layer adds ${((imageBytes - baseBytes) / 1e6).toFixed(2)} MB`);
+    });
+
+    it('has the entrypoint and, by default, the CMD of delorenj/metamcp', () => {
+      const config = JSON.parse(docker('image', 'inspect', '-f', '{{json .Config}}', IMAGE)) as { Entrypoint: string[]; Cmd: string[]; User: string };
+      expect(config.Entrypoint).toEqual(['node', '/opt/metamcp-init/metamcp-init.cjs', '--']);
+      expect(config.Cmd).toEqual(['/usr/local/bin/docker-entrypoint.sh']);
+      expect(config.User).toBe('nextjs');
+    });
+  });
+
+  describe('a leak storm under --pids-limit 150 --memory 1g, as the base image\'s user nextjs', () => {
+    const PIDS_MAX = 150;
+    const CAP = 3;
+    const GRACE_MS = 5000;
+    let name: string;
+    let hostPid: number;
+    let samples: Samples;
+    let report: () => SimEvent[];
+    /** Every zombie seen, by pid:startTicks: the samples it was seen in. */
+    const zombies = new Map<string, { comm: string; ppid: number; samples: number[] }>();
+    let zombieSamples = 0;
+    let sampledMs = 0;
+
+    beforeAll(async () => {
+      const reportDir = makeTempDir('metamcp-init-storm-');
+      chmodSync(reportDir, 0o777); // written by uid 1001 in the container
+      report = () => {
+        const file = join(reportDir, 'report.jsonl');
+        return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as SimEvent) : [];
+      };
+      name = runDetached('storm', [
+        '--pids-limit', String(PIDS_MAX), '--memory', '1g', '--memory-swap', '1g', '-v', `${reportDir}:/report`,
+        '-e', 'METAMCP_LIKE_ARGS=--storm 10 --storm-seconds 4 --server-flags "--threads 4" --report-file /report/report.jsonl',
+        '-e', `METAMCP_INIT_MAX_PER_COMMAND=${CAP}`, '-e', 'METAMCP_INIT_STOP_GRACE=1s', '-e', 'METAMCP_INIT_INTERVAL=1s',
+        '-e', `METAMCP_INIT_GRACE=${GRACE_MS / 1000}s`, '-e', 'METAMCP_INIT_LOG_FORMAT=json',
+      ]);
+      hostPid = inspectState(name).Pid;
+      const dir = pidsCgroupDir(hostPid);
+      const cgroup = {
+        path: dir, max: PIDS_MAX, prefix: [],
+        current: () => Number(readFileSync(`${dir}/pids.current`, 'utf8')),
+        pids: () => readFileSync(`${dir}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number),
+      };
+      const logs = followLogs(name);
+      const sampler = sampleCgroup(cgroup, CAP);
+      const sampledFrom = Date.now();
+      // Zombies are not in cgroup.procs (they still count in pids.current): look at the tree.
+      const zombieTimer = setInterval(() => {
+        zombieSamples += 1;
+        const init = readStat(hostPid);
+        for (const proc of [...(init ? [init] : []), ...descendantsOf(hostPid)]) {
+          if (proc.state !== 'Z') continue;
+          const key = `${proc.pid}:${proc.startTicks}`;
+          const seen = zombies.get(key) ?? { comm: proc.comm, ppid: proc.ppid, samples: [] };
+          seen.samples.push(zombieSamples);
+          zombies.set(key, seen);
+        }
+      }, 100);
+      try {
+        await waitFor(() => logs.stdout().includes('scenario-done'), { timeoutMs: 60_000, intervalMs: 100, what: 'scenario-done from the storm' });
+        // The storm is over once the guard has brought every command back to its cap.
+        const launchers = () => cgroup.pids().filter((pid) => readProcText(`/proc/${pid}/cmdline`, 'utf8')?.startsWith('npm exec ')).length;
+        await waitFor(() => launchers() <= CAP, { timeoutMs: 15_000, intervalMs: 100, what: `at most ${CAP} launchers left` });
+      } finally {
+        clearInterval(zombieTimer);
+        samples = sampler.stop();
+        sampledMs = Date.now() - sampledFrom;
+        logs.stop();
+      }
+      const byInit = [...zombies.values()].filter((seen) => seen.ppid === hostPid).length;
+      console.log(`docker e2e: storm: ${zombies.size} zombies seen (${byInit} of them the init's) in ${zombieSamples} samples of the container's tree over ${sampledMs} ms, `
+        + `${[...zombies.values()].filter((seen) => seen.samples.length > 1).length} in more than one sample`);
+      console.log(`docker e2e: storm peak pids.current ${samples.peakTasks}/${PIDS_MAX} (${samples.count} samples), ${stopLines(dockerLogs(name).stderr).length} stops, ${report().filter((e) => e.event === 'launch').length} launches`);
+    });
+
+    it('keeps the container running and the app never sees EAGAIN, under the pids limit', () => {
+      expect(inspectState(name).Running).toBe(true);
+      expect(jsonLines(dockerLogs(name).stderr).some((line) => String(line.msg).startsWith('main child exited'))).toBe(false);
+      expect(report().filter((e) => e.event === 'launch').length).toBeGreaterThanOrEqual(35);
+      expect(limitHits(report())).toEqual([]);
+      expect(samples.count).toBeGreaterThan(300);
+      expect(samples.peakTasks).toBeLessThan(PIDS_MAX);
+    });
+
+    it('runs as the base image\'s non-root user (uid 1001)', () => {
+      expect(uidOf(hostPid)).toBe(1001);
+    });
+
+    it('shows the guard\'s stops in docker logs as JSON lines with their reasons', () => {
+      const stops = stopLines(dockerLogs(name).stderr);
+      expect(stops.length).toBeGreaterThan(0);
+      for (const stop of stops) {
+        expect(['duplicate', 'orphan', 'pids-headroom', 'memory-headroom']).toContain(stop.reason);
+        expect(stop).toMatchObject({ name: 'metamcp-init', key: expect.stringContaining('@modelcontextprotocol/server-everything'), pids: expect.any(Array) });
+      }
+      expect(stops.some((stop) => stop.reason === 'duplicate')).toBe(true);
+      // Nothing of the init's goes to stdout: the app's two lines are all there is.
+      expect(dockerLogs(name).stdout).toBe('ready\nscenario-done\n');
+    });
+
+    it('has no zombie that outlives one sample (100 ms), and none at the end', () => {
+      const lasting = [...zombies.entries()].filter(([, seen]) => seen.samples.length > 1);
+      expect(zombieSamples).toBeGreaterThanOrEqual(sampledMs / 250);
+      expect(lasting).toEqual([]);
+      const init = readStat(hostPid)!;
+      expect([init, ...descendantsOf(hostPid)].filter((proc) => proc.state === 'Z')).toEqual([]);
+    });
+
+    it('ends on docker stop within the grace period, with the app\'s exit status, leaving nothing', () => {
+      const inside: ProcRef[] = [readStat(hostPid)!, ...descendantsOf(hostPid)].map(({ pid, startTicks }) => ({ pid, startTicks }));
+      expect(inside.length).toBeGreaterThan(CAP);
+      const started = performance.now();
+      docker('stop', '-t', '30', name);
+      const tookMs = performance.now() - started;
+      const state = inspectState(name);
+      expect(state.Running).toBe(false);
+      expect(state.ExitCode).toBe(0);
+      expect(tookMs).toBeLessThan(GRACE_MS);
+      const last = jsonLines(dockerLogs(name).stderr).at(-1)!;
+      expect(last).toMatchObject({ msg: 'main child exited; nothing left, exiting', exitCode: 0, left: 0 });
+      expect(inside.filter((ref) => isAlive(ref))).toEqual([]);
+      console.log(`docker e2e: docker stop took ${Math.round(tookMs)} ms (init grace ${GRACE_MS} ms)`);
+    });
+  });
+
+  it('without the init, the same storm in the base image alone hits the pids limit', async () => {
+    const reportDir = makeTempDir('metamcp-init-storm-base-');
+    chmodSync(reportDir, 0o777);
+    const name = runDetached('storm-base', [
+      '--pids-limit', '150', '--memory', '1g', '--memory-swap', '1g', '-v', `${reportDir}:/report`,
+      '-e', 'METAMCP_LIKE_ARGS=--storm 10 --storm-seconds 4 --server-flags "--threads 4" --report-file /report/report.jsonl',
+    ], BASE_IMAGE);
+    const dir = pidsCgroupDir(inspectState(name).Pid);
+    let peakTasks = 0;
+    const timer = setInterval(() => {
+      try {
+        peakTasks = Math.max(peakTasks, Number(readFileSync(`${dir}/pids.current`, 'utf8')));
+      } catch {
+        // The container is gone.
+      }
+    }, 10);
+    const logs = followLogs(name);
+    try {
+      await waitFor(() => logs.stdout().includes('scenario-done'), { timeoutMs: 60_000, intervalMs: 100, what: 'scenario-done from the storm without the init' });
+    } finally {
+      clearInterval(timer);
+      logs.stop();
+    }
+    const file = join(reportDir, 'report.jsonl');
+    const hits = limitHits(readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as SimEvent));
+    console.log(`docker e2e: the storm without the init: peak pids.current ${peakTasks}/150, ${hits.length} EAGAIN/aborts`);
+    expect(peakTasks).toBe(150);
+    expect(hits.length).toBeGreaterThan(0);
+    docker('rm', '-f', name);
+  });
+
+  describe.each([
+    ['root', 'root', 0],
+    ['an arbitrary non-root uid', '4242:4242', 4242],
+  ])('run as %s, with servers that ignore TERM', (_what, user, uid) => {
+    it('caps duplicates, and on docker stop KILLs what is left after the grace, exiting with the app\'s status', async () => {
+      const GRACE_MS = 2000;
+      const name = runDetached(`user-${uid}`, [
+        '--user', user, '--pids-limit', '150',
+        '-e', 'METAMCP_LIKE_ARGS=--sessions-never-closed 4 --server-flags "--ignore-term --ignore-eof"',
+        '-e', 'METAMCP_INIT_MAX_PER_COMMAND=2', '-e', 'METAMCP_INIT_STOP_GRACE=1s', '-e', 'METAMCP_INIT_INTERVAL=500ms',
+        '-e', `METAMCP_INIT_GRACE=${GRACE_MS / 1000}s`,
+      ]);
+      await waitFor(() => jsonLines(dockerLogs(name).stderr).filter((line) => line.msg === 'stopped MCP instance').length >= 2, { timeoutMs: 20_000, intervalMs: 200, what: '2 duplicates stopped' });
+      const hostPid = inspectState(name).Pid;
+      expect(uidOf(hostPid)).toBe(uid);
+      expect(stopLines(dockerLogs(name).stderr).map((line) => line.reason)).toEqual(['duplicate', 'duplicate']);
+      const inside: ProcRef[] = [readStat(hostPid)!, ...descendantsOf(hostPid)].map(({ pid, startTicks }) => ({ pid, startTicks }));
+
+      const started = performance.now();
+      docker('stop', '-t', '30', name);
+      const tookMs = performance.now() - started;
+      expect(inspectState(name).ExitCode).toBe(0);
+      // The grace runs from the TERM: the app's own 2 s of shutdown fall within it.
+      expect(tookMs).toBeGreaterThanOrEqual(GRACE_MS - 100);
+      expect(tookMs).toBeLessThan(GRACE_MS + 3000);
+      expect(jsonLines(dockerLogs(name).stderr).at(-1)).toMatchObject({ msg: 'main child exited; nothing left, exiting', exitCode: 0, left: 0, killed: expect.any(Number) });
+      expect(jsonLines(dockerLogs(name).stderr).at(-1)!.killed).toBeGreaterThanOrEqual(2);
+      expect(inside.filter((ref) => isAlive(ref))).toEqual([]);
+    });
+  });
+
+  it('starts about as fast as the base image alone (docker run to the app\'s "ready")', async () => {
+    const base: number[] = [];
+    const withInit: number[] = [];
+    for (let i = 0; i < 5; i += 1) {
+      base.push(await timeUntilStdout(['--name', containerName('start-base'), '--label', LABEL, '--network', 'none', BASE_IMAGE], 'ready'));
+      withInit.push(await timeUntilStdout(['--name', containerName('start-init'), '--label', LABEL, '--network', 'none', IMAGE], 'ready'));
+    }
+    const overheadMs = median(withInit) - median(base);
+    console.log(`docker e2e: docker run to "ready", median of 5: base ${Math.round(median(base))} ms, with init ${Math.round(median(withInit))} ms, overhead ${Math.round(overheadMs)} ms`
+      + ` (base ${base.map(Math.round).join('/')}; with init ${withInit.map(Math.round).join('/')})`);
+    expect(overheadMs).toBeLessThan(1000);
+  });
+
+  describe('docker/compose.yml, with the local images swapped in by test/docker/compose.local.yml', () => {
+    let env: NodeJS.ProcessEnv;
+    const compose = (...args: string[]) => run('docker-compose', ['-p', PROJECT, '-f', 'compose.yml', '-f', '../test/docker/compose.local.yml', ...args], { cwd: join(REPO, 'docker'), env });
+    const app = `${PROJECT}-app`;
+
+    beforeAll(async () => {
+      env = {
+        ...process.env, E2E_APP_IMAGE: IMAGE, E2E_BASE_IMAGE: BASE_IMAGE, E2E_PREFIX: PROJECT,
+        // The upstream image's way of starting MetaMCP; the image's CMD is delorenj/metamcp's.
+        METAMCP_COMMAND: './docker-entrypoint.sh',
+        METAMCP_PORT: String(await freePort()), POSTGRES_EXTERNAL_PORT: String(await freePort()),
+      };
+    });
+
+    it('is valid for docker-compose config, alone and with the override, with the three layers', () => {
+      run('docker-compose', ['-f', 'compose.yml', 'config', '-q'], { cwd: join(REPO, 'docker') });
+      const config = compose('config').stdout;
+      expect(config).toMatch(/pids_limit: 400/);
+      expect(config).toMatch(/mem_limit: 4g/);
+      expect(config).toMatch(/memswap_limit: 4g/);
+      expect(config).toMatch(/cpus: 2\.0/);
+      expect(config).toMatch(/METAMCP_INIT_MAX_PER_COMMAND: '5'/);
+      expect(config).not.toMatch(/^\s*init:/m);
+    });
+
+    it('starts, with the limits in force in the app container\'s cgroup and the init as its PID 1', async () => {
+      compose('up', '-d', '--no-build');
+      await waitFor(() => dockerLogs(app).stdout.includes('scenario-done'), { timeoutMs: 30_000, intervalMs: 200, what: 'the app in the compose stack' });
+      // Read inside the container, from its own cgroup (v1 here; v2 names in the fallbacks).
+      const limits = Object.fromEntries(docker('exec', app, 'sh', '-c', [
+        'cd /sys/fs/cgroup',
+        'echo pids=$(cat pids/pids.max 2>/dev/null || cat pids.max)',
+        'echo memory=$(cat memory/memory.limit_in_bytes 2>/dev/null || cat memory.max)',
+        'echo memsw=$(cat memory/memory.memsw.limit_in_bytes 2>/dev/null || echo "$(( $(cat memory.max) + $(cat memory.swap.max) ))")',
+        'echo cpu=$(cat cpu/cpu.cfs_quota_us 2>/dev/null || cut -d" " -f1 cpu.max)/$(cat cpu/cpu.cfs_period_us 2>/dev/null || cut -d" " -f2 cpu.max)',
+      ].join('; ')).split('\n').map((line) => line.split('=') as [string, string]));
+      expect(limits).toEqual({ pids: '400', memory: String(4 * 1024 ** 3), memsw: String(4 * 1024 ** 3), cpu: '200000/100000' });
+      expect(docker('exec', app, 'cat', '/proc/1/cmdline').split('\0').slice(0, 4)).toEqual(['node', '/opt/metamcp-init/metamcp-init.cjs', '--', './docker-entrypoint.sh']);
+      // The guard found the same limits in its cgroup.
+      const guardOn = jsonLines(dockerLogs(app).stderr).find((line) => line.msg === 'guard on');
+      expect(guardOn).toMatchObject({ pids: { maxTasks: 400 }, memory: { limitBytes: 4 * 1024 ** 3 } });
+      console.log(`docker e2e: compose app container: ${JSON.stringify(limits)}`);
+    });
+
+    it('comes down cleanly: the init ends the app with its status, and nothing of the stack is left', () => {
+      compose('stop');
+      expect(inspectState(app).ExitCode).toBe(0);
+      expect(jsonLines(dockerLogs(app).stderr).at(-1)).toMatchObject({ msg: 'main child exited; nothing left, exiting', left: 0 });
+      compose('down', '-v');
+      const label = `label=com.docker.compose.project=${PROJECT.replace(/[^-_a-z0-9]/g, '')}`;
+      expect(docker('ps', '-aq', '--filter', label)).toBe('');
+      expect(docker('network', 'ls', '-q', '--filter', label)).toBe('');
+      expect(docker('volume', 'ls', '-q', '--filter', label)).toBe('');
+    });
+  });
+});
