@@ -61,6 +61,9 @@ async function termToExit(init) {
 }
 
 if (process.getuid() !== 0) throw new Error('run as root: the inits run as real PID 1 under unshare');
+for (const tool of ['tini', 'dumb-init']) {
+  if (spawnSync(tool, ['--version']).error) throw new Error(`${tool} is missing: apt-get install -y tini dumb-init`);
+}
 spawnSync(node, ['build.mjs'], { stdio: 'inherit' });
 const results = {};
 for (const name of Object.keys(INITS)) results[name] = { rssKiB: [], tasks: [], reapMs: [], termMs: [] };
