@@ -57,6 +57,16 @@ function uidOf(hostPid: number): number {
   return Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${hostPid}/status`, 'utf8'))![1]);
 }
 
+/** Whether a process has a handler for SIGTERM (bit 15 of SigCgt in /proc/PID/status). */
+function catchesTerm(hostPid: number): boolean {
+  const mask = /^SigCgt:\s+([0-9a-f]+)/m.exec(readProcText(`/proc/${hostPid}/status`) ?? '')?.[1];
+  return mask !== undefined && (BigInt(`0x${mask}`) & (1n << 14n)) !== 0n;
+}
+
+function cmdlineOf(hostPid: number): string {
+  return (readProcText(`/proc/${hostPid}/cmdline`, 'utf8') ?? '').replace(/\0/g, ' ');
+}
+
 /** Only what the Dockerfile copies: shows that it needs no dist/ or node_modules/ of ours. */
 function stageBuildContext(): string {
   const context = makeTempDir('metamcp-init-context-');
@@ -279,6 +289,9 @@ describe.runIf(!SKIP)('metamcp-init in a real Docker engine', () => {
       ]);
       await waitFor(() => jsonLines(dockerLogs(name).stderr).filter((line) => line.msg === 'stopped MCP instance').length >= 2, { timeoutMs: 20_000, intervalMs: 200, what: '2 duplicates stopped' });
       const hostPid = inspectState(name).Pid;
+      // The kept servers must have their TERM handler in place, or TERM would end them at once.
+      await waitFor(() => descendantsOf(hostPid).filter((proc) => catchesTerm(proc.pid) && cmdlineOf(proc.pid).includes('fake-mcp-server.js')).length === 2,
+        { timeoutMs: 20_000, intervalMs: 100, what: 'the 2 kept servers to catch TERM' });
       expect(uidOf(hostPid)).toBe(uid);
       expect(stopLines(dockerLogs(name).stderr).map((line) => line.reason)).toEqual(['duplicate', 'duplicate']);
       const inside: ProcRef[] = [readStat(hostPid)!, ...descendantsOf(hostPid)].map(({ pid, startTicks }) => ({ pid, startTicks }));
