@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { CgroupDirs, CgroupFigures } from '../cgroup/figures.js';
 import { readCgroupFigures, readPidsCurrent } from '../cgroup/read-figures.js';
-import { readProcText } from '../proc/read-file.js';
+import { readUptimeSeconds } from '../proc/read-proc.js';
 import { hasProcFs } from '../proc/has-proc-fs.js';
 import { readProcsWithPsList } from '../proc/read-ps-list.js';
 import { ProcScanner } from '../proc/read-snapshot.js';
@@ -67,7 +67,8 @@ export function startGuard(options: GuardLoopOptions): Guard {
       lastSummary = summary;
     }
     if (plan.stops.length === 0) return;
-    const uptimeMs = readUptimeMs();  // for ages in the log
+    const uptimeSeconds = readUptimeSeconds();
+    const uptimeMs = uptimeSeconds === undefined ? undefined : uptimeSeconds * 1000;
     for (const stop of plan.stops) {
       const decision = describeStop(stop, cgroup, uptimeMs, ticksPerSecond, pageBytes);
       if (dryRun) {
@@ -125,10 +126,4 @@ function describeStop(stop: Stop, cgroup: CgroupFigures, uptimeMs: number | unde
       memoryLimitBytes: cgroup.memory?.limitBytes,
     },
   };
-}
-
-/** Milliseconds since boot: start times in /proc/PID/stat count from boot. */
-function readUptimeMs(): number | undefined {
-  const text = readProcText('/proc/uptime');
-  return text === undefined ? undefined : Number(text.split(' ')[0]) * 1000;
 }

@@ -14,7 +14,7 @@ export const DEFAULT_LAUNCHER_PATTERNS: readonly string[] = [
   'mcp-server',
 ];
 
-/** Compiles patterns once; a bad one is a usage error naming it. */
+/** Compiles patterns once (the CLI has already checked that each one compiles). */
 export function compilePatterns(patterns: readonly string[]): RegExp[] {
   return patterns.map((pattern) => new RegExp(pattern));
 }

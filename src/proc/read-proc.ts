@@ -48,3 +48,9 @@ export function readChildPids(pid: number, procRoot = '/proc'): number[] | undef
   }
   return children;
 }
+
+/** Seconds since boot: start times in /proc/PID/stat count from boot. */
+export function readUptimeSeconds(procRoot = '/proc'): number | undefined {
+  const text = readProcText(`${procRoot}/uptime`);
+  return text === undefined ? undefined : Number(text.split(' ')[0]);
+}

@@ -1,6 +1,6 @@
 import { parseCmdline } from './parse-cmdline.js';
 import { readProcText } from './read-file.js';
-import { listPids, readStat } from './read-proc.js';
+import { listPids, readStat, readUptimeSeconds } from './read-proc.js';
 import { hasNotExeced, type ProcInfo } from './snapshot.js';
 
 type CachedArgv = { startTicks: number; comm: string; argv: readonly string[] };
@@ -26,9 +26,8 @@ export class ProcScanner {
   /** Every process /proc shows now; those that vanish mid-scan are left out. */
   scan(): Map<number, ProcInfo> {
     const procs = new Map<number, ProcInfo>();
-    const uptimeText = readProcText(`${this.procRoot}/uptime`);
-    const settledBeforeTicks = uptimeText === undefined ? -1
-      : (Number(uptimeText.split(' ')[0]) - SETTLED_MS / 1000) * this.ticksPerSecond;
+    const uptimeSeconds = readUptimeSeconds(this.procRoot);
+    const settledBeforeTicks = uptimeSeconds === undefined ? -1 : (uptimeSeconds - SETTLED_MS / 1000) * this.ticksPerSecond;
     for (const pid of listPids(this.procRoot)) {
       const stat = readStat(pid, this.procRoot);
       if (!stat) continue;
