@@ -1,5 +1,4 @@
-import { readStat } from '../proc/read-proc.js';
-import { isStillRunning, signalProc } from '../proc/signal-proc.js';
+import { readIfStillRunning, signalProc } from '../proc/signal-proc.js';
 import type { ProcInfo } from '../proc/snapshot.js';
 import type { Instance } from './instances.js';
 import { sleep } from '../sleep.js';
@@ -47,6 +46,10 @@ function signalAll(instance: Instance, signal: NodeJS.Signals): number {
 
 /** Members still running as the same processes, with their current group. */
 function aliveMembers(instance: Instance): ProcInfo[] {
-  return instance.members.filter((member) => isStillRunning(member))
-    .map((member) => ({ ...member, pgid: readStat(member.pid)?.pgid ?? member.pgid }));
+  const alive: ProcInfo[] = [];
+  for (const member of instance.members) {
+    const now = readIfStillRunning(member);
+    if (now) alive.push({ ...member, pgid: now.pgid });
+  }
+  return alive;
 }

@@ -1,6 +1,6 @@
 import { hasProcFs } from './has-proc-fs.js';
 import { readStat } from './read-proc.js';
-import { isZombie, type ProcRef } from './snapshot.js';
+import { isZombie, type ProcRef, type ProcStat } from './snapshot.js';
 
 const procFs = hasProcFs();
 
@@ -24,16 +24,25 @@ export function signalProc(ref: ProcRef, signal: NodeJS.Signals, procRoot = '/pr
   }
 }
 
-/** Whether the process is still running as the same process (without /proc: has that pid). */
-export function isStillRunning(ref: ProcRef, procRoot = '/proc'): boolean {
+/**
+ * The process as it runs now, if it is still the same one (same start time, not a zombie);
+ * undefined when it is gone. Without /proc (macOS) only the pid can be checked, and the
+ * recorded figures are returned.
+ */
+export function readIfStillRunning<T extends ProcRef>(ref: T, procRoot = '/proc'): T | (T & ProcStat) | undefined {
   if (!procFs) {
     try {
       process.kill(ref.pid, 0);
-      return true;
+      return ref;
     } catch (error) {
-      return (error as NodeJS.ErrnoException).code === 'EPERM';
+      return (error as NodeJS.ErrnoException).code === 'EPERM' ? ref : undefined;
     }
   }
   const now = readStat(ref.pid, procRoot);
-  return now !== undefined && now.startTicks === ref.startTicks && !isZombie(now);
+  return now !== undefined && now.startTicks === ref.startTicks && !isZombie(now) ? { ...ref, ...now } : undefined;
+}
+
+/** Whether the process is still running as the same process. */
+export function isStillRunning(ref: ProcRef, procRoot = '/proc'): boolean {
+  return readIfStillRunning(ref, procRoot) !== undefined;
 }

@@ -1,7 +1,7 @@
 // /proc helpers for tests: the same readers the init uses, seen from outside.
 import { readAllStats, readStat } from '../../src/proc/read-proc.js';
 import { findDescendants } from '../../src/proc/tree.js';
-import { isZombie, type ProcRef, type ProcStat } from '../../src/proc/snapshot.js';
+import type { ProcRef, ProcStat } from '../../src/proc/snapshot.js';
 import { isStillRunning, signalProc } from '../../src/proc/signal-proc.js';
 
 export { readStat };
@@ -12,11 +12,6 @@ export const isAlive = isStillRunning;
 /** The descendants of a pid now. */
 export function descendantsOf(pid: number): ProcStat[] {
   return findDescendants(readAllStats(), pid);
-}
-
-/** Zombies whose parent is `pid`. */
-export function zombieChildrenOf(pid: number): ProcStat[] {
-  return [...readAllStats().values()].filter((proc) => proc.ppid === pid && isZombie(proc));
 }
 
 /** SIGKILLs a process tree that a test started: the descendants first, then the root. */
