@@ -1,6 +1,6 @@
 import { commandKey, commandLine } from './command-key.js';
 import { isLauncherCommand } from './launcher-patterns.js';
-import { isZombie, refKey, type ProcInfo, type ProcRef } from '../proc/snapshot.js';
+import { hasNotExeced, isZombie, refKey, type ProcInfo, type ProcRef } from '../proc/snapshot.js';
 
 /** A launcher seen once, remembered so its tree is still known after it dies. */
 export type KnownLauncher = {
@@ -98,7 +98,8 @@ export function findInstances(input: FindInstancesInput): { instances: Instance[
     claim(launcher, undefined);
   }
   for (const proc of procs.values()) {
-    if (claimed.has(proc.pid) || isProtected(proc.pid) || isZombie(proc)) continue;
+    // A process that has forked but not exec'd still shows its parent's command line.
+    if (claimed.has(proc.pid) || isProtected(proc.pid) || isZombie(proc) || hasNotExeced(proc)) continue;
     if (!isMatching(proc, patterns) || hasMatchingAncestor(proc, procs, isProtected, patterns)) continue;
     // The key is taken anew while the launcher lives: npm sets its title only after start.
     const launcher = {

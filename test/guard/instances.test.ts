@@ -72,6 +72,12 @@ describe('findInstances', () => {
     expect(after.instances[0]!.key).toBe('npm exec @modelcontextprotocol/server-everything');
   });
 
+  it('does not take a process that has forked but not exec\'d: its command line is still its parent\'s', () => {
+    const forked = makeProc(300, { ppid: MAIN_PID, flags: 0x40, argv: ['npx', '-y', '@modelcontextprotocol/server-memory'] });
+    expect(find([forked]).instances).toEqual([]);
+    expect(find([{ ...forked, flags: 0 }]).instances).toHaveLength(1);
+  });
+
   it('calls a live launcher whose parent died orphaned', () => {
     const tree = makeNpmTree(100, { parent: INIT_PID });
     expect(find(tree).instances[0]!.orphaned).toBe(true);
