@@ -1,22 +1,11 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import type { GuardConfig } from '../guard/policy.js';
+import type { GuardSettings } from '../guard/setup-guard.js';
 import type { InitConfig } from '../init/run-init.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../log.js';
 import {
   parseBoolean, parseBytes, parseChoice, parseDurationMs, parseHeadroom, parseIntegerAtLeast, parsePatterns,
   parsePositiveDurationMs,
 } from './parse-values.js';
-
-/** What the command line and METAMCP_INIT_* say about the guard: its policy and its loop. */
-export type GuardSettings = Omit<GuardConfig, 'patterns'> & {
-  guardOff: boolean;
-  dryRun: boolean;
-  /** Replace the default launcher patterns unless empty. */
-  match: string[];
-  alsoMatch: string[];
-  stopGraceMs: number;
-  intervalMs: number;
-};
 
 /** Everything the command line and METAMCP_INIT_* say. */
 export type Config = InitConfig & GuardSettings & { logLevel: LogLevel; logFormat: LogFormat };
@@ -49,22 +38,22 @@ const OPTIONS: readonly OptionSpec[] = [
     description: 'launcher pattern, matched against the command line; replaces the defaults (repeatable)' },
   { flags: '--also-match <regex>', key: 'alsoMatch', parse: parsePatterns, repeatable: true,
     description: 'launcher pattern added to the defaults (repeatable)' },
-  { flags: '--max-per-command <n>', key: 'maxPerCommand', defaultValue: '5', parse: parseIntegerAtLeast(1),
-    description: 'most instances of one command line; the oldest beyond it are stopped' },
+  { flags: '--max-per-command <n>', key: 'maxPerCommand', defaultValue: '8', parse: parseIntegerAtLeast(1),
+    description: 'most instances of one command line; beyond it, idle ones go (longest idle first) while none of them is busy or starting' },
   { flags: '--max-instances <n>', key: 'maxInstances', parse: parseIntegerAtLeast(1),
-    description: 'most instances in all (default: no total cap)' },
+    description: 'most instances in all; beyond it, idle ones go (default: no total cap)' },
   { flags: '--orphan-grace <duration>', key: 'orphanGraceMs', defaultValue: '10s', parse: parseDurationMs,
     description: 'how long an orphaned instance may live before it is stopped' },
-  { flags: '--idle-after <duration>', key: 'idleAfterMs', defaultValue: '60s', parse: parseDurationMs,
-    description: 'an instance that used no CPU for this long is idle' },
+  { flags: '--idle-after <duration>', key: 'idleAfterMs', defaultValue: '2m', parse: parseDurationMs,
+    description: 'an instance whose processes used no CPU and did no I/O for this long is idle' },
+  { flags: '--start-grace <duration>', key: 'startGraceMs', defaultValue: '10s', parse: parseDurationMs,
+    description: 'an instance younger than this (or whose tree still grows) is starting: never stopped as a duplicate or idle' },
   { flags: '--pids-headroom <tasks|percent>', key: 'pidsHeadroom', defaultValue: '20%',
     parse: parseHeadroom(parseIntegerAtLeast(1), 'a number of tasks such as 30'),
     description: 'stop instances when pids.current comes this close to pids.max' },
   { flags: '--memory-headroom <bytes|percent>', key: 'memoryHeadroom', defaultValue: '10%',
     parse: parseHeadroom(parseBytes, 'a size such as 512MiB'),
     description: 'stop instances when memory use comes this close to its limit' },
-  { flags: '--headroom-any', key: 'headroomAny', parse: parseBoolean,
-    description: 'under headroom pressure, also stop the oldest instances that are not duplicates' },
   { flags: '--stop-grace <duration>', key: 'stopGraceMs', defaultValue: '3s', parse: parseDurationMs,
     description: 'time an instance gets after TERM before KILL' },
   { flags: '--interval <duration>', key: 'intervalMs', defaultValue: '1s', parse: parsePositiveDurationMs,

@@ -16,7 +16,7 @@ const NPM_EXEC_NOISE = new Set(['-y', '--yes', '-q', '--quiet', '--no']);
  * @pkg args` and that title all become `npm exec @pkg args`.
  */
 export function commandKey(argv: readonly string[]): string {
-  let words = argv.length === 1 ? argv[0]!.split(/\s+/).filter(Boolean) : [...argv];
+  let words = dropEnvPrefix(argv.length === 1 ? argv[0]!.split(/\s+/).filter(Boolean) : [...argv]);
   if (words.length > 1 && NODE_NAMES.has(basename(words[0]!)) && basename(words[1]!) in NPM_SCRIPTS) {
     words = words.slice(1);
   }
@@ -33,6 +33,16 @@ export function commandKey(argv: readonly string[]): string {
 /** The full command line as one string, as patterns see it. */
 export function commandLine(argv: readonly string[]): string {
   return argv.join(' ');
+}
+
+// A `#!/usr/bin/env node` script such as npx starts as `/usr/bin/env node /usr/bin/npx …`
+// until env execs node: the same launcher, so the same key. env's own options and
+// VAR=value assignments come before the program.
+function dropEnvPrefix(words: string[]): string[] {
+  if (words.length < 2 || basename(words[0]!) !== 'env') return words;
+  let next = 1;
+  while (next < words.length && (words[next]!.startsWith('-') || words[next]!.includes('='))) next += 1;
+  return words.slice(next);
 }
 
 function basename(path: string): string {

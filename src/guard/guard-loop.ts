@@ -1,13 +1,17 @@
 import type { Logger } from 'pino';
-import type { CgroupDirs, CgroupFigures } from '../cgroup/figures.js';
+import type { CgroupDirs } from '../cgroup/figures.js';
 import { readCgroupFigures, readPidsCurrent } from '../cgroup/read-figures.js';
-import { readUptimeSeconds } from '../proc/read-proc.js';
+import { readCwd, readIoBytes, readUptimeSeconds } from '../proc/read-proc.js';
 import { hasProcFs } from '../proc/has-proc-fs.js';
 import { readProcsWithPsList } from '../proc/read-ps-list.js';
 import { ProcScanner } from '../proc/read-snapshot.js';
-import type { ProcInfo } from '../proc/snapshot.js';
+import { refKey, type ProcInfo } from '../proc/snapshot.js';
 import type { Libc } from '../sys/libc.js';
-import { EMPTY_HISTORY, planStops, type GuardConfig, type GuardHistory, type Stop } from './policy.js';
+import { EMPTY_LINEAGE, findAppTree } from './app-tree.js';
+import { describeStop } from './describe-stop.js';
+import { findInstances, type Instance, type KnownLauncher } from './instances.js';
+import { looksLikeMetaMcp } from './metamcp.js';
+import { EMPTY_POLICY_HISTORY, planStops, type GuardConfig } from './policy.js';
 import { stopInstance } from './stop-instance.js';
 
 export type GuardLoopOptions = {
@@ -30,22 +34,29 @@ export type Guard = { stop: () => void };
 
 /**
  * Runs the guard: polls pids.current, scans /proc when it moved or the interval passed,
- * plans with the pure policy, logs each decision, and stops instances in the background.
- * Never spawns and never blocks: it keeps working in a full pids cgroup.
+ * finds the app's instances, reads how much each was used, plans with the pure policy,
+ * logs each decision, and stops instances in the background. Never spawns and never
+ * blocks: it keeps working in a full pids cgroup.
  */
 export function startGuard(options: GuardLoopOptions): Guard {
-  const { config, log, cgroupDirs, dryRun } = options;
+  const { config, log, cgroupDirs, dryRun, initPid, mainPid } = options;
   const pageBytes = options.libc.pageBytes();
   const ticksPerSecond = options.libc.clockTicksPerSecond();
+  const procFs = hasProcFs();
   const scanner = new ProcScanner('/proc', ticksPerSecond);
   // Linux reads /proc, fork-free; only where there is none does `ps` (through ps-list) serve.
-  const readProcs: () => Map<number, ProcInfo> | Promise<Map<number, ProcInfo>> = hasProcFs()
-    ? () => scanner.scan()
-    : readProcsWithPsList;
+  const readProcs: () => Map<number, ProcInfo> | Promise<Map<number, ProcInfo>> = procFs ? () => scanner.scan() : readProcsWithPsList;
   let scanning = false;
-  const stopping = new Set<string>();
-  const reported = new Set<string>();
-  let history: GuardHistory = EMPTY_HISTORY;
+  const inFlight = new Map<string, { key: string }>();
+  // Dry run: each decision is said once, and is then treated as if under way.
+  const reported = new Map<string, { key: string }>();
+  // Stops the kernel refused (EPERM): said once, never tried again.
+  const cannotStop = new Set<string>();
+  let lineage = EMPTY_LINEAGE;
+  let known: ReadonlyMap<string, KnownLauncher> = new Map();
+  let history = EMPTY_POLICY_HISTORY;
+  let appIsMetaMcp = false;
+  const checked = new Set<string>();
   let lastPidsCurrent: number | undefined;
   let lastScanMs = 0;
   let lastSummary = '';
@@ -54,36 +65,55 @@ export function startGuard(options: GuardLoopOptions): Guard {
     lastScanMs = Date.now();
     const procs = await readProcs();
     const nowMs = Date.now();
+    const uptimeSeconds = procFs ? readUptimeSeconds() : undefined;
     const cgroup = readCgroupFigures(cgroupDirs);
     lastPidsCurrent = cgroup.pids?.currentTasks;
-    const snapshot = { nowMs, initPid: options.initPid, mainPid: options.mainPid, procs, cgroup, pageBytes };
-    const plan = planStops(snapshot, config, history, stopping);
+    const app = findAppTree({ procs, initPid, mainPid, lineage });
+    lineage = app.lineage;
+    const found = findInstances({ app, initPid, patterns: config.patterns, known });
+    known = found.known;
+    if (!appIsMetaMcp) appIsMetaMcp = findMetaMcp([procs.get(mainPid), ...app.procs.values()], found.instances, checked);
+    const instances = found.instances.filter((instance) => !cannotStop.has(instance.id));
+    const plan = planStops({
+      nowMs, uptimeMs: uptimeSeconds === undefined ? nowMs : uptimeSeconds * 1000, ticksPerSecond, pageBytes,
+      instances, io: procFs ? readIo(instances) : new Map(), cgroup,
+    }, config, history, dryRun ? reported : inFlight);
     history = plan.history;
     if (log.isLevelEnabled('trace')) {
       const keys: Record<string, number> = {};
-      for (const instance of plan.instances) keys[instance.key] = (keys[instance.key] ?? 0) + 1;
+      for (const instance of instances) keys[instance.key] = (keys[instance.key] ?? 0) + 1;
       const summary = JSON.stringify({ keys, pids: cgroup.pids?.currentTasks });
-      if (summary !== lastSummary) log.trace({ procs: procs.size, keys, stopping: stopping.size, pids: cgroup.pids, memory: cgroup.memory }, 'scan');
+      if (summary !== lastSummary) log.trace({ procs: procs.size, appProcs: app.procs.size, keys, stopping: inFlight.size, pids: cgroup.pids, memory: cgroup.memory }, 'scan');
       lastSummary = summary;
     }
-    if (plan.stops.length === 0) return;
-    const uptimeSeconds = readUptimeSeconds();
-    const uptimeMs = uptimeSeconds === undefined ? undefined : uptimeSeconds * 1000;
+    for (const loop of plan.loops) {
+      log.warn({ ...loop }, `instances of one command are stopped and started over: leaving its duplicates alone for ${Math.round(loop.backoffMs / 1000)} s`);
+    }
     for (const stop of plan.stops) {
-      const decision = describeStop(stop, cgroup, uptimeMs, ticksPerSecond, pageBytes);
+      const decision = describeStop(stop, cgroup, pageBytes, appIsMetaMcp);
+      const { instance } = stop;
       if (dryRun) {
-        const key = `${stop.instance.id}/${stop.reason}`;
-        if (!reported.has(key)) log.warn({ ...decision, dryRun: true }, `would stop MCP instance (${stop.reason})`);
-        reported.add(key);
+        reported.set(instance.id, { key: instance.key });
+        log.warn({ ...decision, dryRun: true }, `would stop MCP instance (${stop.reason})`);
         continue;
       }
       log.warn(decision, `stopping MCP instance (${stop.reason})`);
-      stopping.add(stop.instance.id);
-      stopInstance(stop.instance, options.stopGraceMs).then(
-        (result) => log.info({ reason: stop.reason, key: stop.instance.key, launcherPid: stop.instance.launcher.pid, ...result }, 'stopped MCP instance'),
-        (error: unknown) => log.error({ err: error, key: stop.instance.key }, 'failed to stop MCP instance'),
-      ).finally(() => stopping.delete(stop.instance.id));
+      inFlight.set(instance.id, { key: instance.key });
+      stopInstance(instance, options.stopGraceMs).then((result) => {
+        if (result.termed === 0 && result.killed === 0 && result.failed > 0) {
+          cannotStop.add(instance.id);
+          log.error({ reason: stop.reason, key: instance.key, launcherPid: instance.launcher.pid, ...result },
+            'cannot stop MCP instance: the kernel refused every signal (EPERM: it runs as another user); not trying again');
+        } else {
+          log.info({ reason: stop.reason, key: instance.key, launcherPid: instance.launcher.pid, ...result },
+            result.left === 0 ? 'stopped MCP instance' : 'MCP instance partly stopped: some members are still there');
+        }
+      }, (error: unknown) => log.error({ err: error, key: instance.key }, 'failed to stop MCP instance'))
+        .finally(() => inFlight.delete(instance.id));
     }
+    for (const ref of checked) if (procs.get(Number(ref.slice(0, ref.indexOf(':')))) === undefined) checked.delete(ref);
+    // Forget dry-run decisions about instances that are gone.
+    for (const id of reported.keys()) if (!found.instances.some((i) => i.id === id)) reported.delete(id);
   };
 
   const tick = async () => {
@@ -105,25 +135,25 @@ export function startGuard(options: GuardLoopOptions): Guard {
   return { stop: () => clearInterval(timer) };
 }
 
-/** The structured evidence of one decision: what, why, and the figures behind it. */
-function describeStop(stop: Stop, cgroup: CgroupFigures, uptimeMs: number | undefined, ticksPerSecond: number, pageBytes: number) {
-  const { instance } = stop;
-  return {
-    reason: stop.reason,
-    key: instance.key,
-    launcherPid: instance.launcher.pid,
-    launcherAlive: instance.launcherAlive,
-    orphaned: instance.orphaned,
-    idle: stop.idle,
-    pids: instance.members.map((member) => member.pid),
-    tasks: instance.tasks,
-    rssBytes: instance.rssPages * pageBytes,
-    ageMs: uptimeMs === undefined ? undefined : Math.max(0, Math.round(uptimeMs - (instance.launcher.startTicks * 1000) / ticksPerSecond)),
-    cgroup: {
-      pidsCurrent: cgroup.pids?.currentTasks,
-      pidsMax: cgroup.pids?.maxTasks,
-      memoryWorkingSetBytes: cgroup.memory?.workingSetBytes,
-      memoryLimitBytes: cgroup.memory?.limitBytes,
-    },
-  };
+/** I/O bytes of every member of every instance: one small read each, only for those. */
+function readIo(instances: readonly Instance[]): Map<number, number> {
+  const io = new Map<number, number>();
+  for (const instance of instances) {
+    for (const member of instance.members) {
+      const bytes = readIoBytes(member.pid);
+      if (bytes !== undefined) io.set(member.pid, bytes);
+    }
+  }
+  return io;
+}
+
+/** Looks once at each of the app's processes that is not an instance member for MetaMCP's backend. */
+function findMetaMcp(procs: readonly (ProcInfo | undefined)[], instances: readonly Instance[], checked: Set<string>): boolean {
+  const members = new Set(instances.flatMap((instance) => instance.members.map((member) => member.pid)));
+  for (const proc of procs) {
+    if (!proc || members.has(proc.pid) || checked.has(refKey(proc))) continue;
+    checked.add(refKey(proc));
+    if (looksLikeMetaMcp(proc.argv, readCwd(proc.pid))) return true;
+  }
+  return false;
 }

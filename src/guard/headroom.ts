@@ -7,14 +7,16 @@ export function headroomOf(headroom: Headroom, limit: number): number {
 }
 
 /**
- * The pressure on one limit: stopping starts when usage reaches `limit - headroom` (the
- * high watermark) and goes on until usage would be under `limit - 1.5 * headroom` (the low
- * watermark), so that one stop does not leave usage hovering at the trigger.
+ * The pressure on one limit. Stopping starts when usage reaches `limit - headroom` (the
+ * high watermark), and goes on until usage would be under `limit - 1.5 * headroom` (the low
+ * watermark), so that one stop does not leave usage hovering at the trigger. Up to the
+ * critical mark, half-way from high to the limit, the guard stops only what harms nobody;
+ * from there on, the limit itself is the greater harm.
  */
-export type Watermarks = { high: number; low: number };
+export type Watermarks = { high: number; critical: number; low: number };
 
-/** High and low watermarks of a limit. */
+/** High, critical and low watermarks of a limit. */
 export function watermarksOf(headroom: Headroom, limit: number): Watermarks {
   const room = headroomOf(headroom, limit);
-  return { high: limit - room, low: Math.max(0, limit - Math.ceil(room * 1.5)) };
+  return { high: limit - room, critical: limit - Math.floor(room / 2), low: Math.max(0, limit - Math.ceil(room * 1.5)) };
 }

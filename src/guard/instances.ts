@@ -1,10 +1,12 @@
 import { commandKey, commandLine } from './command-key.js';
 import { isLauncherCommand } from './launcher-patterns.js';
+import type { AppTree } from './app-tree.js';
 import { hasNotExeced, isZombie, refKey, type ProcInfo, type ProcRef } from '../proc/snapshot.js';
 
-/** A launcher seen once, remembered so its tree is still known after it dies. */
+/** A launcher seen once, remembered so that its tree keeps its key and is still known after it dies. */
 export type KnownLauncher = {
   ref: ProcRef;
+  /** Taken when it was first seen: a launcher's command line changes as npm starts, its key does not. */
   key: string;
   /** It led its process group / session: their members belong to the instance. */
   ledGroup: boolean;
@@ -15,7 +17,7 @@ export type KnownLauncher = {
 
 /** One launched MCP server: a launcher's tree plus what is left in its group or session. */
 export type Instance = {
-  /** `pid:startTicks` of the launcher, stable after it dies. */
+  /** `pid:startTicks` of the launcher (stable after it dies), or `session:SID` for leftovers of an unseen one. */
   id: string;
   key: string;
   launcher: ProcRef;
@@ -24,7 +26,7 @@ export type Instance = {
   orphaned: boolean;
   /** Live members (zombies cannot be signalled), launcher first when alive. */
   members: readonly ProcInfo[];
-  /** The process group to signal, when the launcher led one. */
+  /** The process group to signal: only one the launcher led, never the init's or the main child's. */
   pgid?: number;
   tasks: number;
   rssPages: number;
@@ -32,25 +34,36 @@ export type Instance = {
 };
 
 export type FindInstancesInput = {
-  procs: ReadonlyMap<number, ProcInfo>;
+  app: AppTree;
   initPid: number;
-  mainPid?: number;
   patterns: readonly RegExp[];
   known: ReadonlyMap<string, KnownLauncher>;
 };
 
 /**
- * Finds every MCP instance in a snapshot, and the launchers to remember for the next one.
- * A launcher is a matching process with no matching ancestor; the init and the main child
- * are never members, and neither is anything outside a launcher's tree, group or session.
+ * Finds every MCP instance among the app's processes, and the launchers to remember.
+ * A launcher is a matching process with no matching ancestor below the main child; once
+ * seen it stays one while it lives, whatever its command line says next. Leftovers of a
+ * launcher that died unseen are one orphaned instance per session they share.
  */
-export function findInstances(input: FindInstancesInput): { instances: Instance[]; known: Map<string, KnownLauncher> } {
-  const { procs, initPid, mainPid, patterns } = input;
+export function findInstances({ app, initPid, patterns, known: knownBefore }: FindInstancesInput): { instances: Instance[]; known: Map<string, KnownLauncher> } {
+  const procs = app.procs;
   const index = indexProcs(procs);
-  const isProtected = (pid: number) => pid === initPid || pid === mainPid;
   const claimed = new Set<number>();
   const instances: Instance[] = [];
   const known = new Map<string, KnownLauncher>();
+
+  const collect = (queue: ProcInfo[]): ProcInfo[] => {
+    const members: ProcInfo[] = [];
+    for (let next = 0; next < queue.length; next += 1) {
+      const proc = queue[next]!;
+      if (claimed.has(proc.pid)) continue;
+      claimed.add(proc.pid);
+      if (!isZombie(proc)) members.push(proc);
+      queue.push(...(index.children.get(proc.pid) ?? []));
+    }
+    return members;
+  };
 
   const claim = (launcher: KnownLauncher, alive: ProcInfo | undefined): void => {
     const queue: ProcInfo[] = alive ? [alive] : [];
@@ -59,70 +72,86 @@ export function findInstances(input: FindInstancesInput): { instances: Instance[
     // group or session still has that id).
     const holder = procs.get(launcher.ref.pid);
     const reused = holder !== undefined && holder.startTicks !== launcher.ref.startTicks;
-    if (launcher.ledGroup && !reused) queue.push(...(index.byPgid.get(launcher.ref.pid) ?? []));
-    if (launcher.ledSession && !reused) queue.push(...(index.bySid.get(launcher.ref.pid) ?? []));
+    const ownsIds = !reused && !app.protectedIds.has(launcher.ref.pid);
+    if (launcher.ledGroup && ownsIds) queue.push(...(index.byPgid.get(launcher.ref.pid) ?? []));
+    if (launcher.ledSession && ownsIds) queue.push(...(index.bySid.get(launcher.ref.pid) ?? []));
     for (const ref of launcher.memberRefs) {
       const proc = procs.get(Number(ref.slice(0, ref.indexOf(':'))));
       if (proc && refKey(proc) === ref) queue.push(proc);
     }
-    const members: ProcInfo[] = [];
-    for (let next = 0; next < queue.length; next += 1) {
-      const proc = queue[next]!;
-      if (claimed.has(proc.pid) || isProtected(proc.pid)) continue;
-      claimed.add(proc.pid);
-      if (!isZombie(proc)) members.push(proc);
-      queue.push(...(index.children.get(proc.pid) ?? []));
-    }
+    const members = collect(queue);
     if (members.length === 0) return;
     const id = refKey(launcher.ref);
     known.set(id, { ...launcher, memberRefs: new Set(members.map(refKey)) });
-    instances.push({
-      id,
-      key: launcher.key,
-      launcher: launcher.ref,
-      launcherAlive: alive !== undefined,
-      orphaned: alive === undefined || alive.ppid === initPid,
-      members,
-      ...(launcher.ledGroup ? { pgid: launcher.ref.pid } : {}),
-      tasks: sum(members, (proc) => proc.threads),
-      rssPages: sum(members, (proc) => proc.rssPages),
-      cpuTicks: sum(members, (proc) => proc.cpuTicks),
-    });
+    instances.push(makeInstance(id, launcher.key, launcher.ref, alive, members, launcher.ledGroup && ownsIds ? launcher.ref.pid : undefined, initPid));
   };
 
-  // Dead launchers first: what is left of their trees keeps its identity, key and age,
-  // even where a leftover (`sh -c mcp-server-x`) would match as a launcher of its own.
-  for (const launcher of input.known.values()) {
+  // Known launchers first: their trees keep identity, key and age, even where a leftover
+  // (`sh -c mcp-server-x`) would match as a launcher of its own.
+  for (const launcher of knownBefore.values()) {
     const now = procs.get(launcher.ref.pid);
-    if (now && now.startTicks === launcher.ref.startTicks && !isZombie(now)) continue;
-    claim(launcher, undefined);
+    const alive = now && now.startTicks === launcher.ref.startTicks && !isZombie(now) ? now : undefined;
+    claim(launcher, alive);
   }
+  // A process reparented to the init in a session whose leader (the launcher) is gone is
+  // what is left of an instance, even when it matches as a launcher itself.
+  const isLeftover = (proc: ProcInfo) => proc.ppid === initPid && !app.protectedIds.has(proc.sid) && procs.get(proc.sid)?.sid !== proc.sid;
   for (const proc of procs.values()) {
     // A process that has forked but not exec'd still shows its parent's command line.
-    if (claimed.has(proc.pid) || isProtected(proc.pid) || isZombie(proc) || hasNotExeced(proc)) continue;
-    if (!isMatching(proc, patterns) || hasMatchingAncestor(proc, procs, isProtected, patterns)) continue;
-    // The key is taken anew while the launcher lives: npm sets its title only after start.
-    const launcher = {
+    if (claimed.has(proc.pid) || isZombie(proc) || hasNotExeced(proc) || isLeftover(proc)) continue;
+    if (!isMatching(proc, patterns) || hasMatchingAncestor(proc, procs, patterns)) continue;
+    claim({
       ref: { pid: proc.pid, startTicks: proc.startTicks },
       key: commandKey(proc.argv),
       ledGroup: proc.pgid === proc.pid,
       ledSession: proc.sid === proc.pid,
-      memberRefs: input.known.get(refKey(proc))?.memberRefs ?? new Set<string>(),
-    };
-    claim(launcher, proc);
+      memberRefs: new Set<string>(),
+    }, proc);
+  }
+  // What is left of launchers that died before any scan saw them as launchers: the app's
+  // processes reparented to the init, one instance per session they share.
+  const leftovers = new Map<number, ProcInfo[]>();
+  for (const proc of procs.values()) {
+    if (claimed.has(proc.pid) || isZombie(proc) || proc.ppid !== initPid) continue;
+    const session = app.protectedIds.has(proc.sid) ? -proc.pid : proc.sid;
+    leftovers.set(session, [...(leftovers.get(session) ?? []), proc]);
+  }
+  for (const [session, roots] of leftovers) {
+    const members = collect(roots.sort((a, b) => a.startTicks - b.startTicks));
+    const matching = members.find((proc) => isMatching(proc, patterns));
+    if (!matching) continue;
+    const oldest = members.reduce((a, b) => (b.startTicks < a.startTicks ? b : a));
+    instances.push(makeInstance(session > 0 ? `session:${session}` : refKey(oldest), commandKey(matching.argv),
+      { pid: oldest.pid, startTicks: oldest.startTicks }, undefined, members, undefined, initPid));
   }
   return { instances, known };
+}
+
+function makeInstance(id: string, key: string, launcher: ProcRef, alive: ProcInfo | undefined, members: ProcInfo[], pgid: number | undefined, initPid: number): Instance {
+  return {
+    id,
+    key,
+    launcher,
+    launcherAlive: alive !== undefined,
+    orphaned: alive === undefined || alive.ppid === initPid,
+    members,
+    ...(pgid !== undefined && pgid > 1 ? { pgid } : {}),
+    tasks: sum(members, (proc) => proc.threads),
+    rssPages: sum(members, (proc) => proc.rssPages),
+    cpuTicks: sum(members, (proc) => proc.cpuTicks),
+  };
 }
 
 function isMatching(proc: ProcInfo, patterns: readonly RegExp[]): boolean {
   return proc.argv.length > 0 && isLauncherCommand(commandLine(proc.argv), patterns);
 }
 
-// The walk stops at the main child and the init: they are never launchers, whatever their
-// command lines say (an app started with an @modelcontextprotocol/ argument is still the app).
-function hasMatchingAncestor(proc: ProcInfo, procs: ReadonlyMap<number, ProcInfo>, isProtected: (pid: number) => boolean, patterns: readonly RegExp[]): boolean {
+// Only the app's processes are walked: the walk ends below the main child, which is never a
+// launcher whatever its command line says (an app started with an @modelcontextprotocol/
+// argument is still the app).
+function hasMatchingAncestor(proc: ProcInfo, procs: ReadonlyMap<number, ProcInfo>, patterns: readonly RegExp[]): boolean {
   const seen = new Set<number>();
-  for (let parent = procs.get(proc.ppid); parent && !isProtected(parent.pid) && !seen.has(parent.pid); parent = procs.get(parent.ppid)) {
+  for (let parent = procs.get(proc.ppid); parent && !seen.has(parent.pid); parent = procs.get(parent.ppid)) {
     seen.add(parent.pid);
     if (isMatching(parent, patterns)) return true;
   }

@@ -1,137 +1,188 @@
 import type { CgroupFigures } from '../cgroup/figures.js';
-import type { ProcInfo } from '../proc/snapshot.js';
-import { watermarksOf, type Headroom } from './headroom.js';
-import { findInstances, type Instance, type KnownLauncher } from './instances.js';
+import { judgeInstance, trackActivity, type Activity, type InstanceState, type IoBytes } from './activity.js';
+import { watermarksOf, type Headroom, type Watermarks } from './headroom.js';
+import type { Instance } from './instances.js';
+import { recordStops, isBackedOff, type KeyStops, type RespawnLoop } from './respawn-loops.js';
 
-/** The guard's settings. */
+/** The guard's policy settings. */
 export type GuardConfig = {
   patterns: readonly RegExp[];
+  /** Most idle instances of one key; beyond it the longest idle go. */
   maxPerCommand: number;
   maxInstances?: number;
   orphanGraceMs: number;
   idleAfterMs: number;
+  /** An instance younger than this is still starting, and is never stopped as a duplicate or idle. */
+  startGraceMs: number;
+  /** An instance used within this is busy (at least two scans, so that one quiet scan is not enough). */
+  busyWithinMs: number;
   pidsHeadroom: Headroom;
   memoryHeadroom: Headroom;
-  /** Under headroom pressure, stop the oldest instances of any key once no duplicate is left. */
-  headroomAny: boolean;
 };
 
 /** Everything the policy looks at, read at one moment. */
 export type Snapshot = {
   nowMs: number;
-  initPid: number;
-  mainPid?: number;
-  procs: ReadonlyMap<number, ProcInfo>;
-  cgroup: CgroupFigures;
+  /** Milliseconds since boot: start ticks in /proc count from boot. */
+  uptimeMs: number;
+  ticksPerSecond: number;
   pageBytes: number;
+  instances: readonly Instance[];
+  io: IoBytes;
+  cgroup: CgroupFigures;
 };
 
-/** What the guard remembers between snapshots. */
-export type GuardHistory = {
-  known: ReadonlyMap<string, KnownLauncher>;
+/** What the policy remembers between snapshots. */
+export type PolicyHistory = {
   /** When each instance was first seen orphaned. */
   orphanSinceMs: ReadonlyMap<string, number>;
-  /** The CPU ticks each instance had, and when they last changed. */
-  cpu: ReadonlyMap<string, { cpuTicks: number; changedAtMs: number }>;
+  activity: ReadonlyMap<string, Activity>;
+  stopsByKey: ReadonlyMap<string, KeyStops>;
+  /** The most tasks and RSS pages one instance of each key has had: what a starting one will grow to. */
+  grownByKey: ReadonlyMap<string, Grown>;
 };
+
+/** How big an instance of a key gets once started. */
+export type Grown = { tasks: number; rssPages: number };
+
+export const EMPTY_POLICY_HISTORY: PolicyHistory = { orphanSinceMs: new Map(), activity: new Map(), stopsByKey: new Map(), grownByKey: new Map() };
 
 export type StopReason = 'orphan' | 'duplicate' | 'max-instances' | 'pids-headroom' | 'memory-headroom';
 
+/** Why this instance and not another: the evidence of one decision. */
+export type StopEvidence = InstanceState & {
+  /** Instances of the same key in the snapshot, this one included. */
+  instancesOfKey: number;
+  /** Of the other instances of its key, how many were busy or still starting (spared). */
+  busyOfKey: number;
+  startingOfKey: number;
+  /** Under pressure: whether the limit was near enough to stop what is busy or starting. */
+  critical?: boolean;
+};
+
 /** One instance to stop, and why. */
-export type Stop = { instance: Instance; reason: StopReason; idle: boolean };
+export type Stop = { instance: Instance; reason: StopReason; evidence: StopEvidence };
 
-export type Plan = { stops: Stop[]; instances: Instance[]; history: GuardHistory };
+/** Instances being stopped now: not planned again, and their weight is already on its way out. */
+export type InFlight = ReadonlyMap<string, { key: string }>;
 
-/** A history with nothing in it, for the first snapshot. */
-export const EMPTY_HISTORY: GuardHistory = { known: new Map(), orphanSinceMs: new Map(), cpu: new Map() };
+export type Plan = { stops: Stop[]; states: ReadonlyMap<string, InstanceState>; loops: RespawnLoop[]; history: PolicyHistory };
 
 /**
- * Decides which MCP instances to stop, and why: orphans past their grace, duplicates over
- * the per-command cap (oldest first), instances over the total cap, then whatever brings
- * pids or memory back under the low watermark when usage nears a limit. Pure: the same
- * snapshot, config and history always give the same plan. `stopping` holds instances
- * whose stop is under way: they are neither planned again nor counted as staying.
+ * Decides which MCP instances to stop, and why. Its first duty is to do no harm to the app:
+ * an instance that is starting or busy is never stopped as a duplicate or for being idle,
+ * and a key is touched only when none of its instances is busy or starting (an app like
+ * MetaMCP closes every instance of a server when one of them dies). Orphans go after their
+ * grace. Near a limit, instances go until usage would be under the low watermark: orphans,
+ * idle ones of quiet keys; once the limit is critical, also busy ones, starting ones last.
+ * Pure: the same snapshot, config, history and in-flight stops always give the same plan.
  */
-export function planStops(snap: Snapshot, config: GuardConfig, history: GuardHistory, stopping: ReadonlySet<string> = new Set()): Plan {
-  const { instances, known } = findInstances({
-    procs: snap.procs, initPid: snap.initPid, mainPid: snap.mainPid, patterns: config.patterns, known: history.known,
-  });
-  const next = nextHistory(snap.nowMs, instances, known, history);
-  const isIdle = (instance: Instance) => snap.nowMs - next.cpu.get(instance.id)!.changedAtMs >= config.idleAfterMs;
+export function planStops(snap: Snapshot, config: GuardConfig, history: PolicyHistory, inFlight: InFlight = new Map()): Plan {
+  const { nowMs } = snap;
+  const activity = trackActivity(nowMs, snap.instances, snap.io, history.activity);
+  const states = new Map<string, InstanceState>();
+  const orphanSinceMs = new Map<string, number>();
+  for (const instance of snap.instances) {
+    const ageMs = snap.uptimeMs - (instance.launcher.startTicks * 1000) / snap.ticksPerSecond;
+    states.set(instance.id, judgeInstance(activity.get(instance.id)!, ageMs, nowMs, config));
+    if (instance.orphaned) orphanSinceMs.set(instance.id, history.orphanSinceMs.get(instance.id) ?? nowMs);
+  }
+  const stateOf = (instance: Instance) => states.get(instance.id)!;
+  const byKey = groupByKey(snap.instances);
+  const keysInFlight = new Set([...inFlight.values()].map((stop) => stop.key));
+  const isQuiet = (key: string) => !keysInFlight.has(key) && (byKey.get(key) ?? []).every((i) => !stateOf(i).busy && !stateOf(i).starting);
+
   const stops: Stop[] = [];
-  const planned = new Set(stopping);
-  const stop = (instance: Instance, reason: StopReason) => {
+  const planned = new Set(inFlight.keys());
+  const staying = () => snap.instances.filter((i) => !planned.has(i.id));
+  const stop = (instance: Instance, reason: StopReason, critical?: boolean) => {
     planned.add(instance.id);
-    stops.push({ instance, reason, idle: isIdle(instance) });
+    keysInFlight.add(instance.key);
+    const others = (byKey.get(instance.key) ?? []).filter((i) => i !== instance);
+    stops.push({ instance, reason, evidence: {
+      ...stateOf(instance),
+      instancesOfKey: others.length + 1,
+      busyOfKey: others.filter((i) => stateOf(i).busy).length,
+      startingOfKey: others.filter((i) => stateOf(i).starting).length,
+      ...(critical === undefined ? {} : { critical }),
+    } });
   };
-  const staying = () => byAge(instances.filter((instance) => !planned.has(instance.id)));
+  const longestIdleFirst = (instances: readonly Instance[]) =>
+    [...instances].sort((a, b) => stateOf(b).idleMs - stateOf(a).idleMs || a.launcher.startTicks - b.launcher.startTicks);
+  // Not under pressure: only settled, idle instances of quiet keys, one per key at a time,
+  // and never a key whose instances keep coming back after their stops.
+  const mayTrim = (instance: Instance) => stateOf(instance).idle && isQuiet(instance.key) && !isBackedOff(history.stopsByKey.get(instance.key), nowMs);
 
   for (const instance of staying()) {
-    const since = next.orphanSinceMs.get(instance.id);
-    if (since !== undefined && snap.nowMs - since >= config.orphanGraceMs) stop(instance, 'orphan');
+    if (instance.orphaned && nowMs - orphanSinceMs.get(instance.id)! >= config.orphanGraceMs) stop(instance, 'orphan');
   }
   for (const group of groupByKey(staying()).values()) {
-    for (const instance of group.slice(0, Math.max(0, group.length - config.maxPerCommand))) stop(instance, 'duplicate');
+    const excess = group.length - config.maxPerCommand;
+    const candidate = longestIdleFirst(group.filter((i) => !i.orphaned)).find(mayTrim);
+    if (excess > 0 && candidate) stop(candidate, 'duplicate');
   }
   if (config.maxInstances !== undefined) {
-    const left = staying();
-    for (const instance of left.slice(0, Math.max(0, left.length - config.maxInstances))) stop(instance, 'max-instances');
+    let excess = staying().length - config.maxInstances;
+    for (const candidate of longestIdleFirst(staying().filter((i) => !i.orphaned))) {
+      if (excess <= 0) break;
+      if (!mayTrim(candidate)) continue;
+      stop(candidate, 'max-instances');
+      excess -= 1;
+    }
   }
 
+  const grownByKey = new Map(history.grownByKey);
+  for (const instance of snap.instances) {
+    const grown = grownByKey.get(instance.key);
+    grownByKey.set(instance.key, { tasks: Math.max(grown?.tasks ?? 0, instance.tasks), rssPages: Math.max(grown?.rssPages ?? 0, instance.rssPages) });
+  }
   const pids = snap.cgroup.pids;
   if (pids?.maxTasks !== undefined) {
-    relieve('pids-headroom', pids.currentTasks, watermarksOf(config.pidsHeadroom, pids.maxTasks), (i) => i.tasks);
+    relieve('pids-headroom', pids.currentTasks, watermarksOf(config.pidsHeadroom, pids.maxTasks), (i) => i.tasks, (key) => grownByKey.get(key)!.tasks);
   }
   const memory = snap.cgroup.memory;
   if (memory?.limitBytes !== undefined) {
     relieve('memory-headroom', memory.workingSetBytes, watermarksOf(config.memoryHeadroom, memory.limitBytes),
-      (i) => i.rssPages * snap.pageBytes);
+      (i) => i.rssPages * snap.pageBytes, (key) => grownByKey.get(key)!.rssPages * snap.pageBytes);
   }
-  return { stops, instances, history: next };
 
-  // Stops instances, best candidate first, until usage minus what is being stopped is
-  // under the low watermark, or no candidate is left.
-  function relieve(reason: StopReason, usage: number, marks: { high: number; low: number }, weigh: (i: Instance) => number) {
-    if (usage < marks.high) return;
-    let projected = usage - sumOf(instances.filter((i) => planned.has(i.id)), weigh);
+  const newKeys = snap.instances.filter((i) => !history.activity.has(i.id)).map((i) => i.key);
+  const recorded = recordStops(history.stopsByKey, stops.filter((s) => s.reason !== 'orphan').map((s) => s.instance.key), newKeys, byKey, nowMs);
+  return { stops, states, loops: recorded.loops, history: { orphanSinceMs, activity, stopsByKey: recorded.stopsByKey, grownByKey } };
+
+  // Stops instances, least harmful first, until usage minus what is being stopped would be
+  // under the low watermark, or no candidate may go yet. Usage counts what the instances
+  // still starting will grow to, as big as their key's instances have been: in a storm the
+  // limit is reached by trees that are already there, not by the next launch alone.
+  function relieve(reason: StopReason, usage: number, marks: Watermarks, weigh: (i: Instance) => number, grown: (key: string) => number) {
+    const growing = (i: Instance) => (stateOf(i).starting ? Math.max(0, grown(i.key) - weigh(i)) : 0);
+    const expected = usage + sumOf(staying(), growing);
+    if (expected < marks.high) return;
+    const critical = expected >= marks.critical;
+    let projected = expected - sumOf(snap.instances.filter((i) => planned.has(i.id)), weigh);
     while (projected >= marks.low) {
-      const candidate = pickForHeadroom(staying(), isIdle, config.headroomAny);
+      const candidate = pickForHeadroom(staying(), stateOf, isQuiet, critical);
       if (!candidate) return;
-      stop(candidate, reason);
-      projected -= weigh(candidate);
+      stop(candidate, reason, critical);
+      projected -= weigh(candidate) + growing(candidate);
     }
   }
 }
 
 /**
- * The next instance to stop under pressure: orphans, then idle duplicates, then the oldest
- * duplicates, then (only with headroomAny) the oldest instance of any key. A duplicate is
- * any instance of a key but its newest, so one instance per key is kept.
+ * The next instance to stop under pressure: orphans (oldest first); then settled instances
+ * that are not busy, of keys with nothing busy or starting, longest idle first; and only
+ * when the limit is critical, any settled instance (longest idle, then oldest), and
+ * starting ones last.
  */
-export function pickForHeadroom(staying: readonly Instance[], isIdle: (i: Instance) => boolean, headroomAny: boolean): Instance | undefined {
-  const oldestFirst = byAge(staying);
+export function pickForHeadroom(staying: readonly Instance[], stateOf: (i: Instance) => InstanceState, isQuiet: (key: string) => boolean, critical: boolean): Instance | undefined {
+  const oldestFirst = [...staying].sort((a, b) => a.launcher.startTicks - b.launcher.startTicks || a.launcher.pid - b.launcher.pid);
   const orphan = oldestFirst.find((i) => i.orphaned);
   if (orphan) return orphan;
-  const newestOfKey = new Map<string, Instance>();
-  for (const instance of oldestFirst) newestOfKey.set(instance.key, instance);
-  const duplicates = oldestFirst.filter((i) => newestOfKey.get(i.key) !== i);
-  return duplicates.find(isIdle) ?? duplicates[0] ?? (headroomAny ? oldestFirst[0] : undefined);
-}
-
-function nextHistory(nowMs: number, instances: readonly Instance[], known: ReadonlyMap<string, KnownLauncher>, history: GuardHistory): GuardHistory {
-  const orphanSinceMs = new Map<string, number>();
-  const cpu = new Map<string, { cpuTicks: number; changedAtMs: number }>();
-  for (const instance of instances) {
-    if (instance.orphaned) orphanSinceMs.set(instance.id, history.orphanSinceMs.get(instance.id) ?? nowMs);
-    const before = history.cpu.get(instance.id);
-    cpu.set(instance.id, before && before.cpuTicks === instance.cpuTicks ? before : { cpuTicks: instance.cpuTicks, changedAtMs: nowMs });
-  }
-  return { known, orphanSinceMs, cpu };
-}
-
-/** Oldest launcher first; start ticks come from /proc/PID/stat, not from `ps` text. */
-function byAge(instances: readonly Instance[]): Instance[] {
-  return [...instances].sort((a, b) => a.launcher.startTicks - b.launcher.startTicks || a.launcher.pid - b.launcher.pid);
+  const settled = oldestFirst.filter((i) => !stateOf(i).starting).sort((a, b) => stateOf(b).idleMs - stateOf(a).idleMs);
+  const harmless = settled.find((i) => !stateOf(i).busy && isQuiet(i.key));
+  if (harmless || !critical) return harmless;
+  return settled[0] ?? oldestFirst[0];
 }
 
 function groupByKey(instances: readonly Instance[]): Map<string, Instance[]> {

@@ -1,15 +1,34 @@
 import type { Logger } from 'pino';
-import type { GuardSettings } from '../cli/options.js';
 import { detectCgroupDirs } from '../cgroup/detect.js';
 import { readCgroupFigures } from '../cgroup/read-figures.js';
+import type { GuardStarter } from '../init/run-init.js';
 import { hasProcFs } from '../proc/has-proc-fs.js';
 import type { Libc } from '../sys/libc.js';
-import { startGuard, type Guard } from './guard-loop.js';
+import { startGuard } from './guard-loop.js';
+import type { Headroom } from './headroom.js';
 import { compilePatterns, DEFAULT_LAUNCHER_PATTERNS } from './launcher-patterns.js';
 import type { GuardConfig } from './policy.js';
 
-/** Starts the guard for a main child. */
-export type GuardStarter = (mainPid: number) => Guard;
+/** What the guard is told: its rules and its loop. The CLI fills it from flags and METAMCP_INIT_*. */
+export type GuardSettings = {
+  guardOff: boolean;
+  dryRun: boolean;
+  /** Replace the default launcher patterns unless empty. */
+  match: string[];
+  alsoMatch: string[];
+  maxPerCommand: number;
+  maxInstances?: number;
+  orphanGraceMs: number;
+  idleAfterMs: number;
+  startGraceMs: number;
+  pidsHeadroom: Headroom;
+  memoryHeadroom: Headroom;
+  stopGraceMs: number;
+  intervalMs: number;
+};
+
+/** How often pids.current is read: one small file, the guard's fastest signal of a storm. */
+const POLL_MS = 100;
 
 /**
  * Turns the settings into a guard config, finds the cgroup, and says at start-up what the
@@ -27,22 +46,22 @@ export function setupGuard(settings: GuardSettings, log: Logger, libc: Libc): Gu
     maxInstances: settings.maxInstances,
     orphanGraceMs: settings.orphanGraceMs,
     idleAfterMs: settings.idleAfterMs,
+    startGraceMs: settings.startGraceMs,
+    // Two full scans: one quiet scan between two requests must not make a server look unused.
+    busyWithinMs: Math.max(2000, 2 * settings.intervalMs),
     pidsHeadroom: settings.pidsHeadroom,
     memoryHeadroom: settings.memoryHeadroom,
-    headroomAny: settings.headroomAny,
   };
   if (!hasProcFs()) log.info('no /proc: the guard lists processes with ps (ps-list) and the cgroup rules are off');
   const cgroupDirs = detectCgroupDirs();
   const figures = readCgroupFigures(cgroupDirs);
   if (figures.pids?.maxTasks === undefined) log.info({ cgroup: cgroupDirs.pids?.dir }, 'no pids limit found: the pids headroom rule is off');
   if (figures.memory?.limitBytes === undefined) log.info({ cgroup: cgroupDirs.memory?.dir }, 'no memory limit found: the memory headroom rule is off');
-  log.info({
-    patterns, maxPerCommand: config.maxPerCommand, maxInstances: config.maxInstances, orphanGraceMs: config.orphanGraceMs,
-    pidsHeadroom: config.pidsHeadroom, memoryHeadroom: config.memoryHeadroom, dryRun: settings.dryRun,
-    pids: figures.pids, memory: figures.memory,
-  }, settings.dryRun ? 'guard on, dry run: decisions are logged, nothing is stopped' : 'guard on');
+  const { patterns: _compiled, ...rules } = config;
+  log.info({ patterns, ...rules, dryRun: settings.dryRun, pids: figures.pids, memory: figures.memory },
+    settings.dryRun ? 'guard on, dry run: decisions are logged, nothing is stopped' : 'guard on');
   return (mainPid) => startGuard({
-    config, intervalMs: settings.intervalMs, pollMs: 100, stopGraceMs: settings.stopGraceMs, dryRun: settings.dryRun,
+    config, intervalMs: settings.intervalMs, pollMs: POLL_MS, stopGraceMs: settings.stopGraceMs, dryRun: settings.dryRun,
     initPid: process.pid, mainPid, cgroupDirs, libc, log,
   });
 }

@@ -1,5 +1,4 @@
 import type { Logger } from 'pino';
-import type { GuardStarter } from '../guard/setup-guard.js';
 import type { Libc } from '../sys/libc.js';
 import { exitCodeForSpawnError, exitCodeOf, type ChildExit } from './exit-code.js';
 import { catchForwardedSignals, forwardSignal } from './forward-signals.js';
@@ -11,6 +10,9 @@ import { stopRemaining } from './stop-remaining.js';
 import { registerSubreaper } from './subreaper.js';
 import { hasProcFs } from '../proc/has-proc-fs.js';
 import { countOwnTasks, startThreadpoolNow } from './task-budget.js';
+
+/** Starts whatever watches over the main child's processes (the guard); the init only stops it. */
+export type GuardStarter = (mainPid: number) => { stop: () => void };
 
 /** What the init needs to know to run. */
 export type InitConfig = {

@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { parseStat } from './parse-stat.js';
 import { readProcText } from './read-file.js';
 import type { ProcStat } from './snapshot.js';
@@ -53,4 +53,25 @@ export function readChildPids(pid: number, procRoot = '/proc'): number[] | undef
 export function readUptimeSeconds(procRoot = '/proc'): number | undefined {
   const text = readProcText(`${procRoot}/uptime`);
   return text === undefined ? undefined : Number(text.split(' ')[0]);
+}
+
+/**
+ * Bytes the process has read and written so far (/proc/PID/io rchar + wchar), or undefined
+ * when it is gone or not readable (another user's process, without CAP_SYS_PTRACE).
+ */
+export function readIoBytes(pid: number, procRoot = '/proc'): number | undefined {
+  const text = readProcText(`${procRoot}/${pid}/io`);
+  if (text === undefined) return undefined;
+  const rchar = /^rchar: (\d+)$/m.exec(text);
+  const wchar = /^wchar: (\d+)$/m.exec(text);
+  return rchar && wchar ? Number(rchar[1]) + Number(wchar[1]) : undefined;
+}
+
+/** The process's working directory, or undefined when it is gone or not readable. */
+export function readCwd(pid: number, procRoot = '/proc'): string | undefined {
+  try {
+    return readlinkSync(`${procRoot}/${pid}/cwd`);
+  } catch {
+    return undefined;
+  }
 }

@@ -11,6 +11,8 @@ describe('commandKey', () => {
     ['npx by path', ['/usr/local/bin/npx', '--yes', '@modelcontextprotocol/server-filesystem', '/data']],
     ['node running npx-cli.js', ['node', '/usr/local/lib/node_modules/npm/bin/npx-cli.js', '-y', '@modelcontextprotocol/server-filesystem', '/data']],
     ['npm exec --', ['npm', 'exec', '--', '@modelcontextprotocol/server-filesystem', '/data']],
+    ['the env shebang of npx', ['/usr/bin/env', 'node', '/usr/bin/npx', '-y', '@modelcontextprotocol/server-filesystem', '/data']],
+    ['env with options and assignments', ['env', '-i', 'HOME=/root', 'npx', '-y', '@modelcontextprotocol/server-filesystem', '/data']],
   ])('gives the same key for %s', (_name, argv) => {
     expect(commandKey(argv)).toBe(key);
   });

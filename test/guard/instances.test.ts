@@ -1,12 +1,15 @@
 import { describe, expect, it } from 'vitest';
+import { EMPTY_LINEAGE, findAppTree } from '../../src/guard/app-tree.js';
 import { findInstances, type KnownLauncher } from '../../src/guard/instances.js';
-import { INIT_PID, MAIN_PID, makeConfig, makeNpmTree, makeProc, makeSnapshot } from '../helpers/snapshots.js';
+import type { ProcInfo } from '../../src/proc/snapshot.js';
+import { GuardModel, INIT_PID, MAIN_PID, makeConfig, makeNpmTree, makeProc, makeProcs } from '../helpers/snapshots.js';
 
 const { patterns } = makeConfig();
 
-function find(procs: Parameters<typeof makeSnapshot>[0], known: ReadonlyMap<string, KnownLauncher> = new Map()) {
-  const snap = makeSnapshot(procs);
-  return findInstances({ procs: snap.procs, initPid: INIT_PID, mainPid: MAIN_PID, patterns, known });
+/** One scan with no memory of earlier ones. */
+function find(procs: ProcInfo[], known: ReadonlyMap<string, KnownLauncher> = new Map()) {
+  const app = findAppTree({ procs: makeProcs(procs), initPid: INIT_PID, mainPid: MAIN_PID, lineage: EMPTY_LINEAGE });
+  return findInstances({ app, initPid: INIT_PID, patterns, known });
 }
 
 describe('findInstances', () => {
@@ -28,7 +31,7 @@ describe('findInstances', () => {
     expect(members).not.toContain(50);
   });
 
-  it('does not take the group of a launcher that does not lead one', () => {
+  it('does not take the group of a launcher that does not lead one, and never signals the main child\'s group', () => {
     const launcher = makeProc(100, { ppid: MAIN_PID, pgid: MAIN_PID, sid: MAIN_PID, argv: ['npx', '-y', 'some-mcp-server'] });
     const sibling = makeProc(60, { ppid: MAIN_PID, pgid: MAIN_PID, sid: MAIN_PID, argv: ['node', 'worker.js'] });
     const { instances } = find([launcher, sibling]);
@@ -37,39 +40,44 @@ describe('findInstances', () => {
   });
 
   it('never takes a main child whose command line matches, and still finds the launchers below it', () => {
-    const snap = makeSnapshot(makeNpmTree(100));
-    const app = makeProc(MAIN_PID, { argv: ['node', 'app.js', '--servers', '@modelcontextprotocol/server-memory'] });
-    const procs = new Map(snap.procs).set(MAIN_PID, app);
-    const { instances } = findInstances({ procs, initPid: INIT_PID, mainPid: MAIN_PID, patterns, known: new Map() });
+    const procs = makeProcs(makeNpmTree(100)).set(MAIN_PID, makeProc(MAIN_PID, { argv: ['node', 'app.js', '--servers', '@modelcontextprotocol/server-memory'] }));
+    const app = findAppTree({ procs, initPid: INIT_PID, mainPid: MAIN_PID, lineage: EMPTY_LINEAGE });
+    const { instances } = findInstances({ app, initPid: INIT_PID, patterns, known: new Map() });
     expect(instances.map((i) => i.launcher.pid)).toEqual([100]);
   });
 
   it('keeps a dead launcher\'s leftovers as one orphaned instance with its id and key', () => {
-    const first = find(makeNpmTree(100));
+    const model = new GuardModel();
+    const first = model.scan(makeNpmTree(100), { nowMs: 0 });
     // The launcher is killed: sh is reparented to the init, still in the launcher's group.
     const [, sh, server] = makeNpmTree(100);
-    const { instances } = find([{ ...sh!, ppid: INIT_PID }, server!], first.known);
+    const { instances } = model.scan([{ ...sh!, ppid: INIT_PID }, server!], { nowMs: 100 });
     expect(instances).toHaveLength(1);
     expect(instances[0]).toMatchObject({ id: '100:100', key: first.instances[0]!.key, launcherAlive: false, orphaned: true });
     expect(instances[0]!.members.map((m) => m.pid)).toEqual([101, 102]);
   });
 
   it('keeps a helper that escaped with setsid once its parent died', () => {
-    const tree = makeNpmTree(100);
+    const model = new GuardModel();
     const helper = makeProc(103, { ppid: 102, pgid: 103, sid: 103, argv: ['sleep', '1000'] });
-    const first = find([...tree, helper]);
+    const first = model.scan([...makeNpmTree(100), helper], { nowMs: 0 });
     expect(first.instances[0]!.members.map((m) => m.pid)).toContain(103);
-    const { instances } = find([{ ...helper, ppid: INIT_PID }], first.known);
+    const { instances } = model.scan([{ ...helper, ppid: INIT_PID }], { nowMs: 100 });
     expect(instances[0]!.members.map((m) => m.pid)).toEqual([103]);
     expect(instances[0]!.orphaned).toBe(true);
   });
 
-  it('takes the key anew once npm has set its title', () => {
-    const [launcher, ...rest] = makeNpmTree(100);
-    const before = find([{ ...launcher!, argv: ['node', '/usr/local/bin/npx', '-y', 'some-server', '--flag'] }, ...rest]);
-    expect(before.instances[0]!.key).toBe('npm exec some-server --flag');
-    const after = find([{ ...launcher!, argv: ['npm exec @modelcontextprotocol/server-everything'] }, ...rest], before.known);
-    expect(after.instances[0]!.key).toBe('npm exec @modelcontextprotocol/server-everything');
+  it('keeps one key through every command line a launcher shows: env shebang, node npx, npm\'s interim and final titles', () => {
+    const model = new GuardModel();
+    const [launcher, ...rest] = makeNpmTree(100, { pkg: '@modelcontextprotocol/server-everything' });
+    const phases = [
+      ['/usr/bin/env', 'node', '/usr/bin/npx', '-y', '@modelcontextprotocol/server-everything'],
+      ['node', '/usr/bin/npx', '-y', '@modelcontextprotocol/server-everything'],
+      ['npm'],
+      ['npm exec @modelcontextprotocol/server-everything'],
+    ];
+    const seen = phases.map((argv, i) => model.scan([{ ...launcher!, argv }, ...(i === 3 ? rest : [])], { nowMs: i * 100 }).instances);
+    for (const instances of seen) expect(instances.map((i) => [i.id, i.key])).toEqual([['100:100', 'npm exec @modelcontextprotocol/server-everything']]);
   });
 
   it('does not take a process that has forked but not exec\'d: its command line is still its parent\'s', () => {
@@ -78,16 +86,66 @@ describe('findInstances', () => {
     expect(find([{ ...forked, flags: 0 }]).instances).toHaveLength(1);
   });
 
-  it('calls a live launcher whose parent died orphaned', () => {
-    const tree = makeNpmTree(100, { parent: INIT_PID });
-    expect(find(tree).instances[0]!.orphaned).toBe(true);
+  it('calls a live launcher orphaned once its parent in the app died', () => {
+    const model = new GuardModel();
+    const wrapper = makeProc(90, { ppid: MAIN_PID, argv: ['sh', '-c', 'start-servers'] });
+    expect(model.scan([wrapper, ...makeNpmTree(100, { parent: 90 })], { nowMs: 0 }).instances[0]!.orphaned).toBe(false);
+    expect(model.scan(makeNpmTree(100, { parent: INIT_PID }), { nowMs: 100 }).instances[0]!.orphaned).toBe(true);
   });
 
   it('does not take a new process that reuses a dead launcher\'s pid, nor its group', () => {
-    const first = find(makeNpmTree(100));
-    const reuser = makeProc(100, { startTicks: 9000, pgid: 100, sid: 100, ppid: MAIN_PID, argv: ['node', 'worker.js'] });
+    const model = new GuardModel();
+    model.scan(makeNpmTree(100), { nowMs: 0 });
+    const reuser = makeProc(100, { startTicks: 9000, pgid: 100, sid: 100, ppid: INIT_PID, argv: ['node', 'worker.js'] });
     const child = makeProc(300, { startTicks: 9001, pgid: 100, sid: 100, ppid: 100, argv: ['sleep', '1'] });
-    const { instances } = find([reuser, child], first.known);
-    expect(instances).toEqual([]);
+    expect(model.scan([reuser, child], { nowMs: 100 }).instances).toEqual([]);
+  });
+
+  it('finds the server of a launcher that died before it was ever seen as one, by the session it created', () => {
+    const model = new GuardModel();
+    // Seen once under npm's interim title, which matches no pattern; then it aborts.
+    model.scan([makeProc(100, { ppid: MAIN_PID, argv: ['npm'], threads: 11 })], { nowMs: 0 });
+    const server = makeProc(102, { ppid: INIT_PID, pgid: 100, sid: 100, argv: ['node', '/root/.npm/_npx/abc/node_modules/.bin/mcp-server-everything'] });
+    const { instances } = model.scan([server], { nowMs: 100 });
+    expect(instances).toHaveLength(1);
+    expect(instances[0]).toMatchObject({ id: 'session:100', orphaned: true, launcherAlive: false });
+    expect(instances[0]!.pgid).toBeUndefined();
+  });
+});
+
+describe('findAppTree: only what the app started', () => {
+  it('leaves alone launchers that are not descendants of the main child', () => {
+    // Not PID 1 (npx metamcp-init): other npx processes on the machine are not ours.
+    const stranger = makeNpmTree(300, { parent: 250 });
+    expect(find([makeProc(250, { ppid: 0, argv: ['bash'] }), ...stranger]).instances).toEqual([]);
+  });
+
+  it('leaves alone what docker exec left behind, reparented to PID 1', () => {
+    const tail = makeProc(400, { ppid: INIT_PID, pgid: 0, sid: 0, argv: ['tail', '-f', '/var/log/mcp-server.log'] });
+    const vim = makeProc(401, { ppid: INIT_PID, pgid: 401, sid: 401, argv: ['vim', 'src/mcp-server.ts'] });
+    const model = new GuardModel();
+    expect(model.scan([tail, vim], { nowMs: 0 }).instances).toEqual([]);
+    expect(model.scan([tail, vim], { nowMs: 60_000 }).stops).toEqual([]);
+  });
+
+  it('never makes PID 1 or its group an instance, even when PID 1 is titled npm exec', () => {
+    // ENTRYPOINT ["npx", "metamcp-init", …]: PID 1 is npm exec, the init its child.
+    const pid1 = makeProc(1, { ppid: 0, pgid: 1, sid: 1, argv: ['npm exec metamcp-init -- node app.js'] });
+    const init = makeProc(5, { ppid: 1, pgid: 1, sid: 1, argv: ['node', '/root/.npm/_npx/x/node_modules/.bin/metamcp-init'] });
+    const main = makeProc(MAIN_PID, { ppid: 5, argv: ['node', 'app.js'] });
+    const procs = new Map([pid1, init, main, ...makeNpmTree(100)].map((p) => [p.pid, p]));
+    const app = findAppTree({ procs, initPid: 5, mainPid: MAIN_PID, lineage: EMPTY_LINEAGE });
+    expect([...app.procs.keys()]).toEqual([100, 101, 102]);
+    expect(app.protectedIds.has(1)).toBe(true);
+    const { instances } = findInstances({ app, initPid: 5, patterns, known: new Map() });
+    expect(instances.map((i) => i.pgid)).toEqual([100]);
+  });
+
+  it('forgets a session once nothing is left in it, so a later holder of that id is not the app\'s', () => {
+    const model = new GuardModel();
+    model.scan(makeNpmTree(100), { nowMs: 0 });
+    model.scan([], { nowMs: 100 });
+    const later = makeProc(150, { ppid: INIT_PID, pgid: 100, sid: 100, argv: ['npx', 'something-else'] });
+    expect(model.scan([later], { nowMs: 200 }).instances).toEqual([]);
   });
 });

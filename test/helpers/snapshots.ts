@@ -1,11 +1,15 @@
-// Builders of synthetic snapshots for the pure guard tests.
+// Builders of synthetic /proc snapshots for the pure guard tests, and a model of the guard's
+// scan (app tree → instances → plan) that carries its memory from one snapshot to the next.
 import type { CgroupFigures } from '../../src/cgroup/figures.js';
+import { EMPTY_LINEAGE, findAppTree, type AppLineage } from '../../src/guard/app-tree.js';
+import { findInstances, type Instance, type KnownLauncher } from '../../src/guard/instances.js';
 import { DEFAULT_LAUNCHER_PATTERNS, compilePatterns } from '../../src/guard/launcher-patterns.js';
-import type { GuardConfig, Snapshot } from '../../src/guard/policy.js';
+import { EMPTY_POLICY_HISTORY, planStops, type GuardConfig, type InFlight, type Plan, type PolicyHistory } from '../../src/guard/policy.js';
 import type { ProcInfo } from '../../src/proc/snapshot.js';
 
 export const INIT_PID = 1;
 export const MAIN_PID = 7;
+export const TICKS_PER_SECOND = 100;
 
 /** A process; by default a sleeping single-threaded child of the init, started at tick = pid. */
 export function makeProc(pid: number, overrides: Partial<ProcInfo> = {}): ProcInfo {
@@ -29,23 +33,58 @@ export function makeNpmTree(launcherPid: number, options: { parent?: number; pkg
   ];
 }
 
-/** The init, the main child (MetaMCP's backend) and whatever else is given. */
-export function makeSnapshot(procs: ProcInfo[], options: { nowMs?: number; cgroup?: CgroupFigures } = {}): Snapshot {
+/** Every process of a snapshot by pid: the init, the main child (MetaMCP's backend) and `procs`. */
+export function makeProcs(procs: readonly ProcInfo[]): Map<number, ProcInfo> {
   const all = [
-    makeProc(INIT_PID, { ppid: 0, comm: 'node', argv: ['node', '/opt/metamcp-init/metamcp-init.cjs', '--', './docker-entrypoint.sh'], threads: 8 }),
+    makeProc(INIT_PID, { ppid: 0, pgid: 0, sid: 0, comm: 'node', argv: ['node', '/opt/metamcp-init/metamcp-init.cjs', '--', './docker-entrypoint.sh'], threads: 8 }),
     makeProc(MAIN_PID, { comm: 'node', argv: ['node', 'dist/index.js'], threads: 11 }),
     ...procs,
   ];
-  return {
-    nowMs: options.nowMs ?? 1_000_000, initPid: INIT_PID, mainPid: MAIN_PID, pageBytes: 4096,
-    procs: new Map(all.map((proc) => [proc.pid, proc])), cgroup: options.cgroup ?? {},
-  };
+  return new Map(all.map((proc) => [proc.pid, proc]));
 }
 
 /** The defaults of the CLI, with overrides. */
 export function makeConfig(overrides: Partial<GuardConfig> = {}): GuardConfig {
   return {
-    patterns: compilePatterns(DEFAULT_LAUNCHER_PATTERNS), maxPerCommand: 5, orphanGraceMs: 10_000, idleAfterMs: 60_000,
-    pidsHeadroom: { percent: 20 }, memoryHeadroom: { percent: 10 }, headroomAny: false, ...overrides,
+    patterns: compilePatterns(DEFAULT_LAUNCHER_PATTERNS), maxPerCommand: 8, orphanGraceMs: 10_000, idleAfterMs: 120_000,
+    startGraceMs: 10_000, busyWithinMs: 2000, pidsHeadroom: { percent: 20 }, memoryHeadroom: { percent: 10 }, ...overrides,
   };
+}
+
+export type ScanInput = {
+  /** Wall clock of the scan; processes started at tick N are N * 10 ms after boot, and boot is at 0. */
+  nowMs: number;
+  cgroup?: CgroupFigures;
+  /** I/O bytes by pid (default: none readable). */
+  io?: ReadonlyMap<number, number>;
+  inFlight?: InFlight;
+};
+
+export type ScanResult = Plan & { instances: Instance[] };
+
+/** The guard's scan as the loop runs it, with its memory kept between calls. */
+export class GuardModel {
+  lineage: AppLineage = EMPTY_LINEAGE;
+  known: ReadonlyMap<string, KnownLauncher> = new Map();
+  history: PolicyHistory = EMPTY_POLICY_HISTORY;
+
+  constructor(readonly config: GuardConfig = makeConfig()) {}
+
+  scan(procs: readonly ProcInfo[], input: ScanInput): ScanResult {
+    const app = findAppTree({ procs: makeProcs(procs), initPid: INIT_PID, mainPid: MAIN_PID, lineage: this.lineage });
+    this.lineage = app.lineage;
+    const found = findInstances({ app, initPid: INIT_PID, patterns: this.config.patterns, known: this.known });
+    this.known = found.known;
+    const plan = planStops({
+      nowMs: input.nowMs, uptimeMs: input.nowMs, ticksPerSecond: TICKS_PER_SECOND, pageBytes: 4096,
+      instances: found.instances, io: input.io ?? new Map(), cgroup: input.cgroup ?? {},
+    }, this.config, this.history, input.inFlight);
+    this.history = plan.history;
+    return { ...plan, instances: found.instances };
+  }
+}
+
+/** pids cgroup figures. */
+export function pidsAt(currentTasks: number, maxTasks = 200): CgroupFigures {
+  return { pids: { currentTasks, maxTasks, dir: '/' } };
 }

@@ -1,0 +1,57 @@
+import type { Instance } from './instances.js';
+
+/** Bytes an instance's processes have read and written (/proc/PID/io rchar + wchar), by pid. */
+export type IoBytes = ReadonlyMap<number, number>;
+
+/** What the guard remembers of one instance between scans, to tell use from idleness. */
+export type Activity = {
+  /** CPU ticks plus I/O bytes of every member: it moves while the server does anything. */
+  usage: number;
+  /** When usage last moved (or when the instance was first seen). */
+  activeAtMs: number;
+  /** Members and tasks: a tree that still grows is still starting. */
+  shape: string;
+  shapeChangedAtMs: number;
+};
+
+/** How the guard judges one instance now. */
+export type InstanceState = {
+  ageMs: number;
+  idleMs: number;
+  /** Younger than the start-up grace, or its tree changed shape within the settle time. */
+  starting: boolean;
+  /** Settled and used within the busy window: someone is talking to it. */
+  busy: boolean;
+  /** Used by nobody for the idle-after time. */
+  idle: boolean;
+};
+
+/** How a tree's shape must stay the same before it counts as settled. */
+export const SETTLE_MS = 2000;
+
+/** The next activity record of each instance, from its figures now and its record before. */
+export function trackActivity(nowMs: number, instances: readonly Instance[], io: IoBytes, before: ReadonlyMap<string, Activity>): Map<string, Activity> {
+  const next = new Map<string, Activity>();
+  for (const instance of instances) {
+    let usage = instance.cpuTicks;
+    for (const member of instance.members) usage += io.get(member.pid) ?? 0;
+    const shape = `${instance.members.length}/${instance.tasks}`;
+    const last = before.get(instance.id);
+    next.set(instance.id, {
+      usage,
+      activeAtMs: last && last.usage === usage ? last.activeAtMs : nowMs,
+      shape,
+      shapeChangedAtMs: last && last.shape === shape ? last.shapeChangedAtMs : nowMs,
+    });
+  }
+  return next;
+}
+
+export type JudgeSettings = { startGraceMs: number; idleAfterMs: number; busyWithinMs: number };
+
+/** Judges an instance from its activity record and its launcher's age. */
+export function judgeInstance(activity: Activity, ageMs: number, nowMs: number, settings: JudgeSettings): InstanceState {
+  const idleMs = nowMs - activity.activeAtMs;
+  const starting = ageMs < settings.startGraceMs || nowMs - activity.shapeChangedAtMs < SETTLE_MS;
+  return { ageMs, idleMs, starting, busy: !starting && idleMs < settings.busyWithinMs, idle: !starting && idleMs >= settings.idleAfterMs };
+}
