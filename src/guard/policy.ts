@@ -71,10 +71,11 @@ export type Plan = { stops: Stop[]; states: ReadonlyMap<string, InstanceState>; 
 /**
  * Decides which MCP instances to stop, and why. Its first duty is to do no harm to the app:
  * an instance that is starting or busy is never stopped as a duplicate or for being idle,
- * and a key is touched only when none of its instances is busy or starting (an app like
+ * and a key is trimmed only when none of its instances is busy or starting (an app like
  * MetaMCP closes every instance of a server when one of them dies). Orphans go after their
  * grace. Near a limit, instances go until usage would be under the low watermark: orphans,
- * idle ones of quiet keys; once the limit is critical, also busy ones, starting ones last.
+ * then settled idle ones of keys that nobody is using; once the limit is critical, also
+ * busy ones, starting ones last.
  * Pure: the same snapshot, config, history and in-flight stops always give the same plan.
  */
 export function planStops(snap: Snapshot, config: GuardConfig, history: PolicyHistory, inFlight: InFlight = new Map()): Plan {
@@ -90,7 +91,12 @@ export function planStops(snap: Snapshot, config: GuardConfig, history: PolicyHi
   const stateOf = (instance: Instance) => states.get(instance.id)!;
   const byKey = groupByKey(snap.instances);
   const keysInFlight = new Set([...inFlight.values()].map((stop) => stop.key));
-  const isQuiet = (key: string) => !keysInFlight.has(key) && (byKey.get(key) ?? []).every((i) => !stateOf(i).busy && !stateOf(i).starting);
+  // Quiet: no instance of the key is serving anyone, and none is being stopped. An app like
+  // MetaMCP closes a server's idle and in-use instances when one of them dies, but not the
+  // connections it is still opening: under pressure, starting siblings do not forbid a stop.
+  const isQuiet = (key: string) => !keysInFlight.has(key) && (byKey.get(key) ?? []).every((i) => !stateOf(i).busy);
+  // Not under pressure the guard can wait for a moment when nothing of the key is starting either.
+  const isAtRest = (key: string) => isQuiet(key) && (byKey.get(key) ?? []).every((i) => !stateOf(i).starting);
 
   const stops: Stop[] = [];
   const planned = new Set(inFlight.keys());
@@ -111,7 +117,7 @@ export function planStops(snap: Snapshot, config: GuardConfig, history: PolicyHi
     [...instances].sort((a, b) => stateOf(b).idleMs - stateOf(a).idleMs || a.launcher.startTicks - b.launcher.startTicks);
   // Not under pressure: only settled, idle instances of quiet keys, one per key at a time,
   // and never a key whose instances keep coming back after their stops.
-  const mayTrim = (instance: Instance) => stateOf(instance).idle && isQuiet(instance.key) && !isBackedOff(history.stopsByKey.get(instance.key), nowMs);
+  const mayTrim = (instance: Instance) => stateOf(instance).idle && isAtRest(instance.key) && !isBackedOff(history.stopsByKey.get(instance.key), nowMs);
 
   for (const instance of staying()) {
     if (instance.orphaned && nowMs - orphanSinceMs.get(instance.id)! >= config.orphanGraceMs) stop(instance, 'orphan');
@@ -151,15 +157,15 @@ export function planStops(snap: Snapshot, config: GuardConfig, history: PolicyHi
   return { stops, states, loops: recorded.loops, history: { orphanSinceMs, activity, stopsByKey: recorded.stopsByKey, grownByKey } };
 
   // Stops instances, least harmful first, until usage minus what is being stopped would be
-  // under the low watermark, or no candidate may go yet. Usage counts what the instances
-  // still starting will grow to, as big as their key's instances have been: in a storm the
-  // limit is reached by trees that are already there, not by the next launch alone.
+  // under the low watermark, or no candidate may go yet. Usage itself triggers; but once
+  // it does, what the instances still starting will grow to (as big as their key's have
+  // been) is counted too: in a storm the limit is reached by trees that are already there.
+  // Expectations never trigger a stop: that would stop what the app restarts after a stop.
   function relieve(reason: StopReason, usage: number, marks: Watermarks, weigh: (i: Instance) => number, grown: (key: string) => number) {
+    if (usage < marks.high) return;
+    const critical = usage >= marks.critical;
     const growing = (i: Instance) => (stateOf(i).starting ? Math.max(0, grown(i.key) - weigh(i)) : 0);
-    const expected = usage + sumOf(staying(), growing);
-    if (expected < marks.high) return;
-    const critical = expected >= marks.critical;
-    let projected = expected - sumOf(snap.instances.filter((i) => planned.has(i.id)), weigh);
+    let projected = usage + sumOf(staying(), growing) - sumOf(snap.instances.filter((i) => planned.has(i.id)), weigh);
     while (projected >= marks.low) {
       const candidate = pickForHeadroom(staying(), stateOf, isQuiet, critical);
       if (!candidate) return;
@@ -171,7 +177,7 @@ export function planStops(snap: Snapshot, config: GuardConfig, history: PolicyHi
 
 /**
  * The next instance to stop under pressure: orphans (oldest first); then settled instances
- * that are not busy, of keys with nothing busy or starting, longest idle first; and only
+ * that are not busy, of keys with nothing busy, longest idle first; and only
  * when the limit is critical, any settled instance (longest idle, then oldest), and
  * starting ones last.
  */

@@ -136,13 +136,31 @@ describe('planStops: headroom', () => {
     expect(plan.stops.every((s) => s.evidence.critical === false && !s.evidence.busy && !s.evidence.starting)).toBe(true);
   });
 
-  it('short of critical, waits while every key has a busy or starting instance', () => {
+  it('short of critical, waits while every key has a busy instance', () => {
+    const model = new GuardModel();
+    const settled = trees(3, pkgA, 100);
+    scanUntil(model, settled, 20_000, 30_000);
+    // 120 serves a request: A is not quiet, and A is the only key.
+    const plan = model.scan(settled.map((p) => (p.pid >= 120 ? { ...p, cpuTicks: 3 } : p)), { nowMs: 31_000, cgroup: pidsAt(175) });
+    expect(plan.stops).toEqual([]);
+  });
+
+  it('under pressure, a sibling that is still starting does not hold back the stop of an idle one', () => {
     const model = new GuardModel();
     const settled = trees(3, pkgA, 100);
     scanUntil(model, settled, 20_000, 30_000);
     const starting = makeNpmTree(300, { pkg: pkgA, startTicks: 3050 });
-    const plan = model.scan([...settled, ...starting], { nowMs: 31_000, cgroup: pidsAt(175) });
-    expect(plan.stops).toEqual([]);
+    const plan = model.scan([...settled, ...starting], { nowMs: 31_000, cgroup: pidsAt(165) });
+    expect(stopped(plan)).toEqual([[100, 'pids-headroom']]);
+    expect(plan.stops[0]!.evidence).toMatchObject({ critical: false, startingOfKey: 1, busyOfKey: 0 });
+  });
+
+  it('not under pressure, trims a key only while nothing of it is starting', () => {
+    const model = new GuardModel(makeConfig({ maxPerCommand: 2, idleAfterMs: 5000 }));
+    const settled = trees(3, pkgA, 100);
+    scanUntil(model, settled, 20_000, 24_000);
+    const starting = makeNpmTree(300, { pkg: pkgA, startTicks: 2950 });
+    expect(scanUntil(model, [...settled, ...starting], 25_000, 30_000).stops).toEqual([]);
   });
 
   it('at the critical mark, stops busy instances too, longest idle first, and starting ones last', () => {

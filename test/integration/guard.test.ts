@@ -41,7 +41,7 @@ describe.runIf(rootTestsEnabled())('the guard, as PID 1 in a real pids cgroup', 
 
   it('keeps a launch storm under pids.max: the app never sees EAGAIN', async () => {
     const { cgroup, samples, events, decisions } = await runStorm([]);
-    expect(samples.count).toBeGreaterThan(300);
+    expect(samples.count).toBeGreaterThan(100);
     expect(samples.peakTasks).toBeLessThan(cgroup.max);
     expect(limitHits(events)).toEqual([]);
     expect(events.filter((e) => e.event === 'launch').length).toBeGreaterThanOrEqual(35);

@@ -1,0 +1,87 @@
+// The guard's first duty is to do no harm to the app: against the MetaMCP simulator, in a
+// real pids cgroup as PID 1, what counts is the sessions served, not only pids.current.
+import { describe, expect, it } from 'vitest';
+import { sampleCgroup } from '../helpers/cgroup-sampler.js';
+import { makePidsCgroup } from '../helpers/cgroups.js';
+import { crashes, errorStates, finalSession, leakSimCommand, limitHits, sessionsServed, summary } from '../helpers/leak-sim.js';
+import { rootTestsEnabled, startInit, type RunningInit } from '../helpers/start-init.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+function stopLines(run: RunningInit) {
+  return run.logLines().filter((line) => /^(stopping|would stop) MCP instance/.test(String(line.msg)));
+}
+
+/** The most stops of one key within any 60 s. */
+function maxStopsPerKeyPerMinute(lines: Record<string, unknown>[]): number {
+  const byKey = new Map<string, number[]>();
+  for (const line of lines) byKey.set(String(line.key), [...(byKey.get(String(line.key)) ?? []), Date.parse(String(line.time))]);
+  let most = 0;
+  for (const times of byKey.values()) for (const t of times) most = Math.max(most, times.filter((u) => u >= t && u < t + 60_000).length);
+  return most;
+}
+
+describe.runIf(rootTestsEnabled())('the guard keeps MetaMCP serving (simulator, PID 1, real pids cgroup)', () => {
+  // One tree: launcher 11 tasks + sh 1 + server 11 (4 worker threads) = 23, as a real npx server.
+  const serverFlags = '--threads 4';
+
+  /**
+   * Abandoned sessions (the leak) at a pace the pool can serve, with MCP_MAX_ATTEMPTS raised
+   * as the README advises, then a fresh session. Returns what the app and the cgroup saw.
+   */
+  async function runLeak(options: { pidsMax: number; sessions: number; everyMs: number; initArgs: string[]; simArgs?: string[] }) {
+    const cgroup = makePidsCgroup(options.pidsMax);
+    const sim = leakSimCommand([
+      '--sessions', String(options.sessions), '--session-every', String(options.everyMs), '--max-attempts', '1000',
+      '--final-session', '--final-after', '3000', '--server-flags', serverFlags, ...(options.simArgs ?? []),
+    ]);
+    const run = startInit({ mode: 'pid1', prefix: cgroup.prefix, command: sim.command, initArgs: options.initArgs });
+    const sampler = sampleCgroup(cgroup);
+    await run.waitForStdout('scenario-done', 180_000);
+    const samples = sampler.stop();
+    await run.signal('SIGTERM');
+    expect((await run.exited).code).toBe(0);
+    const events = sim.report();
+    return { cgroup, samples, events, stops: stopLines(run), run };
+  }
+
+  it('serves every abandoned session and a fresh one, and never reaches pids.max', async () => {
+    const { cgroup, samples, events, stops } = await runLeak({
+      pidsMax: 200, sessions: 24, everyMs: 1000, initArgs: ['--stop-grace', '1s', '--interval', '500ms', '--start-grace', '3s'],
+    });
+    const report = summary(events)!;
+    console.log(`leak with guard: ${sessionsServed(events).length}/24 served, final ${finalSession(events)?.served}, `
+      + `peak ${samples.peakTasks}/${cgroup.max}, ${stops.length} stops (${maxStopsPerKeyPerMinute(stops)} per key per minute at most), ${report.crashes} crashes`);
+    expect(sessionsServed(events)).toHaveLength(24);
+    expect(finalSession(events)?.served).toBe(true);
+    expect(errorStates(events)).toEqual([]);
+    expect(limitHits(events)).toEqual([]);
+    expect(samples.peakTasks).toBeLessThan(cgroup.max);
+    // The leak needed stops: 24 trees of 23 tasks cannot fit in 200.
+    expect(stops.length).toBeGreaterThan(0);
+    // Every crash the app counted was of an instance that was neither starting nor serving a request.
+    expect(crashes(events).filter((e) => e.inFlight || e.starting)).toEqual([]);
+    expect(stops.every((line) => line.starting === false && line.busy === false)).toBe(true);
+  }, 240_000);
+
+  it('without the guard the same leak reaches pids.max and the app counts aborted launchers as crashes', async () => {
+    const { cgroup, samples, events } = await runLeak({ pidsMax: 200, sessions: 24, everyMs: 1000, initArgs: ['--guard-off'] });
+    console.log(`leak without guard: ${sessionsServed(events).length}/24 served, peak ${samples.peakTasks}/${cgroup.max}, ${limitHits(events).length} aborts`);
+    expect(samples.peakTasks).toBe(cgroup.max);
+    expect(limitHits(events).length).toBeGreaterThan(0);
+  }, 240_000);
+
+  it('with busy sessions too, stops only idle instances and never livelocks', async () => {
+    const { cgroup, samples, events, stops } = await runLeak({
+      pidsMax: 200, sessions: 24, everyMs: 1000, simArgs: ['--busy-share', '0.25', '--use-every', '1000'],
+      initArgs: ['--stop-grace', '1s', '--interval', '500ms', '--start-grace', '3s'],
+    });
+    console.log(`leak with busy sessions: ${sessionsServed(events).length}/24 served, final ${finalSession(events)?.served}, `
+      + `peak ${samples.peakTasks}/${cgroup.max}, ${stops.length} stops (${maxStopsPerKeyPerMinute(stops)} per key per minute), `
+      + `${crashes(events).filter((e) => e.inFlight || e.starting).length} of busy or starting instances`);
+    expect(samples.peakTasks).toBeLessThan(cgroup.max);
+    expect(finalSession(events)?.served).toBe(true);
+    expect(errorStates(events)).toEqual([]);
+    expect(sessionsServed(events).length).toBeGreaterThanOrEqual(22);
+    expect(maxStopsPerKeyPerMinute(stops)).toBeLessThanOrEqual(12);
+  }, 240_000);
+});
