@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import type { Headroom } from '../guard/headroom.js';
+import { compilePattern } from '../guard/launcher-patterns.js';
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/;
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -83,14 +84,17 @@ export function parseHeadroom(parseAmount: (value: string) => number, example: s
   };
 }
 
-/** Parses one or more regular expressions, one per line. */
+/**
+ * Parses one or more regular expressions, one per line. Each must compile both as a
+ * JavaScript regex and for RE2, which matches in linear time: no backreferences, no lookaround.
+ */
 export function parsePatterns(value: string): string[] {
   const patterns = value.split('\n').map((line) => line.trim()).filter(Boolean);
   for (const pattern of patterns) {
     try {
-      new RegExp(pattern);
+      compilePattern(pattern);
     } catch (error) {
-      throw new InvalidArgumentError(`Expected a JavaScript regular expression; ${(error as Error).message}.`);
+      throw new InvalidArgumentError(`Expected a regular expression that runs in linear time; ${(error as Error).message}.`);
     }
   }
   if (patterns.length === 0) throw new InvalidArgumentError('Expected at least one regular expression.');
