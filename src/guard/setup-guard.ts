@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { GuardSettings } from '../cli/options.js';
 import { detectCgroupDirs } from '../cgroup/detect.js';
 import { readCgroupFigures } from '../cgroup/read-figures.js';
-import { hasProcFs } from '../proc/has-proc-fs.js';
+import type { ProcSource } from '../proc/proc-source.js';
 import type { Libc } from '../sys/libc.js';
 import { startGuard, type Guard } from './guard-loop.js';
 import { compilePatterns, DEFAULT_LAUNCHER_PATTERNS } from './launcher-patterns.js';
@@ -15,9 +15,14 @@ export type GuardStarter = (mainPid: number) => Guard;
  * Turns the settings into a guard config, finds the cgroup, and says at start-up what the
  * guard will do: which limits it watches, and which rules are off because there is none.
  */
-export function setupGuard(settings: GuardSettings, log: Logger, libc: Libc): GuardStarter | undefined {
+export function setupGuard(settings: GuardSettings, log: Logger, libc: Libc, procSource: ProcSource): GuardStarter | undefined {
   if (settings.guardOff) {
     log.info('guard off: running as a plain init');
+    return undefined;
+  }
+  // Its pids are another namespace's: a decision about them would be about strangers.
+  if (procSource.kind === 'foreign') {
+    log.warn('guard off: /proc belongs to another pid namespace');
     return undefined;
   }
   const patterns = [...(settings.match.length > 0 ? settings.match : DEFAULT_LAUNCHER_PATTERNS), ...settings.alsoMatch];
@@ -31,7 +36,7 @@ export function setupGuard(settings: GuardSettings, log: Logger, libc: Libc): Gu
     memoryHeadroom: settings.memoryHeadroom,
     headroomAny: settings.headroomAny,
   };
-  if (!hasProcFs()) log.info('no /proc: the guard lists processes with ps (ps-list) and the cgroup rules are off');
+  if (procSource.kind === 'none') log.info('no /proc: the guard lists processes with ps (ps-list) and the cgroup rules are off');
   const cgroupDirs = detectCgroupDirs();
   const figures = readCgroupFigures(cgroupDirs);
   if (figures.pids?.maxTasks === undefined) log.info({ cgroup: cgroupDirs.pids?.dir }, 'no pids limit found: the pids headroom rule is off');
