@@ -22,7 +22,7 @@ export function setupGuard(settings: GuardSettings, log: Logger, libc: Libc, pro
   }
   // Its pids are another namespace's: a decision about them would be about strangers.
   if (procSource.kind === 'foreign') {
-    log.warn('guard off: /proc belongs to another pid namespace');
+    log.warn('guard off: its pids would be read from /proc, which is not our pid namespace\'s');
     return undefined;
   }
   const patterns = [...(settings.match.length > 0 ? settings.match : DEFAULT_LAUNCHER_PATTERNS), ...settings.alsoMatch];
