@@ -1,28 +1,11 @@
-// Entry point: wiring only. Reads the options, makes the logger, runs the init, exits.
-import { setupGuard } from '../guard/setup-guard.js';
-import { runInit } from '../init/run-init.js';
-import { createLogger } from '../log.js';
-import { loadLibc } from '../sys/libc.js';
-import { parseArgs } from './options.js';
+// Entry point. The signal handlers go in before anything else is loaded: as PID 1, a
+// signal without a handler is dropped, and loading the rest takes a few hundred ms.
+import { SignalInbox } from '../init/signal-inbox.js';
 
-declare const METAMCP_INIT_VERSION: string;
+const inbox = new SignalInbox();
 
-async function main(): Promise<number> {
-  const parsed = parseArgs(process.argv.slice(2), process.env, {
-    writeOut: (text) => process.stdout.write(text),
-    writeErr: (text) => process.stderr.write(text),
-  }, METAMCP_INIT_VERSION);
-  if (parsed.kind === 'exit') return parsed.exitCode;
-  const { config } = parsed;
-  const log = createLogger(config.logLevel, config.logFormat);
-  // PID 1 must never crash: if it dies, the kernel kills the whole container with it.
-  process.on('uncaughtException', (error) => log.error({ err: error }, 'uncaught exception; carrying on'));
-  process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled rejection; carrying on'));
-  const libc = loadLibc();
-  return runInit(config, log, libc, setupGuard(config, log, libc));
-}
-
-main().then(
+// A dynamic import: esbuild evaluates the rest of the bundle only now, after the handlers.
+import('./run-main.js').then(({ runMain }) => runMain(inbox)).then(
   (exitCode) => process.exit(exitCode),
   (error: unknown) => {
     process.stderr.write(`metamcp-init: cannot start: ${error instanceof Error ? error.stack : String(error)}\n`);

@@ -1,14 +1,23 @@
 import { InvalidArgumentError } from 'commander';
 import type { Headroom } from '../guard/headroom.js';
+import { compilePattern } from '../guard/launcher-patterns.js';
 
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m)?$/;
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000 } as const;
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/;
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
-/** Parses a duration such as `10s`, `1500ms`, `2m` or `10` (seconds) into milliseconds. */
+/**
+ * The longest duration accepted: 24 days. Node's timers hold at most 2^31-1 ms (24.8 days)
+ * and turn anything longer into 1 ms, so a longer grace would end at once (issue 8).
+ */
+export const MAX_DURATION_MS = 24 * UNIT_MS.d;
+
+/** Parses a duration such as `10s`, `1500ms`, `2m`, `1h`, `1d` or `10` (seconds) into milliseconds, at most 24 days. */
 export function parseDurationMs(value: string): number {
   const match = DURATION.exec(value.trim());
-  if (!match) throw new InvalidArgumentError('Expected a duration such as 10s, 1500ms, 2m or 10 (seconds).');
-  return Math.round(Number(match[1]) * UNIT_MS[(match[2] ?? 's') as keyof typeof UNIT_MS]);
+  if (!match) throw new InvalidArgumentError('Expected a duration such as 10s, 1500ms, 2m, 1h or 10 (seconds).');
+  const ms = Math.round(Number(match[1]) * UNIT_MS[(match[2] ?? 's') as keyof typeof UNIT_MS]);
+  if (ms > MAX_DURATION_MS) throw new InvalidArgumentError(`Expected a duration of at most 24 days (${MAX_DURATION_MS / 1000}s), the longest a timer can hold.`);
+  return ms;
 }
 
 /** Parses a duration that must be more than zero. */
@@ -75,14 +84,17 @@ export function parseHeadroom(parseAmount: (value: string) => number, example: s
   };
 }
 
-/** Parses one or more regular expressions, one per line. */
+/**
+ * Parses one or more regular expressions, one per line. Each must compile both as a
+ * JavaScript regex and for RE2, which matches in linear time: no backreferences, no lookaround.
+ */
 export function parsePatterns(value: string): string[] {
   const patterns = value.split('\n').map((line) => line.trim()).filter(Boolean);
   for (const pattern of patterns) {
     try {
-      new RegExp(pattern);
+      compilePattern(pattern);
     } catch (error) {
-      throw new InvalidArgumentError(`Expected a JavaScript regular expression; ${(error as Error).message}.`);
+      throw new InvalidArgumentError(`Expected a regular expression that runs in linear time; ${(error as Error).message}.`);
     }
   }
   if (patterns.length === 0) throw new InvalidArgumentError('Expected at least one regular expression.');

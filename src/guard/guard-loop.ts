@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { CgroupDirs } from '../cgroup/figures.js';
 import { readCgroupFigures, readPidsCurrent } from '../cgroup/read-figures.js';
 import { readCwd, readIoBytes, readUptimeSeconds } from '../proc/read-proc.js';
-import { hasProcFs } from '../proc/has-proc-fs.js';
+import type { ProcSource } from '../proc/proc-source.js';
 import { readProcsWithPsList } from '../proc/read-ps-list.js';
 import { ProcScanner } from '../proc/read-snapshot.js';
 import { refKey, type ProcInfo } from '../proc/snapshot.js';
@@ -24,6 +24,8 @@ export type GuardLoopOptions = {
   dryRun: boolean;
   initPid: number;
   mainPid: number;
+  /** Decided once at start-up: the guard never runs on a foreign /proc. */
+  procSource: Exclude<ProcSource, { kind: 'foreign' }>;
   cgroupDirs: CgroupDirs;
   libc: Libc;
   log: Logger;
@@ -42,8 +44,8 @@ export function startGuard(options: GuardLoopOptions): Guard {
   const { config, log, cgroupDirs, dryRun, initPid, mainPid } = options;
   const pageBytes = options.libc.pageBytes();
   const ticksPerSecond = options.libc.clockTicksPerSecond();
-  const procFs = hasProcFs();
-  const scanner = new ProcScanner('/proc', ticksPerSecond);
+  const procFs = options.procSource.kind === 'own';
+  const scanner = new ProcScanner(options.procSource.kind === 'own' ? options.procSource.root : '/proc', ticksPerSecond);
   // Linux reads /proc, fork-free; only where there is none does `ps` (through ps-list) serve.
   const readProcs: () => Map<number, ProcInfo> | Promise<Map<number, ProcInfo>> = procFs ? () => scanner.scan() : readProcsWithPsList;
   let scanning = false;

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { detectCgroupDirs } from '../cgroup/detect.js';
 import { readCgroupFigures } from '../cgroup/read-figures.js';
 import type { GuardStarter } from '../init/run-init.js';
-import { hasProcFs } from '../proc/has-proc-fs.js';
+import type { ProcSource } from '../proc/proc-source.js';
 import type { Libc } from '../sys/libc.js';
 import { startGuard } from './guard-loop.js';
 import type { Headroom } from './headroom.js';
@@ -34,9 +34,14 @@ const POLL_MS = 100;
  * Turns the settings into a guard config, finds the cgroup, and says at start-up what the
  * guard will do: which limits it watches, and which rules are off because there is none.
  */
-export function setupGuard(settings: GuardSettings, log: Logger, libc: Libc): GuardStarter | undefined {
+export function setupGuard(settings: GuardSettings, log: Logger, libc: Libc, procSource: ProcSource): GuardStarter | undefined {
   if (settings.guardOff) {
     log.info('guard off: running as a plain init');
+    return undefined;
+  }
+  // Its pids are another namespace's: a decision about them would be about strangers.
+  if (procSource.kind === 'foreign') {
+    log.warn('guard off: its pids would be read from /proc, which is not our pid namespace\'s');
     return undefined;
   }
   const patterns = [...(settings.match.length > 0 ? settings.match : DEFAULT_LAUNCHER_PATTERNS), ...settings.alsoMatch];
@@ -52,7 +57,7 @@ export function setupGuard(settings: GuardSettings, log: Logger, libc: Libc): Gu
     pidsHeadroom: settings.pidsHeadroom,
     memoryHeadroom: settings.memoryHeadroom,
   };
-  if (!hasProcFs()) log.info('no /proc: the guard lists processes with ps (ps-list) and the cgroup rules are off');
+  if (procSource.kind === 'none') log.info('no /proc: the guard lists processes with ps (ps-list) and the cgroup rules are off');
   const cgroupDirs = detectCgroupDirs();
   const figures = readCgroupFigures(cgroupDirs);
   if (figures.pids?.maxTasks === undefined) log.info({ cgroup: cgroupDirs.pids?.dir }, 'no pids limit found: the pids headroom rule is off');
@@ -62,6 +67,6 @@ export function setupGuard(settings: GuardSettings, log: Logger, libc: Libc): Gu
     settings.dryRun ? 'guard on, dry run: decisions are logged, nothing is stopped' : 'guard on');
   return (mainPid) => startGuard({
     config, intervalMs: settings.intervalMs, pollMs: POLL_MS, stopGraceMs: settings.stopGraceMs, dryRun: settings.dryRun,
-    initPid: process.pid, mainPid, cgroupDirs, libc, log,
+    initPid: process.pid, mainPid, procSource, cgroupDirs, libc, log,
   });
 }

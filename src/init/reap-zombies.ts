@@ -35,3 +35,18 @@ function listChildPids(initPid: number, procRoot?: string): number[] {
   for (const proc of readAllStats(procRoot).values()) if (proc.ppid === initPid) pids.push(proc.pid);
   return pids;
 }
+
+/**
+ * Reaps exited children without reading /proc, for when /proc is not the init's own: the
+ * kernel names one waiting child at a time (waitid with WNOWAIT), which is then reaped by
+ * its pid. Stops at libuv's own child, which libuv reaps itself.
+ */
+export function reapZombiesWithoutProc({ libc, isOwnedByLibuv }: Pick<ReapOptions, 'libc' | 'isOwnedByLibuv'>): Reaped[] {
+  const reaped: Reaped[] = [];
+  for (let pid = libc.peekExitedChild(); pid !== undefined && !isOwnedByLibuv(pid); pid = libc.peekExitedChild()) {
+    const result = libc.waitPidNoHang(pid);
+    if (result.kind !== 'reaped') break;
+    reaped.push({ pid, status: result.status });
+  }
+  return reaped;
+}

@@ -1,14 +1,15 @@
 import type { Logger } from 'pino';
+import type { ProcSource } from '../proc/proc-source.js';
 import type { Libc } from '../sys/libc.js';
 import { exitCodeForSpawnError, exitCodeOf, type ChildExit } from './exit-code.js';
-import { catchForwardedSignals, forwardSignal } from './forward-signals.js';
+import { forwardSignal } from './forward-signals.js';
 import { GraceDeadline } from './grace-deadline.js';
-import { reapZombies } from './reap-zombies.js';
+import { reapZombies, reapZombiesWithoutProc } from './reap-zombies.js';
+import type { SignalInbox } from './signal-inbox.js';
 import { isShutdownSignal } from './signals.js';
 import { isSpawnFailure, spawnChild } from './spawn-child.js';
-import { stopRemaining } from './stop-remaining.js';
+import { stopChildGroup, stopRemaining } from './stop-remaining.js';
 import { registerSubreaper } from './subreaper.js';
-import { hasProcFs } from '../proc/has-proc-fs.js';
 import { countOwnTasks, startThreadpoolNow } from './task-budget.js';
 
 /** Starts whatever watches over the main child's processes (the guard); the init only stops it. */
@@ -23,23 +24,38 @@ export type InitConfig = {
   reapIntervalMs: number;
 };
 
+/** What the init is given besides its config, all decided at start-up. */
+export type InitContext = {
+  /** Signals caught since start-up, held until the child exists. */
+  inbox: SignalInbox;
+  /** Whether pids read from /proc are the init's own. */
+  procSource: ProcSource;
+  startGuard?: GuardStarter;
+};
+
 /**
  * The whole PID-1 lifecycle, read top to bottom as tini's main: reserve our tasks,
  * become a subreaper, spawn, start the guard, then forward signals and reap zombies until
  * the child exits, stop what is left, and return the child's exit status.
  */
-export async function runInit(config: InitConfig, log: Logger, libc: Libc, startGuard?: GuardStarter): Promise<number> {
+export async function runInit(config: InitConfig, log: Logger, libc: Libc, { inbox, procSource, startGuard }: InitContext): Promise<number> {
   const initPid = process.pid;
   await startThreadpoolNow();
+  // A /proc of another pid namespace names strangers: no pid read from it is used.
+  if (procSource.kind === 'foreign') {
+    log.warn({ initPid, procSelfPid: procSource.selfPid },
+      '/proc belongs to another pid namespace: no reaping by /proc scan, no guard; at exit only the main child\'s process group is stopped');
+  }
   // Without /proc (a developer's macOS) there is no PID 1 to play and nothing to reap by pid.
-  const procFs = hasProcFs();
-  const subreaper = procFs && registerSubreaper(initPid, libc);
+  const subreaper = procSource.kind !== 'none' && registerSubreaper(initPid, libc);
 
-  let mainPid: number | undefined;
+  let child: Awaited<ReturnType<typeof spawnChild>> | undefined;
+  // libuv reaps the main child itself, and only while it runs is the pid its own.
+  const isOwnedByLibuv = (pid: number) => child !== undefined && !isSpawnFailure(child) && pid === child.pid && child.isRunning();
   let reapedTotal = 0;
   const reap = () => {
-    if (!procFs) return;
-    const reaped = reapZombies({ initPid, libc, isOwnedByLibuv: (pid) => pid === mainPid });
+    if (procSource.kind === 'none') return;
+    const reaped = procSource.kind === 'own' ? reapZombies({ initPid, libc, isOwnedByLibuv }) : reapZombiesWithoutProc({ libc, isOwnedByLibuv });
     reapedTotal += reaped.length;
     if (reaped.length > 0) log.debug({ count: reaped.length, pids: reaped.slice(0, 20).map((r) => r.pid) }, 'reaped zombies');
   };
@@ -48,25 +64,23 @@ export async function runInit(config: InitConfig, log: Logger, libc: Libc, start
   process.on('SIGCHLD', onChild);
   const sweep = setInterval(onChild, config.reapIntervalMs);
 
-  const child = await spawnChild(config.command);
+  child = await spawnChild(config.command);
   if (isSpawnFailure(child)) {
     const exitCode = exitCodeForSpawnError(child.errorCode);
     log.error({ command: config.command[0], errorCode: child.errorCode, exitCode },
       `cannot run ${config.command[0]}: ${exitCode === 127 ? 'command not found' : 'permission denied or not executable'}`);
     return exitCode;
   }
-  mainPid = child.pid;
-  log.info({ childPid: child.pid, command: config.command, initPid, subreaper, initTasks: countOwnTasks() }, 'started main child');
+  const main = child;
+  log.info({ childPid: main.pid, command: config.command, initPid, subreaper, initTasks: countOwnTasks() }, 'started main child');
 
-  const guard = startGuard?.(child.pid);
+  const guard = startGuard?.(main.pid);
 
   const deadline = new GraceDeadline(config.graceMs);
-  let childRunning = true;
-  const uncatch = catchForwardedSignals((signal) => runGuarded(log, 'signal', () => {
-    if (childRunning) {
-      const outcome = forwardSignal(child.pid, signal, config.group);
-      log.debug({ signal, childPid: child.pid, group: config.group, outcome }, 'forwarded signal');
-    }
+  // Signals that came before the child existed are delivered first, in order.
+  inbox.deliverTo((signal) => runGuarded(log, 'signal', () => {
+    const outcome = forwardSignal(main, signal, config.group);
+    log.debug({ signal, childPid: main.pid, group: config.group, outcome }, 'forwarded signal');
     if (isShutdownSignal(signal)) {
       const grace = deadline.onShutdownSignal();
       if (grace === 'started') log.info({ signal, graceMs: config.graceMs }, 'shutting down: grace period started');
@@ -74,16 +88,16 @@ export async function runInit(config: InitConfig, log: Logger, libc: Libc, start
     }
   }));
 
-  const ended = await Promise.race([child.exited, deadline.reached.then(() => undefined)]);
+  const ended = await Promise.race([main.exited, deadline.reached.then(() => undefined)]);
   guard?.stop();
-  if (ended) childRunning = false;
-  else log.warn({ childPid: child.pid, graceMs: config.graceMs }, 'grace period over: killing every remaining process');
+  if (!ended) log.warn({ childPid: main.pid, graceMs: config.graceMs }, 'grace period over: killing every remaining process');
   deadline.start();
 
-  const summary = await stopRemaining({ initPid, deadline, reap, log });
-  const exit: ChildExit = ended ?? (await child.exited);
-  childRunning = false;
-  uncatch();
+  const summary = procSource.kind === 'foreign'
+    ? await stopChildGroup({ pgid: main.pid, deadline, reap, log })
+    : await stopRemaining({ initPid, deadline, reap, log });
+  const exit: ChildExit = ended ?? (await main.exited);
+  inbox.hold();
   clearInterval(sweep);
   process.off('SIGCHLD', onChild);
   reap();

@@ -66,3 +66,38 @@ function sendOnce(proc: ProcStat, signal: NodeJS.Signals, sent: Set<string>, pro
   sent.add(key);
   signalProc(proc, signal, procRoot);
 }
+
+/**
+ * Stops the main child's process group only, when /proc cannot say which processes are
+ * ours: TERM while the grace runs, KILL once it is over, until the group is empty. The
+ * group id is the child's pid, which no new process can take while the group has members.
+ */
+export async function stopChildGroup(options: Omit<StopRemainingOptions, 'initPid' | 'procRoot'> & { pgid: number }): Promise<StopSummary> {
+  const { pgid, deadline, reap, log, pollMs = 50, killWaitMs = 5000 } = options;
+  let termed = 0;
+  let killed = 0;
+  let killStartMs: number | undefined;
+  const signalGroup = (signal: NodeJS.Signals | 0): boolean => {
+    try {
+      process.kill(-pgid, signal);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  for (;;) {
+    reap();
+    if (!signalGroup(0)) return { termed, killed, left: 0 };
+    if (!deadline.isOver()) {
+      if (termed === 0 && signalGroup('SIGTERM')) termed = 1;
+    } else {
+      killStartMs ??= Date.now();
+      if (killed === 0 && signalGroup('SIGKILL')) killed = 1;
+      if (Date.now() - killStartMs > killWaitMs) {
+        log.warn({ pgid }, "the main child's process group is still there after SIGKILL; giving up waiting for it");
+        return { termed, killed, left: 1 };
+      }
+    }
+    await (deadline.isOver() ? sleep(pollMs) : Promise.race([sleep(pollMs), deadline.reached]));
+  }
+}

@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs';
+import { procSourceOfThisProcess } from './proc-source.js';
 
 /** Whether this system has Linux's /proc: without it (macOS) the guard falls back to `ps`. */
-export function hasProcFs(procRoot = '/proc'): boolean {
-  return existsSync(`${procRoot}/self/stat`);
+export function hasProcFs(): boolean {
+  return procSourceOfThisProcess().kind !== 'none';
 }

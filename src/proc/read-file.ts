@@ -4,8 +4,11 @@ import { closeSync, openSync, readSync } from 'node:fs';
 // unlike fs.promises, never wakes the libuv threadpool (engineering.md).
 let buffer = Buffer.allocUnsafe(64 * 1024);
 
-/** Reads a file whole into the shared buffer; returns its length, or undefined when gone. */
-function readIntoBuffer(path: string): number | undefined {
+/**
+ * Reads a file into the shared buffer, whole or its first `maxBytes`; returns the length
+ * read, or undefined when gone.
+ */
+function readIntoBuffer(path: string, maxBytes = Infinity): number | undefined {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -15,12 +18,13 @@ function readIntoBuffer(path: string): number | undefined {
   try {
     let length = 0;
     for (;;) {
+      if (length >= maxBytes) return maxBytes;
       if (length === buffer.length) {
         const bigger = Buffer.allocUnsafe(buffer.length * 2);
         buffer.copy(bigger);
         buffer = bigger;
       }
-      const n = readSync(fd, buffer, length, buffer.length - length, null);
+      const n = readSync(fd, buffer, length, Math.min(buffer.length, maxBytes) - length, null);
       if (n === 0) return length;
       length += n;
     }
@@ -38,5 +42,14 @@ function readIntoBuffer(path: string): number | undefined {
  */
 export function readProcText(path: string, encoding: BufferEncoding = 'latin1'): string | undefined {
   const length = readIntoBuffer(path);
+  return length === undefined ? undefined : buffer.toString(encoding, 0, length);
+}
+
+/**
+ * Reads at most the first `maxBytes` of a /proc file as text, or undefined when it is gone:
+ * for files whose size the process being read decides, such as its cmdline.
+ */
+export function readProcTextPrefix(path: string, maxBytes: number, encoding: BufferEncoding = 'latin1'): string | undefined {
+  const length = readIntoBuffer(path, maxBytes);
   return length === undefined ? undefined : buffer.toString(encoding, 0, length);
 }

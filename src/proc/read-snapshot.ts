@@ -1,5 +1,5 @@
-import { parseCmdline } from './parse-cmdline.js';
-import { readProcText } from './read-file.js';
+import { CMDLINE_LIMIT_BYTES, parseCmdline } from './parse-cmdline.js';
+import { readProcTextPrefix } from './read-file.js';
 import { listPids, readStat, readUptimeSeconds } from './read-proc.js';
 import { hasNotExeced, type ProcInfo } from './snapshot.js';
 
@@ -10,7 +10,7 @@ type CachedArgv = { startTicks: number; comm: string; argv: readonly string[] };
 const SETTLED_MS = 2000;
 
 /**
- * Reads every process with its command line. A command line is fixed once a process has
+ * Reads every process with the first 4 KiB of its command line. A command line is fixed once a process has
  * exec'd, except that npm rewrites its title (and comm, not atomically with it); so it is
  * cached per (pid, start time, comm) only once the process is a few seconds old, and the
  * common scan reads stat alone.
@@ -34,7 +34,7 @@ export class ProcScanner {
       const cached = this.#cache.get(pid);
       let argv = cached && cached.startTicks === stat.startTicks && cached.comm === stat.comm ? cached.argv : undefined;
       if (!argv) {
-        const raw = readProcText(`${this.procRoot}/${pid}/cmdline`, 'utf8');
+        const raw = readProcTextPrefix(`${this.procRoot}/${pid}/cmdline`, CMDLINE_LIMIT_BYTES, 'utf8');
         if (raw === undefined) continue;
         argv = parseCmdline(raw);
         // A zombie has an empty cmdline, and one not yet exec'd shows its parent's.

@@ -1,26 +1,75 @@
-import { hasProcFs } from './has-proc-fs.js';
+import { constants } from 'node:os';
+import { loadLibc, type Pidfds } from '../sys/libc.js';
+import { procSourceOfThisProcess } from './proc-source.js';
 import { readStat } from './read-proc.js';
 import { isZombie, type ProcRef, type ProcStat } from './snapshot.js';
-
-const procFs = hasProcFs();
 
 /** What became of one signal sent to a ProcRef. */
 export type SignalOutcome = 'sent' | 'gone' | 'failed';
 
-/**
- * Sends `signal` to the process only if its pid still has the recorded start time,
- * so a pid reused by a new process is never hit. ESRCH means "already gone".
- */
-export function signalProc(ref: ProcRef, signal: NodeJS.Signals, procRoot = '/proc'): SignalOutcome {
-  if (procFs) {
-    const now = readStat(ref.pid, procRoot);
-    if (!now || now.startTicks !== ref.startTicks) return 'gone';
+/** A signal's outcome with, when it failed, the reason (EPERM: not ours to signal). */
+export type SignalResult = { outcome: SignalOutcome; errno?: string };
+
+let pidfds: Pidfds | undefined | null = null;
+
+// koffi is loaded on Linux only when a signal is first sent; without it, no pidfds.
+function findPidfds(): Pidfds | undefined {
+  if (pidfds === null) {
+    try {
+      pidfds = process.platform === 'linux' ? loadLibc().pidfds : undefined;
+    } catch {
+      pidfds = undefined;
+    }
   }
+  return pidfds;
+}
+
+/**
+ * Sends `signal` to the process only if it is still the recorded one, never to a process
+ * that took its pid. With pidfds (Linux 5.3+): open a pidfd, check the start time, signal
+ * through the pidfd; the pidfd holds that very process, so it cannot change between the
+ * check and the signal. Without: check the start time, then kill(), which leaves a window
+ * of microseconds. ESRCH means "already gone".
+ */
+export function trySignalProc(ref: ProcRef, signal: NodeJS.Signals, procRoot = '/proc'): SignalResult {
+  const source = procSourceOfThisProcess();
+  if (source.kind === 'foreign') return { outcome: 'failed', errno: 'EFOREIGNPROC' };
+  if (source.kind === 'none') return killPid(ref.pid, signal);
+  const handles = findPidfds();
+  const opened = handles?.open(ref.pid);
+  if (opened && 'errno' in opened) return opened.errno === 3 /* ESRCH */ ? { outcome: 'gone' } : killChecked(ref, signal, procRoot);
   try {
-    process.kill(ref.pid, signal);
-    return 'sent';
+    if (!hasStartTime(ref, procRoot)) return { outcome: 'gone' };
+    if (!handles || !opened) return killPid(ref.pid, signal);
+    const errno = handles.sendSignal(opened.fd, constants.signals[signal]);
+    if (errno === 0) return { outcome: 'sent' };
+    return errno === 3 ? { outcome: 'gone' } : { outcome: 'failed', errno: errno === 1 ? 'EPERM' : `errno ${errno}` };
+  } finally {
+    if (handles && opened && 'fd' in opened) handles.close(opened.fd);
+  }
+}
+
+/** Sends `signal` to the recorded process only (see trySignalProc): 'sent', 'gone' or 'failed'. */
+export function signalProc(ref: ProcRef, signal: NodeJS.Signals, procRoot = '/proc'): SignalOutcome {
+  return trySignalProc(ref, signal, procRoot).outcome;
+}
+
+function hasStartTime(ref: ProcRef, procRoot: string): boolean {
+  const now = readStat(ref.pid, procRoot);
+  return now !== undefined && now.startTicks === ref.startTicks;
+}
+
+function killChecked(ref: ProcRef, signal: NodeJS.Signals, procRoot: string): SignalResult {
+  return hasStartTime(ref, procRoot) ? killPid(ref.pid, signal) : { outcome: 'gone' };
+}
+
+function killPid(pid: number, signal: NodeJS.Signals): SignalResult {
+  try {
+    process.kill(pid, signal);
+    return { outcome: 'sent' };
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH' ? 'gone' : 'failed';
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ESRCH' ? { outcome: 'gone' } : { outcome: 'failed', errno: code };
   }
 }
 
@@ -30,7 +79,9 @@ export function signalProc(ref: ProcRef, signal: NodeJS.Signals, procRoot = '/pr
  * recorded figures are returned.
  */
 export function readIfStillRunning<T extends ProcRef>(ref: T, procRoot = '/proc'): T | (T & ProcStat) | undefined {
-  if (!procFs) {
+  const source = procSourceOfThisProcess();
+  if (source.kind === 'foreign') return undefined;
+  if (source.kind === 'none') {
     try {
       process.kill(ref.pid, 0);
       return ref;

@@ -3,6 +3,15 @@
 import type * as Koffi from 'koffi';
 
 const WNOHANG = 1;
+const WEXITED = 4;
+const WNOWAIT = 0x01000000;
+const P_ALL = 0;
+// siginfo_t is 128 bytes; si_pid follows si_signo, si_errno, si_code and padding on 64-bit Linux.
+const SIGINFO_BYTES = 128;
+const SIGINFO_PID_OFFSET = 16;
+// Syscall numbers, the same on x86-64 and arm64 (asm-generic/unistd.h): Linux 5.3 and later.
+const SYS_PIDFD_SEND_SIGNAL = 424;
+const SYS_PIDFD_OPEN = 434;
 const PR_SET_CHILD_SUBREAPER = 36;
 // sysconf names, the same in glibc and musl.
 const SC_CLK_TCK = 2;
@@ -14,8 +23,24 @@ export type WaitResult =
   | { kind: 'reaped'; status: number }
   | { kind: 'not-a-child' };
 
+/** pidfds: a handle on one process that a reused pid can never alias (Linux 5.3+). */
+export type Pidfds = {
+  /** pidfd_open(pid): an fd, or the errno (ESRCH: no such process). */
+  open(pid: number): { fd: number } | { errno: number };
+  /** pidfd_send_signal(fd, signal): 0, or the errno (ESRCH: it has exited). */
+  sendSignal(fd: number, signal: number): number;
+  close(fd: number): void;
+};
+
 /** The syscalls the init needs that Node does not offer. */
 export type Libc = {
+  /**
+   * The pid of one exited child still waiting to be reaped, without reaping it (waitid with
+   * WNOWAIT), or undefined: finds zombies without reading /proc.
+   */
+  peekExitedChild(): number | undefined;
+  /** pidfds, or undefined where the kernel lacks them (ENOSYS) or the system is not Linux. */
+  pidfds: Pidfds | undefined;
   /** waitpid(pid, WNOHANG) on one pid; never -1, which would steal libuv's child. */
   waitPidNoHang(pid: number): WaitResult;
   /** prctl(PR_SET_CHILD_SUBREAPER, 1): orphans of our descendants come to us. */
@@ -26,8 +51,15 @@ export type Libc = {
   pageBytes(): number;
 };
 
-/** Loads libc through koffi; null libc resolves to glibc or musl alike. */
+let loaded: Libc | undefined;
+
+/** Loads libc through koffi once; null libc resolves to glibc or musl alike. */
 export function loadLibc(): Libc {
+  loaded ??= bindLibc();
+  return loaded;
+}
+
+function bindLibc(): Libc {
   // Required lazily so that `--help` and usage errors work without the binding.
   const koffi = require('koffi') as typeof Koffi;
   const lib = koffi.load(null as unknown as string);
@@ -37,6 +69,7 @@ export function loadLibc(): Libc {
   const prctl = process.platform === 'linux'
     ? lib.func('int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)')
     : undefined;
+  const waitid = lib.func('int waitid(int idtype, int id, _Out_ uint8_t *infop, int options)');
   const errno = () => koffi.errno();
 
   return {
@@ -54,7 +87,33 @@ export function loadLibc(): Libc {
         throw new Error(`prctl(PR_SET_CHILD_SUBREAPER) failed: errno ${errno()}`);
       }
     },
+    peekExitedChild() {
+      const info = Buffer.alloc(SIGINFO_BYTES);
+      if ((waitid(P_ALL, 0, info, WEXITED | WNOHANG | WNOWAIT) as number) !== 0) return undefined;
+      const pid = info.readInt32LE(SIGINFO_PID_OFFSET);
+      return pid > 0 ? pid : undefined;
+    },
+    pidfds: process.platform === 'linux' ? bindPidfds(koffi, lib) : undefined,
     clockTicksPerSecond: () => Number(sysconf(SC_CLK_TCK)),
     pageBytes: () => Number(sysconf(SC_PAGESIZE)),
+  };
+}
+
+function bindPidfds(koffi: typeof Koffi, lib: Koffi.LibraryHandle): Pidfds | undefined {
+  // syscall(2) is variadic: each call names the types of the arguments after the first.
+  const syscall = lib.func('long syscall(long number, ...)');
+  const close = lib.func('int close(int fd)');
+  const open = (pid: number) => {
+    const fd = Number(syscall(SYS_PIDFD_OPEN, 'int', pid, 'unsigned int', 0));
+    return fd >= 0 ? { fd } : { errno: koffi.errno() };
+  };
+  const probe = open(process.pid);
+  // ENOSYS before Linux 5.3; EPERM or others under a seccomp filter: fall back alike.
+  if ('errno' in probe) return undefined;
+  close(probe.fd);
+  return {
+    open,
+    sendSignal: (fd, signal) => (Number(syscall(SYS_PIDFD_SEND_SIGNAL, 'int', fd, 'int', signal, 'void *', null, 'unsigned int', 0)) === 0 ? 0 : koffi.errno()),
+    close: (fd) => void close(fd),
   };
 }

@@ -64,6 +64,24 @@ describe('parseArgs', () => {
     expect(err).toContain(named);
   });
 
+  // setTimeout turns any delay above 2^31-1 ms into 1 ms: a 115-day grace became an instant KILL.
+  it.each([
+    [['--grace', '9999999', '--', 'x'], {}, '--grace'],
+    [['--reap-interval', '9999999', '--', 'x'], {}, '--reap-interval'],
+    [['--stop-grace', '25d', '--', 'x'], {}, '--stop-grace'],
+    [['--', 'x'], { METAMCP_INIT_INTERVAL: '40000m' }, 'METAMCP_INIT_INTERVAL'],
+  ])('exits 2 with the accepted range for a duration too long for a timer: %j %j', (argv, env, named) => {
+    const { result, err } = parse(argv, env);
+    expect(result).toEqual({ kind: 'exit', exitCode: 2 });
+    expect(err).toContain(named);
+    expect(err).toContain('at most 24 days');
+  });
+
+  it('accepts the longest duration a timer can hold, in days too', () => {
+    expect(parse(['--grace', '24d', '--', 'x']).result).toMatchObject({ config: { graceMs: 24 * 86_400_000 } });
+    expect(parse(['--idle-after', '2h', '--', 'x']).result).toMatchObject({ config: { idleAfterMs: 7_200_000 } });
+  });
+
   it('prints --help and --version on request and exits 0', () => {
     const help = parse(['--help']);
     expect(help.result).toEqual({ kind: 'exit', exitCode: 0 });

@@ -89,7 +89,8 @@ export function startInit(options: StartOptions): RunningInit {
     signal: async (signal) => {
       process.kill((await initRef()).pid, signal);
     },
-    waitForStdout: (text, timeoutMs = 10_000) =>
+    // 10 s was too short at load 19 on two cores: Node alone took seconds to start.
+    waitForStdout: (text, timeoutMs = 30_000) =>
       waitFor(() => Buffer.concat(out).toString('utf8').includes(text) && Buffer.concat(out).toString('utf8'), {
         timeoutMs, what: `"${text}" on stdout; stderr: ${err.slice(-500)}`,
       }),

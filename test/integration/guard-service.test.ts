@@ -5,7 +5,6 @@ import { sampleCgroup } from '../helpers/cgroup-sampler.js';
 import { makePidsCgroup } from '../helpers/cgroups.js';
 import { crashes, errorStates, finalSession, leakSimCommand, limitHits, sessionsServed, summary } from '../helpers/leak-sim.js';
 import { rootTestsEnabled, startInit, type RunningInit } from '../helpers/start-init.js';
-import { waitFor } from '../helpers/wait-for.js';
 
 function stopLines(run: RunningInit) {
   return run.logLines().filter((line) => /^(stopping|would stop) MCP instance/.test(String(line.msg)));
