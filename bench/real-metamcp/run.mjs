@@ -350,7 +350,9 @@ function summarizeBackend(backendLines) {
     const key = crash.signal !== 'null' ? crash.signal : `code ${crash.code}`;
     byExit[key] = (byExit[key] ?? 0) + 1;
   }
-  return { processExits: crashes.length, byExit, launcherAborts: aborts, crashesCounted: counted, markedError };
+  // At the limit the backend's own spawn of npx can fail too (no process, no crash).
+  const spawnFailures = backendLines.filter(({ line }) => /Error: spawn \S+ EAGAIN/.test(line)).length;
+  return { processExits: crashes.length, byExit, launcherAborts: aborts, crashesCounted: counted, markedError, spawnFailures };
 }
 
 const COLUMNS = ['label', 'init options', 'MCP_MAX_ATTEMPTS', 'pids.max', 'peak pids', 'samples at limit',
@@ -362,6 +364,15 @@ function tableHeader() {
   return `| ${COLUMNS.join(' | ')} |\n|${COLUMNS.map(() => '---').join('|')}|`;
 }
 
+// Aborts (SIGABRT, 134), then the other unasked exits and refused spawns, if any.
+function launcherCell(backend) {
+  const others = Object.entries(backend.byExit)
+    .filter(([exit]) => exit !== 'SIGABRT' && exit !== 'code 134')
+    .map(([exit, n]) => `${exit} ×${n}`);
+  if (backend.spawnFailures) others.push(`spawn EAGAIN ×${backend.spawnFailures}`);
+  return others.length ? `${backend.launcherAborts} (other: ${others.join(', ')})` : String(backend.launcherAborts);
+}
+
 function tableRow(r) {
   const reasons = Object.entries(r.stops.byReason).map(([reason, n]) => `${reason} ${n}`).join(', ');
   const cells = [
@@ -371,7 +382,7 @@ function tableRow(r) {
     r.pidsMax,
     r.samples.peak,
     `${r.samples.atLimit}/${r.samples.count}`,
-    r.backend.launcherAborts,
+    launcherCell(r.backend),
     `${r.stops.total}${r.stops.dryRun ? ' (dry run)' : ''}${reasons ? ` (${reasons})` : ''}`,
     r.stops.maxPerKeyPerMinute,
     `${r.sessions.filter((s) => s.served).length}/${r.sessions.length}`,
