@@ -147,6 +147,7 @@ class Stack {
     this.exited = undefined;
     this.samples = { count: 0, atLimit: 0, peak: 0, firstAtLimitMs: undefined };
     this.sampler = undefined;
+    this.stopping = false;
   }
 
   start(onInitLine, onBackendLine) {
@@ -213,6 +214,7 @@ class Stack {
 
   async stop() {
     const result = { termToExitMs: undefined, killed: false };
+    this.stopping = true;
     if (this.child && this.child.exitCode === null && this.child.signalCode === null) {
       const sentMs = Date.now();
       // unshare --fork blocks TERM itself: signal the init, PID 1 of the namespace.
@@ -434,7 +436,11 @@ async function main() {
   try {
     stack.start(
       (event, line) => { initEvents.push(event); initLog.write(`${line}\n`); },
-      (stream, line) => { backendLines.push({ stream, line }); backendLog.write(`${stream}: ${line}\n`); },
+      (stream, line) => {
+        // Lines printed after the init got TERM belong to the shutdown, not the measurement.
+        backendLines.push({ stream, line, shutdown: stack.stopping });
+        backendLog.write(`${stream}${stack.stopping ? ' (shutdown)' : ''}: ${line}\n`);
+      },
     );
     await stack.findInit();
 
@@ -476,7 +482,8 @@ async function main() {
   await new Promise((resolve) => backendLog.end(resolve));
 
   result.stops = summarizeStops(initEvents);
-  result.backend = summarizeBackend(backendLines);
+  result.backend = summarizeBackend(backendLines.filter((entry) => !entry.shutdown));
+  result.backendDuringShutdown = summarizeBackend(backendLines.filter((entry) => entry.shutdown));
   result.sessions ??= [];
   result.errorStatusAtEnd ??= 'unknown';
   fs.writeFileSync(path.join(runDir, 'summary.json'), `${JSON.stringify(result, null, 2)}\n`);
