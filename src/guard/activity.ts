@@ -49,9 +49,14 @@ export function trackActivity(nowMs: number, instances: readonly Instance[], io:
 
 export type JudgeSettings = { startGraceMs: number; idleAfterMs: number; busyWithinMs: number };
 
-/** Judges an instance from its activity record and its launcher's age. */
-export function judgeInstance(activity: Activity, ageMs: number, nowMs: number, settings: JudgeSettings): InstanceState {
+/**
+ * Judges an instance from its activity record, its launcher's age and its tree. A live
+ * launcher with no child has not started its server yet (npm can take 15-20 s to get there
+ * on a loaded machine), however old it is.
+ */
+export function judgeInstance(instance: Instance, activity: Activity, ageMs: number, nowMs: number, settings: JudgeSettings): InstanceState {
   const idleMs = nowMs - activity.activeAtMs;
-  const starting = ageMs < settings.startGraceMs || nowMs - activity.shapeChangedAtMs < SETTLE_MS;
+  const serverless = instance.launcherAlive && instance.members.length === 1;
+  const starting = serverless || ageMs < settings.startGraceMs || nowMs - activity.shapeChangedAtMs < SETTLE_MS;
   return { ageMs, idleMs, starting, busy: !starting && idleMs < settings.busyWithinMs, idle: !starting && idleMs >= settings.idleAfterMs };
 }

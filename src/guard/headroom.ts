@@ -13,10 +13,10 @@ export function headroomOf(headroom: Headroom, limit: number): number {
  * critical mark, half-way from high to the limit, the guard stops only what harms nobody;
  * from there on, the limit itself is the greater harm.
  */
-export type Watermarks = { high: number; critical: number; low: number };
+export type Watermarks = { limit: number; high: number; critical: number; low: number };
 
 /** High, critical and low watermarks of a limit. */
 export function watermarksOf(headroom: Headroom, limit: number): Watermarks {
   const room = headroomOf(headroom, limit);
-  return { high: limit - room, critical: limit - Math.floor(room / 2), low: Math.max(0, limit - Math.ceil(room * 1.5)) };
+  return { limit, high: limit - room, critical: limit - Math.floor(room / 2), low: Math.max(0, limit - Math.ceil(room * 1.5)) };
 }

@@ -85,7 +85,7 @@ export function planStops(snap: Snapshot, config: GuardConfig, history: PolicyHi
   const orphanSinceMs = new Map<string, number>();
   for (const instance of snap.instances) {
     const ageMs = snap.uptimeMs - (instance.launcher.startTicks * 1000) / snap.ticksPerSecond;
-    states.set(instance.id, judgeInstance(activity.get(instance.id)!, ageMs, nowMs, config));
+    states.set(instance.id, judgeInstance(instance, activity.get(instance.id)!, ageMs, nowMs, config));
     if (instance.orphaned) orphanSinceMs.set(instance.id, history.orphanSinceMs.get(instance.id) ?? nowMs);
   }
   const stateOf = (instance: Instance) => states.get(instance.id)!;
@@ -157,15 +157,18 @@ export function planStops(snap: Snapshot, config: GuardConfig, history: PolicyHi
   return { stops, states, loops: recorded.loops, history: { orphanSinceMs, activity, stopsByKey: recorded.stopsByKey, grownByKey } };
 
   // Stops instances, least harmful first, until usage minus what is being stopped would be
-  // under the low watermark, or no candidate may go yet. Usage itself triggers; but once
-  // it does, what the instances still starting will grow to (as big as their key's have
-  // been) is counted too: in a storm the limit is reached by trees that are already there.
-  // Expectations never trigger a stop: that would stop what the app restarts after a stop.
+  // under the low watermark, or no candidate may go yet. Usage itself triggers; once it
+  // does, what the instances still starting will grow to (as big as their key's have been)
+  // counts too: in a storm the limit is reached by trees that are already there. Below the
+  // high watermark expectations trigger nothing: they would stop what the app restarts
+  // after a stop of the guard's own.
   function relieve(reason: StopReason, usage: number, marks: Watermarks, weigh: (i: Instance) => number, grown: (key: string) => number) {
     if (usage < marks.high) return;
-    const critical = usage >= marks.critical;
     const growing = (i: Instance) => (stateOf(i).starting ? Math.max(0, grown(i.key) - weigh(i)) : 0);
-    let projected = usage + sumOf(staying(), growing) - sumOf(snap.instances.filter((i) => planned.has(i.id)), weigh);
+    const expected = usage + sumOf(staying(), growing);
+    // Critical: the mark is reached, or the trees already there will reach the limit itself.
+    const critical = usage >= marks.critical || expected >= marks.limit;
+    let projected = expected - sumOf(snap.instances.filter((i) => planned.has(i.id)), weigh);
     while (projected >= marks.low) {
       const candidate = pickForHeadroom(staying(), stateOf, isQuiet, critical);
       if (!candidate) return;

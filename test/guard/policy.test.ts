@@ -73,6 +73,14 @@ describe('planStops: the duplicate rule', () => {
     expect(scanUntil(model, young, 20_000, 29_000).stops).toEqual([]);
   });
 
+  it('counts a live launcher with no child as starting, however old', () => {
+    const model = new GuardModel(makeConfig({ maxPerCommand: 1, idleAfterMs: 5000 }));
+    const loneLaunchers = [100, 110].map((pid) => makeNpmTree(pid, { pkg: pkgA })[0]!);
+    const plan = scanUntil(model, loneLaunchers, 20_000, 60_000);
+    expect(plan.stops).toEqual([]);
+    expect([...plan.states.values()].every((state) => state.starting)).toBe(true);
+  });
+
   it('never stops a busy instance for being a duplicate, and leaves its key alone while one is busy', () => {
     const model = new GuardModel(config);
     let procs = trees(4, pkgA, 100);
@@ -173,6 +181,19 @@ describe('planStops: headroom', () => {
     // 199 - 140 = 59 tasks must go: three trees of 23.
     expect(stopped(plan)).toEqual([[100, 'pids-headroom'], [110, 'pids-headroom'], [300, 'pids-headroom']]);
     expect(plan.stops.map((s) => [s.evidence.busy, s.evidence.starting])).toEqual([[false, false], [true, false], [false, true]]);
+    expect(plan.stops.every((s) => s.evidence.critical)).toBe(true);
+  });
+
+  it('calls the limit critical when the trees already there will reach it once grown', () => {
+    const model = new GuardModel();
+    // Two full trees of A teach the guard that one grows to 23 tasks.
+    const settled = trees(2, pkgA, 100);
+    scanUntil(model, settled, 20_000, 30_000);
+    // Four launchers of A that have not started their servers yet (11 tasks each, 12 more to come).
+    const launchers = [300, 310, 320, 330].map((pid) => makeNpmTree(pid, { pkg: pkgA, startTicks: 3050 })[0]!);
+    // 165 is short of the critical mark (180), but 165 + 4 × 12 = 213 ≥ 200.
+    const plan = model.scan([...settled, ...launchers], { nowMs: 31_000, cgroup: pidsAt(165) });
+    expect(plan.stops.length).toBeGreaterThan(0);
     expect(plan.stops.every((s) => s.evidence.critical)).toBe(true);
   });
 
