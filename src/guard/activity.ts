@@ -5,8 +5,10 @@ export type IoBytes = ReadonlyMap<number, number>;
 
 /** What the guard remembers of one instance between scans, to tell use from idleness. */
 export type Activity = {
-  /** CPU ticks plus I/O bytes of every member: it moves while the server does anything. */
+  /** CPU ticks plus I/O bytes of the server's side of the tree: it moves while the server works. */
   usage: number;
+  /** When the guard first saw the instance: a new one means someone just asked for that server. */
+  firstSeenMs: number;
   /** When usage last moved (or when the instance was first seen). */
   activeAtMs: number;
   /** Members and tasks: a tree that still grows is still starting. */
@@ -33,12 +35,16 @@ export const SETTLE_MS = 2000;
 export function trackActivity(nowMs: number, instances: readonly Instance[], io: IoBytes, before: ReadonlyMap<string, Activity>): Map<string, Activity> {
   const next = new Map<string, Activity>();
   for (const instance of instances) {
-    let usage = instance.cpuTicks;
-    for (const member of instance.members) usage += io.get(member.pid) ?? 0;
+    // The launcher is plumbing: npm exec never reads the server's stdin, and it has one
+    // burst of its own (~0.1 s of CPU) 15-25 s after it starts. Use is what the rest does.
+    const server = instance.launcherAlive && instance.members.length > 1 ? instance.members.slice(1) : instance.members;
+    let usage = 0;
+    for (const member of server) usage += member.cpuTicks + (io.get(member.pid) ?? 0);
     const shape = `${instance.members.length}/${instance.tasks}`;
     const last = before.get(instance.id);
     next.set(instance.id, {
       usage,
+      firstSeenMs: last?.firstSeenMs ?? nowMs,
       activeAtMs: last && last.usage === usage ? last.activeAtMs : nowMs,
       shape,
       shapeChangedAtMs: last && last.shape === shape ? last.shapeChangedAtMs : nowMs,
@@ -51,12 +57,12 @@ export type JudgeSettings = { startGraceMs: number; idleAfterMs: number; busyWit
 
 /**
  * Judges an instance from its activity record, its launcher's age and its tree. A live
- * launcher with no child has not started its server yet (npm can take 15-20 s to get there
- * on a loaded machine), however old it is.
+ * `npm exec` with no child has not started its server yet (npm can take 15-20 s to get
+ * there on a loaded machine), however old it is. Other launchers may be the server itself.
  */
 export function judgeInstance(instance: Instance, activity: Activity, ageMs: number, nowMs: number, settings: JudgeSettings): InstanceState {
   const idleMs = nowMs - activity.activeAtMs;
-  const serverless = instance.launcherAlive && instance.members.length === 1;
+  const serverless = instance.launcherAlive && instance.members.length === 1 && instance.key.startsWith('npm exec ');
   const starting = serverless || ageMs < settings.startGraceMs || nowMs - activity.shapeChangedAtMs < SETTLE_MS;
   return { ageMs, idleMs, starting, busy: !starting && idleMs < settings.busyWithinMs, idle: !starting && idleMs >= settings.idleAfterMs };
 }

@@ -21,7 +21,7 @@ export function describeStop(stop: Stop, cgroup: CgroupFigures, pageBytes: numbe
     // Spared: the other instances of this key that were busy or still starting.
     busyOfKey: evidence.busyOfKey,
     startingOfKey: evidence.startingOfKey,
-    ...(evidence.critical === undefined ? {} : { critical: evidence.critical }),
+    ...(evidence.pressure === undefined ? {} : { pressure: evidence.pressure }),
     why: explain(stop),
     ...(appIsMetaMcp && !instance.orphaned
       ? { app: 'MetaMCP counts this exit as a crash of the server (MCP_MAX_ATTEMPTS) and closes its other instances' }
@@ -45,9 +45,11 @@ function explain({ reason, instance, evidence }: Stop): string {
       return `over the cap and ${idle}; no instance of its key was busy or starting`;
     default:
       if (instance.orphaned) return 'nearing the limit: an orphan, which nobody can use';
-      return evidence.critical
-        ? `the limit is near: ${evidence.starting ? 'still starting, but nothing better was left' : evidence.busy ? 'busy, but nothing idle was left' : `${idle}, the longest`}`
-        : `nearing the limit: ${idle}, the longest, and no instance of its key was busy or starting`;
+      if (evidence.pressure === 'critical') {
+        return `the limit is near: ${evidence.starting ? 'still starting, but nothing settled was left' : evidence.busy ? 'busy, but nothing idle was left' : `${idle}, the longest`}`;
+      }
+      if (evidence.starting) return 'the trees still starting would reach the limit: still starting, and nobody was using its key';
+      return `nearing the limit: ${idle}, the longest, and nobody was using its key`;
   }
 }
 

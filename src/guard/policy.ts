@@ -56,8 +56,8 @@ export type StopEvidence = InstanceState & {
   /** Of the other instances of its key, how many were busy or still starting (spared). */
   busyOfKey: number;
   startingOfKey: number;
-  /** Under pressure: whether the limit was near enough to stop what is busy or starting. */
-  critical?: boolean;
+  /** Under pressure: how near the limit was (what may go grows with it). */
+  pressure?: Pressure;
 };
 
 /** One instance to stop, and why. */
@@ -91,17 +91,20 @@ export function planStops(snap: Snapshot, config: GuardConfig, history: PolicyHi
   const stateOf = (instance: Instance) => states.get(instance.id)!;
   const byKey = groupByKey(snap.instances);
   const keysInFlight = new Set([...inFlight.values()].map((stop) => stop.key));
-  // Quiet: no instance of the key is serving anyone, and none is being stopped. An app like
-  // MetaMCP closes a server's idle and in-use instances when one of them dies, but not the
-  // connections it is still opening: under pressure, starting siblings do not forbid a stop.
-  const isQuiet = (key: string) => !keysInFlight.has(key) && (byKey.get(key) ?? []).every((i) => !stateOf(i).busy);
+  // Quiet: no instance of the key is serving anyone, none was started within the busy window
+  // (an app starts one when a session asks for that server: that session is in flight), and
+  // none is being stopped. An app like MetaMCP closes a server's idle and in-use instances
+  // when one of them dies, but not the connections it is still opening: under pressure,
+  // older starting siblings do not forbid a stop.
+  const isQuiet = (key: string) => !keysInFlight.has(key)
+    && (byKey.get(key) ?? []).every((i) => !stateOf(i).busy && nowMs - activity.get(i.id)!.firstSeenMs >= config.busyWithinMs);
   // Not under pressure the guard can wait for a moment when nothing of the key is starting either.
   const isAtRest = (key: string) => isQuiet(key) && (byKey.get(key) ?? []).every((i) => !stateOf(i).starting);
 
   const stops: Stop[] = [];
   const planned = new Set(inFlight.keys());
   const staying = () => snap.instances.filter((i) => !planned.has(i.id));
-  const stop = (instance: Instance, reason: StopReason, critical?: boolean) => {
+  const stop = (instance: Instance, reason: StopReason, pressure?: Pressure) => {
     planned.add(instance.id);
     keysInFlight.add(instance.key);
     const others = (byKey.get(instance.key) ?? []).filter((i) => i !== instance);
@@ -110,7 +113,7 @@ export function planStops(snap: Snapshot, config: GuardConfig, history: PolicyHi
       instancesOfKey: others.length + 1,
       busyOfKey: others.filter((i) => stateOf(i).busy).length,
       startingOfKey: others.filter((i) => stateOf(i).starting).length,
-      ...(critical === undefined ? {} : { critical }),
+      ...(pressure === undefined ? {} : { pressure }),
     } });
   };
   const longestIdleFirst = (instances: readonly Instance[]) =>
@@ -166,31 +169,40 @@ export function planStops(snap: Snapshot, config: GuardConfig, history: PolicyHi
     if (usage < marks.high) return;
     const growing = (i: Instance) => (stateOf(i).starting ? Math.max(0, grown(i.key) - weigh(i)) : 0);
     const expected = usage + sumOf(staying(), growing);
-    // Critical: the mark is reached, or the trees already there will reach the limit itself.
-    const critical = usage >= marks.critical || expected >= marks.limit;
+    // Critical: the mark is reached; anything may go. Urgent: the trees already there will
+    // reach the limit once grown; what is still starting may go too, on quiet keys.
+    const pressure: Pressure = usage >= marks.critical ? 'critical' : expected >= marks.limit ? 'urgent' : 'high';
     let projected = expected - sumOf(snap.instances.filter((i) => planned.has(i.id)), weigh);
     while (projected >= marks.low) {
-      const candidate = pickForHeadroom(staying(), stateOf, isQuiet, critical);
+      // One stop per key at a time: an app like MetaMCP closes the other instances of a
+      // server itself when one dies, and each stop is a crash to it. More only when the
+      // limit itself would be reached even so.
+      const open = projected >= marks.limit ? staying() : staying().filter((i) => i.orphaned || !keysInFlight.has(i.key));
+      const candidate = pickForHeadroom(open, stateOf, isQuiet, pressure);
       if (!candidate) return;
-      stop(candidate, reason, critical);
+      stop(candidate, reason, pressure);
       projected -= weigh(candidate) + growing(candidate);
     }
   }
 }
 
+/** How near a limit is: high, urgent (starting trees will reach it), or critical. */
+export type Pressure = 'high' | 'urgent' | 'critical';
+
 /**
  * The next instance to stop under pressure: orphans (oldest first); then settled instances
- * that are not busy, of keys with nothing busy, longest idle first; and only
- * when the limit is critical, any settled instance (longest idle, then oldest), and
- * starting ones last.
+ * that are not busy, of quiet keys, longest idle first; when urgent, also starting instances
+ * of quiet keys (oldest first); and only when critical, any settled instance (longest idle,
+ * then oldest), and starting ones last.
  */
-export function pickForHeadroom(staying: readonly Instance[], stateOf: (i: Instance) => InstanceState, isQuiet: (key: string) => boolean, critical: boolean): Instance | undefined {
+export function pickForHeadroom(staying: readonly Instance[], stateOf: (i: Instance) => InstanceState, isQuiet: (key: string) => boolean, pressure: Pressure): Instance | undefined {
   const oldestFirst = [...staying].sort((a, b) => a.launcher.startTicks - b.launcher.startTicks || a.launcher.pid - b.launcher.pid);
   const orphan = oldestFirst.find((i) => i.orphaned);
   if (orphan) return orphan;
   const settled = oldestFirst.filter((i) => !stateOf(i).starting).sort((a, b) => stateOf(b).idleMs - stateOf(a).idleMs);
   const harmless = settled.find((i) => !stateOf(i).busy && isQuiet(i.key));
-  if (harmless || !critical) return harmless;
+  if (harmless || pressure === 'high') return harmless;
+  if (pressure === 'urgent') return oldestFirst.find((i) => stateOf(i).starting && isQuiet(i.key));
   return settled[0] ?? oldestFirst[0];
 }
 

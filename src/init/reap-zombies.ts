@@ -14,7 +14,7 @@ export type ReapOptions = {
 
 /**
  * Reaps every exited child of the init, one pid at a time with waitpid(pid, WNOHANG).
- * Never waitpid(-1): it would take the exit status of libuv's own child (engineering.md).
+ * Never waitpid(-1): it would take the exit status of libuv's own child (docs/facts.md).
  * A zombie's pid cannot be reused before it is reaped, so this is race-free.
  */
 export function reapZombies({ initPid, libc, isOwnedByLibuv, procRoot }: ReapOptions): Reaped[] {

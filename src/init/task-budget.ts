@@ -3,7 +3,7 @@ import { readdirSync, stat } from 'node:fs';
 /**
  * Creates the libuv threadpool now, with one thread, so that no thread is ever created
  * later: pids.max counts threads, and Node aborts if the pool starts lazily in a full pids
- * cgroup (engineering.md). The pool reads UV_THREADPOOL_SIZE once, when it starts, so the
+ * cgroup (docs/facts.md). The pool reads UV_THREADPOOL_SIZE once, when it starts, so the
  * value is set only for that moment and the main child inherits the environment as it was.
  */
 export async function startThreadpoolNow(): Promise<void> {

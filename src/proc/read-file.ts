@@ -1,7 +1,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 
 // One reused buffer and synchronous reads: ~3x faster than readFileSync per file and,
-// unlike fs.promises, never wakes the libuv threadpool (engineering.md).
+// unlike fs.promises, never wakes the libuv threadpool (docs/facts.md).
 let buffer = Buffer.allocUnsafe(64 * 1024);
 
 /**

@@ -23,7 +23,7 @@ export function procsFromPsList(descriptors: readonly ProcessDescriptor[]): Map<
 
 /**
  * Lists processes with ps-list, which runs `ps`. Only for systems without /proc: on Linux
- * the guard never spawns, since at the pids limit `ps` cannot start (engineering.md).
+ * the guard never spawns, since at the pids limit `ps` cannot start (docs/facts.md).
  */
 export async function readProcsWithPsList(): Promise<Map<number, ProcInfo>> {
   const { default: psList } = await import('ps-list');

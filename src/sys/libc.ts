@@ -1,5 +1,5 @@
 // The only native edge: waitpid and prctl through koffi. Node has neither, and
-// libuv's own waitpid covers only the children it spawned (engineering.md).
+// libuv's own waitpid covers only the children it spawned (docs/facts.md).
 import type * as Koffi from 'koffi';
 
 const WNOHANG = 1;

@@ -6,7 +6,7 @@ import { readCgroupFigures, readPidsCurrent } from '../../src/cgroup/read-figure
 import { readStat } from '../../src/proc/read-proc.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-// The project machine's writable cgroup v1 pids controller (engineering.md).
+// The machine's writable cgroup v1 pids controller, as a container's pids_limit uses it.
 const PIDS_MOUNT = '/sys/fs/cgroup/pids';
 const isSkipped = process.env.METAMCP_INIT_SKIP_ROOT === '1';
 if (isSkipped) console.warn('SKIPPED: test/cgroup/real-cgroup.test.ts needs root and a writable cgroup v1 pids controller (METAMCP_INIT_SKIP_ROOT=1)');

@@ -141,7 +141,7 @@ describe('planStops: headroom', () => {
     // B's instances were used at 31 s; A's were not: A goes first, one per key per scan.
     const plan = scanUntil(model, used(procs.filter((p) => p.pid >= 500)).concat(procs.filter((p) => p.pid < 500)), 31_000, 40_000, { cgroup: pidsAt(170) });
     expect(stopped(plan)).toEqual([[100, 'pids-headroom'], [500, 'pids-headroom']]);
-    expect(plan.stops.every((s) => s.evidence.critical === false && !s.evidence.busy && !s.evidence.starting)).toBe(true);
+    expect(plan.stops.every((s) => s.evidence.pressure === 'high' && !s.evidence.busy && !s.evidence.starting)).toBe(true);
   });
 
   it('short of critical, waits while every key has a busy instance', () => {
@@ -157,10 +157,12 @@ describe('planStops: headroom', () => {
     const model = new GuardModel();
     const settled = trees(3, pkgA, 100);
     scanUntil(model, settled, 20_000, 30_000);
-    const starting = makeNpmTree(300, { pkg: pkgA, startTicks: 3050 });
+    // Launched at 27.5 s, seen since 28 s: it is starting, and no session is just starting with it.
+    const starting = makeNpmTree(300, { pkg: pkgA, startTicks: 2750 });
+    scanUntil(model, [...settled, ...starting], 28_000, 30_000);
     const plan = model.scan([...settled, ...starting], { nowMs: 31_000, cgroup: pidsAt(165) });
     expect(stopped(plan)).toEqual([[100, 'pids-headroom']]);
-    expect(plan.stops[0]!.evidence).toMatchObject({ critical: false, startingOfKey: 1, busyOfKey: 0 });
+    expect(plan.stops[0]!.evidence).toMatchObject({ pressure: 'high', startingOfKey: 1, busyOfKey: 0 });
   });
 
   it('not under pressure, trims a key only while nothing of it is starting', () => {
@@ -171,30 +173,66 @@ describe('planStops: headroom', () => {
     expect(scanUntil(model, [...settled, ...starting], 25_000, 30_000).stops).toEqual([]);
   });
 
-  it('at the critical mark, stops busy instances too, longest idle first, and starting ones last', () => {
+  it('at the critical mark, stops busy instances too, longest idle first, and starting ones last, one per key', () => {
+    const pkgC = '@modelcontextprotocol/server-c';
     const model = new GuardModel();
-    let settled = trees(2, pkgA, 100);
-    scanUntil(model, settled, 20_000, 30_000);
-    settled = settled.map((p) => (p.pid >= 110 ? { ...p, cpuTicks: 5 } : p));
-    const starting = makeNpmTree(300, { pkg: pkgA, startTicks: 3050 });
-    const plan = model.scan([...settled, ...starting], { nowMs: 31_000, cgroup: pidsAt(199) });
-    // 199 - 140 = 59 tasks must go: three trees of 23.
-    expect(stopped(plan)).toEqual([[100, 'pids-headroom'], [110, 'pids-headroom'], [300, 'pids-headroom']]);
+    const settled = [...trees(2, pkgA, 100), ...trees(1, pkgB, 500)];
+    scanUntil(model, settled, 20_000, 28_000);
+    const starting = makeNpmTree(700, { pkg: pkgC, startTicks: 2850 });
+    scanUntil(model, [...settled, ...starting], 29_000, 30_000);
+    // B serves a request at 31 s.
+    const busyB = settled.map((p) => (p.pid >= 500 ? { ...p, cpuTicks: 5 } : p));
+    const plan = model.scan([...busyB, ...starting], { nowMs: 31_000, cgroup: pidsAt(199) });
+    // 199 - 140 = 59 tasks must go: three trees of 23, one per key (A's second one waits).
+    expect(stopped(plan)).toEqual([[100, 'pids-headroom'], [500, 'pids-headroom'], [700, 'pids-headroom']]);
     expect(plan.stops.map((s) => [s.evidence.busy, s.evidence.starting])).toEqual([[false, false], [true, false], [false, true]]);
-    expect(plan.stops.every((s) => s.evidence.critical)).toBe(true);
+    expect(plan.stops.every((s) => s.evidence.pressure === 'critical')).toBe(true);
   });
 
-  it('calls the limit critical when the trees already there will reach it once grown', () => {
+  it('stops more than one instance of a key at once only when the limit itself would be reached otherwise', () => {
+    const model = new GuardModel();
+    const settled = trees(4, pkgA, 100);
+    scanUntil(model, settled, 20_000, 30_000);
+    expect(stopped(model.scan(settled, { nowMs: 31_000, cgroup: pidsAt(185) }))).toEqual([[100, 'pids-headroom']]);
+    const model2 = new GuardModel();
+    scanUntil(model2, settled, 20_000, 30_000);
+    // Over the limit (a cgroup whose pids.max was lowered): 224 → 201 is still at the limit, → 178 is not.
+    expect(stopped(model2.scan(settled, { nowMs: 31_000, cgroup: pidsAt(224) }))).toEqual([[100, 'pids-headroom'], [110, 'pids-headroom']]);
+  });
+
+  it('when the trees already there will reach the limit once grown, stops an idle one first, one per key per scan', () => {
     const model = new GuardModel();
     // Two full trees of A teach the guard that one grows to 23 tasks.
     const settled = trees(2, pkgA, 100);
-    scanUntil(model, settled, 20_000, 30_000);
+    scanUntil(model, settled, 20_000, 27_000);
     // Four launchers of A that have not started their servers yet (11 tasks each, 12 more to come).
-    const launchers = [300, 310, 320, 330].map((pid) => makeNpmTree(pid, { pkg: pkgA, startTicks: 3050 })[0]!);
+    const launchers = [300, 310, 320, 330].map((pid) => makeNpmTree(pid, { pkg: pkgA, startTicks: 2750 + pid })[0]!);
+    scanUntil(model, [...settled, ...launchers], 28_000, 30_000);
     // 165 is short of the critical mark (180), but 165 + 4 × 12 = 213 ≥ 200.
     const plan = model.scan([...settled, ...launchers], { nowMs: 31_000, cgroup: pidsAt(165) });
-    expect(plan.stops.length).toBeGreaterThan(0);
-    expect(plan.stops.every((s) => s.evidence.critical)).toBe(true);
+    expect(stopped(plan)).toEqual([[100, 'pids-headroom']]);
+    expect(plan.stops[0]!.evidence).toMatchObject({ pressure: 'urgent', busy: false, starting: false });
+  });
+
+  it('when only starting trees are left and they will reach the limit, stops the oldest of them', () => {
+    const model = new GuardModel();
+    scanUntil(model, trees(1, pkgA, 100), 20_000, 21_000);
+    const launchers = [300, 310, 320, 330].map((pid) => makeNpmTree(pid, { pkg: pkgA, startTicks: 2750 + pid })[0]!);
+    scanUntil(model, launchers, 28_000, 30_000);
+    // 165 + 4 × 12 = 213 ≥ 200: the oldest launcher goes, as no session can be using it.
+    const plan = model.scan(launchers, { nowMs: 31_000, cgroup: pidsAt(165) });
+    expect(stopped(plan)).toEqual([[300, 'pids-headroom']]);
+    expect(plan.stops[0]!.evidence).toMatchObject({ pressure: 'urgent', starting: true });
+  });
+
+  it('waits while a session has just started on the key: a new instance means someone asked for it', () => {
+    const model = new GuardModel();
+    const settled = trees(3, pkgA, 100);
+    scanUntil(model, settled, 20_000, 30_000);
+    const fresh = makeNpmTree(300, { pkg: pkgA, startTicks: 3090 })[0]!;
+    expect(model.scan([...settled, fresh], { nowMs: 31_000, cgroup: pidsAt(170) }).stops).toEqual([]);
+    expect(model.scan([...settled, fresh], { nowMs: 32_000, cgroup: pidsAt(170) }).stops).toEqual([]);
+    expect(stopped(model.scan([...settled, fresh], { nowMs: 33_000, cgroup: pidsAt(170) }))).toEqual([[100, 'pids-headroom']]);
   });
 
   it('takes orphans first, even within their grace', () => {
@@ -272,7 +310,7 @@ describe('planStops on generated process tables', () => {
     return () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
   }
 
-  it('never plans the init, the main child, anything outside the app, a protected group, or (short of critical) a busy or starting instance: 3000 runs', () => {
+  it('never plans the init, the main child, anything outside the app, a protected group, a busy instance short of critical, or a starting one short of urgent: 3000 runs', () => {
     const violations: string[] = [];
     for (let seed = 1; seed <= 3000; seed += 1) {
       const rand = random(seed);
@@ -310,9 +348,11 @@ describe('planStops on generated process tables', () => {
             if (outsiders.has(member.pid)) violations.push(`${where}: a process outside the app (${member.pid})`);
           }
           if (stop.instance.pgid !== undefined && [0, 1, 7].includes(stop.instance.pgid)) violations.push(`${where}: protected group ${stop.instance.pgid}`);
-          const { busy, starting, critical } = stop.evidence;
-          if (stop.reason !== 'orphan' && !stop.instance.orphaned && !critical && (busy || starting)) violations.push(`${where}: busy or starting short of critical`);
-          if (!critical && stop.reason !== 'orphan' && !stop.instance.orphaned) keysStopped.set(stop.instance.key, (keysStopped.get(stop.instance.key) ?? 0) + 1);
+          const { busy, starting, pressure } = stop.evidence;
+          const held = stop.reason !== 'orphan' && !stop.instance.orphaned;
+          if (held && pressure !== 'critical' && busy) violations.push(`${where}: busy short of critical`);
+          if (held && pressure !== 'critical' && pressure !== 'urgent' && starting) violations.push(`${where}: starting short of urgent`);
+          if (held && pressure !== 'critical' && pressure !== 'urgent') keysStopped.set(stop.instance.key, (keysStopped.get(stop.instance.key) ?? 0) + 1);
         }
         for (const [key, count] of keysStopped) if (count > 1) violations.push(`seed ${seed} step ${step}: ${count} stops of ${key} at once short of critical`);
         if (new Set(plan.stops.map((s) => s.instance.id)).size !== plan.stops.length) violations.push(`seed ${seed} step ${step}: one instance planned twice`);
