@@ -60,6 +60,7 @@ export function startGuard(options: GuardLoopOptions): Guard {
   let appIsMetaMcp = false;
   const checked = new Set<string>();
   let lastPidsCurrent: number | undefined;
+  let pressed = false;
   let lastScanMs = 0;
   let lastSummary = '';
 
@@ -81,6 +82,7 @@ export function startGuard(options: GuardLoopOptions): Guard {
       instances, io: procFs ? readIo(instances) : new Map(), cgroup,
     }, config, history, dryRun ? reported : inFlight);
     history = plan.history;
+    pressed = plan.pressed;
     if (log.isLevelEnabled('trace')) {
       const keys: Record<string, number> = {};
       for (const instance of instances) keys[instance.key] = (keys[instance.key] ?? 0) + 1;
@@ -123,7 +125,9 @@ export function startGuard(options: GuardLoopOptions): Guard {
     scanning = true;
     try {
       const current = cgroupDirs.pids ? readPidsCurrent(cgroupDirs.pids.dir) : undefined;
-      if (current !== lastPidsCurrent || Date.now() - lastScanMs >= options.intervalMs) await scan();
+      // Near a limit every poll scans: what is busy must be seen at once, and stops happen
+      // in the quiet moments between requests.
+      if (pressed || current !== lastPidsCurrent || Date.now() - lastScanMs >= options.intervalMs) await scan();
     } catch (error) {
       // The guard must never take PID 1 down: log and try again at the next tick.
       log.error({ err: error }, 'guard scan failed; carrying on');

@@ -66,7 +66,8 @@ export type Stop = { instance: Instance; reason: StopReason; evidence: StopEvide
 /** Instances being stopped now: not planned again, and their weight is already on its way out. */
 export type InFlight = ReadonlyMap<string, { key: string }>;
 
-export type Plan = { stops: Stop[]; states: ReadonlyMap<string, InstanceState>; loops: RespawnLoop[]; history: PolicyHistory };
+/** `pressed`: a limit is at its high watermark or beyond: the loop then scans at every poll. */
+export type Plan = { stops: Stop[]; states: ReadonlyMap<string, InstanceState>; loops: RespawnLoop[]; pressed: boolean; history: PolicyHistory };
 
 /**
  * Decides which MCP instances to stop, and why. Its first duty is to do no harm to the app:
@@ -145,6 +146,7 @@ export function planStops(snap: Snapshot, config: GuardConfig, history: PolicyHi
     const grown = grownByKey.get(instance.key);
     grownByKey.set(instance.key, { tasks: Math.max(grown?.tasks ?? 0, instance.tasks), rssPages: Math.max(grown?.rssPages ?? 0, instance.rssPages) });
   }
+  let pressed = false;
   const pids = snap.cgroup.pids;
   if (pids?.maxTasks !== undefined) {
     relieve('pids-headroom', pids.currentTasks, watermarksOf(config.pidsHeadroom, pids.maxTasks), (i) => i.tasks, (key) => grownByKey.get(key)!.tasks);
@@ -157,7 +159,7 @@ export function planStops(snap: Snapshot, config: GuardConfig, history: PolicyHi
 
   const newKeys = snap.instances.filter((i) => !history.activity.has(i.id)).map((i) => i.key);
   const recorded = recordStops(history.stopsByKey, stops.filter((s) => s.reason !== 'orphan').map((s) => s.instance.key), newKeys, byKey, nowMs);
-  return { stops, states, loops: recorded.loops, history: { orphanSinceMs, activity, stopsByKey: recorded.stopsByKey, grownByKey } };
+  return { stops, states, loops: recorded.loops, pressed, history: { orphanSinceMs, activity, stopsByKey: recorded.stopsByKey, grownByKey } };
 
   // Stops instances, least harmful first, until usage minus what is being stopped would be
   // under the low watermark, or no candidate may go yet. Usage itself triggers; once it
@@ -167,6 +169,7 @@ export function planStops(snap: Snapshot, config: GuardConfig, history: PolicyHi
   // after a stop of the guard's own.
   function relieve(reason: StopReason, usage: number, marks: Watermarks, weigh: (i: Instance) => number, grown: (key: string) => number) {
     if (usage < marks.high) return;
+    pressed = true;
     const growing = (i: Instance) => (stateOf(i).starting ? Math.max(0, grown(i.key) - weigh(i)) : 0);
     const expected = usage + sumOf(staying(), growing);
     // Critical: the mark is reached; anything may go. Urgent: the trees already there will

@@ -29,6 +29,8 @@ export type GuardSettings = {
 
 /** How often pids.current is read: one small file, the guard's fastest signal of a storm. */
 const POLL_MS = 100;
+/** Used within this, an instance is busy; started within this, its key has a session in flight. */
+const BUSY_WITHIN_MS = 1000;
 
 /**
  * Turns the settings into a guard config, finds the cgroup, and says at start-up what the
@@ -52,8 +54,9 @@ export function setupGuard(settings: GuardSettings, log: Logger, libc: Libc, pro
     orphanGraceMs: settings.orphanGraceMs,
     idleAfterMs: settings.idleAfterMs,
     startGraceMs: settings.startGraceMs,
-    // Two full scans: one quiet scan between two requests must not make a server look unused.
-    busyWithinMs: Math.max(2000, 2 * settings.intervalMs),
+    // Under pressure the guard scans every 100 ms, so 1 s is ten looks: a request in flight
+    // shows. A MetaMCP session lists tools and calls one in about 0.2-0.4 s.
+    busyWithinMs: BUSY_WITHIN_MS,
     pidsHeadroom: settings.pidsHeadroom,
     memoryHeadroom: settings.memoryHeadroom,
   };

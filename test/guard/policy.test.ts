@@ -231,8 +231,8 @@ describe('planStops: headroom', () => {
     scanUntil(model, settled, 20_000, 30_000);
     const fresh = makeNpmTree(300, { pkg: pkgA, startTicks: 3090 })[0]!;
     expect(model.scan([...settled, fresh], { nowMs: 31_000, cgroup: pidsAt(170) }).stops).toEqual([]);
-    expect(model.scan([...settled, fresh], { nowMs: 32_000, cgroup: pidsAt(170) }).stops).toEqual([]);
-    expect(stopped(model.scan([...settled, fresh], { nowMs: 33_000, cgroup: pidsAt(170) }))).toEqual([[100, 'pids-headroom']]);
+    expect(model.scan([...settled, fresh], { nowMs: 31_900, cgroup: pidsAt(170) }).stops).toEqual([]);
+    expect(stopped(model.scan([...settled, fresh], { nowMs: 32_000, cgroup: pidsAt(170) }))).toEqual([[100, 'pids-headroom']]);
   });
 
   it('takes orphans first, even within their grace', () => {

@@ -47,7 +47,7 @@ export function makeProcs(procs: readonly ProcInfo[]): Map<number, ProcInfo> {
 export function makeConfig(overrides: Partial<GuardConfig> = {}): GuardConfig {
   return {
     patterns: compilePatterns(DEFAULT_LAUNCHER_PATTERNS), maxPerCommand: 8, orphanGraceMs: 10_000, idleAfterMs: 120_000,
-    startGraceMs: 10_000, busyWithinMs: 2000, pidsHeadroom: { percent: 20 }, memoryHeadroom: { percent: 10 }, ...overrides,
+    startGraceMs: 10_000, busyWithinMs: 1000, pidsHeadroom: { percent: 20 }, memoryHeadroom: { percent: 10 }, ...overrides,
   };
 }
 
