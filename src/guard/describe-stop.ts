@@ -45,10 +45,8 @@ function explain({ reason, instance, evidence }: Stop): string {
       return `over the cap and ${idle}; no instance of its key was busy or starting`;
     default:
       if (instance.orphaned) return 'nearing the limit: an orphan, which nobody can use';
-      if (evidence.pressure === 'critical') {
-        return `the limit is near: ${evidence.starting ? 'still starting, but nothing settled was left' : evidence.busy ? 'busy, but nothing idle was left' : `${idle}, the longest`}`;
-      }
-      if (evidence.starting) return 'the trees still starting would reach the limit: still starting, and nobody was using its key';
+      if (evidence.starting) return 'the trees still starting would, grown, pass the critical mark: the youngest goes first';
+      if (evidence.pressure === 'critical') return `the limit is near: ${evidence.busy ? 'busy, but nothing idle was left' : `${idle}, the longest`}`;
       return `nearing the limit: ${idle}, the longest, and nobody was using its key`;
   }
 }

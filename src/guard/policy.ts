@@ -162,18 +162,16 @@ export function planStops(snap: Snapshot, config: GuardConfig, history: PolicyHi
   return { stops, states, loops: recorded.loops, pressed, history: { orphanSinceMs, activity, stopsByKey: recorded.stopsByKey, grownByKey } };
 
   // Stops instances, least harmful first, until usage minus what is being stopped would be
-  // under the low watermark, or no candidate may go yet. Usage itself triggers; once it
-  // does, what the instances still starting will grow to (as big as their key's have been)
-  // counts too: in a storm the limit is reached by trees that are already there. Below the
-  // high watermark expectations trigger nothing: they would stop what the app restarts
-  // after a stop of the guard's own.
+  // under the low watermark, or no candidate may go yet. Usage itself triggers: below the
+  // high watermark expectations trigger nothing, or the guard would stop what the app
+  // restarts after a stop of the guard's own. Once it does, what the instances still
+  // starting will grow to (as big as their key's have been) counts too: in a storm the
+  // limit is reached by trees that are already there.
   function relieve(reason: StopReason, usage: number, marks: Watermarks, weigh: (i: Instance) => number, grown: (key: string) => number) {
     if (usage < marks.high) return;
     pressed = true;
     const growing = (i: Instance) => (stateOf(i).starting ? Math.max(0, grown(i.key) - weigh(i)) : 0);
     const expected = usage + sumOf(staying(), growing);
-    // Critical: the mark is reached; anything may go. Urgent: the trees already there will
-    // reach the limit once grown; what is still starting may go too, on quiet keys.
     const pressure: Pressure = usage >= marks.critical ? 'critical' : expected >= marks.limit ? 'urgent' : 'high';
     let projected = expected - sumOf(snap.instances.filter((i) => planned.has(i.id)), weigh);
     while (projected >= marks.low) {
@@ -181,32 +179,39 @@ export function planStops(snap: Snapshot, config: GuardConfig, history: PolicyHi
       // server itself when one dies, and each stop is a crash to it. More only when the
       // limit itself would be reached even so.
       const open = projected >= marks.limit ? staying() : staying().filter((i) => i.orphaned || !keysInFlight.has(i.key));
-      const candidate = pickForHeadroom(open, stateOf, isQuiet, pressure);
-      if (!candidate) return;
+      const candidate = pickSettledForHeadroom(open, stateOf, isQuiet, pressure);
+      if (!candidate) break;
+      stop(candidate, reason, pressure);
+      projected -= weigh(candidate) + growing(candidate);
+    }
+    // Starting trees go only so that, grown, they stay under the critical mark: each stop
+    // of one throws away the work of its start (seconds of CPU for npx), and an app that
+    // retries starts it again. The youngest go first: they cost least and are furthest from
+    // serving anyone.
+    while (pressure !== 'high' && projected >= marks.critical) {
+      const candidate = staying().filter((i) => stateOf(i).starting).sort((a, b) => b.launcher.startTicks - a.launcher.startTicks || b.launcher.pid - a.launcher.pid)[0];
+      if (!candidate) break;
       stop(candidate, reason, pressure);
       projected -= weigh(candidate) + growing(candidate);
     }
   }
 }
 
-/** How near a limit is: high, urgent (starting trees will reach it), or critical. */
+/** How near a limit is: high; urgent (the starting trees, grown, will reach it); critical (the mark is reached). */
 export type Pressure = 'high' | 'urgent' | 'critical';
 
 /**
- * The next instance to stop under pressure: orphans (oldest first); then settled instances
- * that are not busy, of quiet keys, longest idle first; when urgent, also starting instances
- * of quiet keys (oldest first); and only when critical, any settled instance (longest idle,
- * then oldest), and starting ones last.
+ * The next settled instance to stop under pressure: orphans (oldest first); then settled
+ * instances that are not busy, of quiet keys, longest idle first; and only when critical,
+ * busy ones too, longest idle first.
  */
-export function pickForHeadroom(staying: readonly Instance[], stateOf: (i: Instance) => InstanceState, isQuiet: (key: string) => boolean, pressure: Pressure): Instance | undefined {
+export function pickSettledForHeadroom(staying: readonly Instance[], stateOf: (i: Instance) => InstanceState, isQuiet: (key: string) => boolean, pressure: Pressure): Instance | undefined {
   const oldestFirst = [...staying].sort((a, b) => a.launcher.startTicks - b.launcher.startTicks || a.launcher.pid - b.launcher.pid);
   const orphan = oldestFirst.find((i) => i.orphaned);
   if (orphan) return orphan;
   const settled = oldestFirst.filter((i) => !stateOf(i).starting).sort((a, b) => stateOf(b).idleMs - stateOf(a).idleMs);
   const harmless = settled.find((i) => !stateOf(i).busy && isQuiet(i.key));
-  if (harmless || pressure === 'high') return harmless;
-  if (pressure === 'urgent') return oldestFirst.find((i) => stateOf(i).starting && isQuiet(i.key));
-  return settled[0] ?? oldestFirst[0];
+  return harmless ?? (pressure === 'critical' ? settled[0] : undefined);
 }
 
 function groupByKey(instances: readonly Instance[]): Map<string, Instance[]> {

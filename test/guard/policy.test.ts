@@ -173,7 +173,7 @@ describe('planStops: headroom', () => {
     expect(scanUntil(model, [...settled, ...starting], 25_000, 30_000).stops).toEqual([]);
   });
 
-  it('at the critical mark, stops busy instances too, longest idle first, and starting ones last, one per key', () => {
+  it('at the critical mark, stops busy instances too, longest idle first, one per key, and spares a starting one that fits', () => {
     const pkgC = '@modelcontextprotocol/server-c';
     const model = new GuardModel();
     const settled = [...trees(2, pkgA, 100), ...trees(1, pkgB, 500)];
@@ -183,9 +183,10 @@ describe('planStops: headroom', () => {
     // B serves a request at 31 s.
     const busyB = settled.map((p) => (p.pid >= 500 ? { ...p, cpuTicks: 5 } : p));
     const plan = model.scan([...busyB, ...starting], { nowMs: 31_000, cgroup: pidsAt(199) });
-    // 199 - 140 = 59 tasks must go: three trees of 23, one per key (A's second one waits).
-    expect(stopped(plan)).toEqual([[100, 'pids-headroom'], [500, 'pids-headroom'], [700, 'pids-headroom']]);
-    expect(plan.stops.map((s) => [s.evidence.busy, s.evidence.starting])).toEqual([[false, false], [true, false], [false, true]]);
+    // 199 - 140 = 59 tasks should go: A's idle one, then B's busy one (A's second one waits
+    // for the first to be gone); C is starting and, grown, stays under the critical mark.
+    expect(stopped(plan)).toEqual([[100, 'pids-headroom'], [500, 'pids-headroom']]);
+    expect(plan.stops.map((s) => [s.evidence.busy, s.evidence.starting])).toEqual([[false, false], [true, false]]);
     expect(plan.stops.every((s) => s.evidence.pressure === 'critical')).toBe(true);
   });
 
@@ -200,7 +201,7 @@ describe('planStops: headroom', () => {
     expect(stopped(model2.scan(settled, { nowMs: 31_000, cgroup: pidsAt(224) }))).toEqual([[100, 'pids-headroom'], [110, 'pids-headroom']]);
   });
 
-  it('when the trees already there will reach the limit once grown, stops an idle one first, one per key per scan', () => {
+  it('when the trees already there will reach the limit once grown, stops an idle one first, then the youngest starting ones', () => {
     const model = new GuardModel();
     // Two full trees of A teach the guard that one grows to 23 tasks.
     const settled = trees(2, pkgA, 100);
@@ -209,20 +210,21 @@ describe('planStops: headroom', () => {
     const launchers = [300, 310, 320, 330].map((pid) => makeNpmTree(pid, { pkg: pkgA, startTicks: 2750 + pid })[0]!);
     scanUntil(model, [...settled, ...launchers], 28_000, 30_000);
     // 165 is short of the critical mark (180), but 165 + 4 × 12 = 213 ≥ 200.
+    // 165 + 48 = 213; 100 goes (190), then the youngest launcher (167, under the critical 180).
     const plan = model.scan([...settled, ...launchers], { nowMs: 31_000, cgroup: pidsAt(165) });
-    expect(stopped(plan)).toEqual([[100, 'pids-headroom']]);
-    expect(plan.stops[0]!.evidence).toMatchObject({ pressure: 'urgent', busy: false, starting: false });
+    expect(stopped(plan)).toEqual([[100, 'pids-headroom'], [330, 'pids-headroom']]);
+    expect(plan.stops.map((s) => [s.evidence.pressure, s.evidence.starting])).toEqual([['urgent', false], ['urgent', true]]);
   });
 
-  it('when only starting trees are left and they will reach the limit, stops the oldest of them', () => {
+  it('when only starting trees are left and they will reach the limit, stops the youngest until, grown, they fit', () => {
     const model = new GuardModel();
     scanUntil(model, trees(1, pkgA, 100), 20_000, 21_000);
     const launchers = [300, 310, 320, 330].map((pid) => makeNpmTree(pid, { pkg: pkgA, startTicks: 2750 + pid })[0]!);
     scanUntil(model, launchers, 28_000, 30_000);
-    // 165 + 4 × 12 = 213 ≥ 200: the oldest launcher goes, as no session can be using it.
+    // 165 + 4 × 12 = 213 ≥ 200: 330 goes (190), then 320 (167, under the critical 180).
     const plan = model.scan(launchers, { nowMs: 31_000, cgroup: pidsAt(165) });
-    expect(stopped(plan)).toEqual([[300, 'pids-headroom']]);
-    expect(plan.stops[0]!.evidence).toMatchObject({ pressure: 'urgent', starting: true });
+    expect(stopped(plan)).toEqual([[330, 'pids-headroom'], [320, 'pids-headroom']]);
+    expect(plan.stops.every((s) => s.evidence.pressure === 'urgent' && s.evidence.starting)).toBe(true);
   });
 
   it('waits while a session has just started on the key: a new instance means someone asked for it', () => {
