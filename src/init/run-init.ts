@@ -102,7 +102,8 @@ export async function runInit(config: InitConfig, log: Logger, libc: Libc, { inb
   process.off('SIGCHLD', onChild);
   reap();
   const exitCode = exitCodeOf(exit);
-  log.info({ ...exit, exitCode, ...summary, reaped: reapedTotal }, 'main child exited; nothing left, exiting');
+  if (summary.left === 0) log.info({ ...exit, exitCode, ...summary, reaped: reapedTotal }, 'main child exited; nothing left, exiting');
+  else log.warn({ ...exit, exitCode, ...summary, reaped: reapedTotal }, `main child exited; ${summary.left} processes would not go (another user's, or stuck in the kernel), exiting`);
   return exitCode;
 }
 

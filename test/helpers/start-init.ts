@@ -37,6 +37,8 @@ export type StartOptions = {
   stdin?: 'pipe' | 'ignore';
   /** Runs before the init, e.g. ['sh', '-c', 'echo $$ > cgroup.procs; exec "$@"', 'sh']. */
   prefix?: string[];
+  /** Runs the init itself under this, inside the namespace, e.g. setpriv to another user. */
+  wrapInit?: string[];
 };
 
 export type RunningInit = {
@@ -59,8 +61,8 @@ afterEach(() => {
 
 /** Starts `metamcp-init [initArgs] -- command` in the given mode. */
 export function startInit(options: StartOptions): RunningInit {
-  const { mode, initArgs = [], command, env, stdin = 'ignore', prefix = [] } = options;
-  const initCommand = [process.execPath, BUNDLE, '--log-format', 'json', ...initArgs, '--', ...command];
+  const { mode, initArgs = [], command, env, stdin = 'ignore', prefix = [], wrapInit = [] } = options;
+  const initCommand = [...wrapInit, process.execPath, BUNDLE, '--log-format', 'json', ...initArgs, '--', ...command];
   const argv = [...prefix, ...(mode === 'pid1' ? ['unshare', '--pid', '--fork', '--mount-proc', ...initCommand] : initCommand)];
   const child = spawn(argv[0]!, argv.slice(1), { stdio: [stdin, 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const record: (typeof started)[number] = { process: child, mode };
