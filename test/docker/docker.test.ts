@@ -153,6 +153,8 @@ describe.runIf(!SKIP)('metamcp-init in a real Docker engine', () => {
         '--pids-limit', String(PIDS_MAX), '--memory', '1g', '--memory-swap', '1g', '-v', `${reportDir}:/report`,
         '-e', 'METAMCP_LIKE_ARGS=--storm 10 --storm-seconds 4 --server-flags "--threads 4" --report-file /report/report.jsonl',
         '-e', `METAMCP_INIT_MAX_PER_COMMAND=${CAP}`, '-e', 'METAMCP_INIT_STOP_GRACE=1s', '-e', 'METAMCP_INIT_INTERVAL=1s',
+        // Idle duplicates are trimmed once settled and idle: short here, so the test ends soon.
+        '-e', 'METAMCP_INIT_IDLE_AFTER=1s', '-e', 'METAMCP_INIT_START_GRACE=1s',
         '-e', `METAMCP_INIT_GRACE=${GRACE_MS / 1000}s`, '-e', 'METAMCP_INIT_LOG_FORMAT=json',
       ]);
       hostPid = inspectState(name).Pid;
@@ -285,6 +287,7 @@ describe.runIf(!SKIP)('metamcp-init in a real Docker engine', () => {
         '--user', user, '--pids-limit', '150',
         '-e', 'METAMCP_LIKE_ARGS=--sessions-never-closed 4 --server-flags "--ignore-term --ignore-eof"',
         '-e', 'METAMCP_INIT_MAX_PER_COMMAND=2', '-e', 'METAMCP_INIT_STOP_GRACE=1s', '-e', 'METAMCP_INIT_INTERVAL=500ms',
+        '-e', 'METAMCP_INIT_IDLE_AFTER=1s', '-e', 'METAMCP_INIT_START_GRACE=1s',
         '-e', `METAMCP_INIT_GRACE=${GRACE_MS / 1000}s`,
       ]);
       await waitFor(() => jsonLines(dockerLogs(name).stderr).filter((line) => line.msg === 'stopped MCP instance').length >= 2, { timeoutMs: 20_000, intervalMs: 200, what: '2 duplicates stopped' });
@@ -343,7 +346,7 @@ describe.runIf(!SKIP)('metamcp-init in a real Docker engine', () => {
       expect(config).toMatch(/mem_limit: 4g/);
       expect(config).toMatch(/memswap_limit: 4g/);
       expect(config).toMatch(/cpus: 2\.0/);
-      expect(config).toMatch(/METAMCP_INIT_MAX_PER_COMMAND: '5'/);
+      expect(config).toMatch(/METAMCP_INIT_MAX_PER_COMMAND: '8'/);
       expect(config).not.toMatch(/^\s*init:/m);
     });
 

@@ -83,4 +83,19 @@ describe.runIf(rootTestsEnabled())('the guard keeps MetaMCP serving (simulator, 
     expect(sessionsServed(events).length).toBeGreaterThanOrEqual(22);
     expect(maxStopsPerKeyPerMinute(stops)).toBeLessThanOrEqual(12);
   }, 240_000);
+
+  it('at a storm pace the machine cannot keep up with, never livelocks and still serves the last session', async () => {
+    const { cgroup, samples, events, stops } = await runLeak({
+      pidsMax: 150, sessions: 30, everyMs: 300, initArgs: ['--stop-grace', '1s', '--interval', '500ms', '--start-grace', '3s'],
+    });
+    const launches = events.filter((e) => e.event === 'launch').length;
+    console.log(`storm of sessions with guard: ${sessionsServed(events).length}/30 served, final ${finalSession(events)?.served}, `
+      + `peak ${samples.peakTasks}/${cgroup.max}, ${stops.length} stops (${maxStopsPerKeyPerMinute(stops)} per key per minute), ${launches} launches, `
+      + `${limitHits(events).length} aborts`);
+    expect(finalSession(events)?.served).toBe(true);
+    expect(errorStates(events)).toEqual([]);
+    // A livelock stops what the app starts again, over and over: stops would be most launches.
+    expect(stops.length).toBeLessThanOrEqual(launches / 2);
+    expect(sessionsServed(events).length).toBeGreaterThanOrEqual(15);
+  }, 240_000);
 });
