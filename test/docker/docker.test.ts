@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleCgroup, type Samples } from '../helpers/cgroup-sampler.js';
 import { limitHits, type SimEvent } from '../helpers/leak-sim.js';
-import { descendantsOf, isAlive, readStat } from '../helpers/procs.js';
+import { stopDecisions } from '../helpers/guard-log.js';
+import { cmdlineOf, descendantsOf, isAlive, readStat } from '../helpers/procs.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { readProcText } from '../../src/proc/read-file.js';
 import type { ProcRef } from '../../src/proc/snapshot.js';
@@ -49,7 +50,7 @@ function runDetached(what: string, options: string[], image = IMAGE, command: st
 
 /** The guard's stop decisions in the init's log. */
 function stopLines(stderr: string): Record<string, unknown>[] {
-  return jsonLines(stderr).filter((line) => /^stopping MCP instance \(/.test(String(line.msg)));
+  return stopDecisions(jsonLines(stderr));
 }
 
 /** The uid a process runs as, from /proc/PID/status. */
@@ -61,10 +62,6 @@ function uidOf(hostPid: number): number {
 function catchesTerm(hostPid: number): boolean {
   const mask = /^SigCgt:\s+([0-9a-f]+)/m.exec(readProcText(`/proc/${hostPid}/status`) ?? '')?.[1];
   return mask !== undefined && (BigInt(`0x${mask}`) & (1n << 14n)) !== 0n;
-}
-
-function cmdlineOf(hostPid: number): string {
-  return (readProcText(`/proc/${hostPid}/cmdline`, 'utf8') ?? '').replace(/\0/g, ' ');
 }
 
 /** Only what the Dockerfile copies: shows that it needs no dist/ or node_modules/ of ours. */

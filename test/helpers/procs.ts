@@ -1,5 +1,6 @@
 // /proc helpers for tests: the same readers the init uses, seen from outside.
 import { readAllStats, readStat } from '../../src/proc/read-proc.js';
+import { readProcText } from '../../src/proc/read-file.js';
 import { findDescendants } from '../../src/proc/tree.js';
 import type { ProcRef, ProcStat } from '../../src/proc/snapshot.js';
 import { isStillRunning, signalProc } from '../../src/proc/signal-proc.js';
@@ -25,4 +26,9 @@ export function refOf(pid: number): ProcRef {
   const stat = readStat(pid);
   if (!stat) throw new Error(`no process ${pid}`);
   return { pid, startTicks: stat.startTicks };
+}
+
+/** A process's command line as one string (NULs as spaces, npm's NUL padding dropped), or '' when gone. */
+export function cmdlineOf(pid: number): string {
+  return (readProcText(`/proc/${pid}/cmdline`, 'utf8') ?? '').replace(/\0+$/, '').replace(/\0/g, ' ');
 }

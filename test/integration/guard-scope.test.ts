@@ -1,19 +1,15 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readProcText } from '../../src/proc/read-file.js';
 import { readChildPids, readStat } from '../../src/proc/read-proc.js';
 import { makePidsCgroup } from '../helpers/cgroups.js';
 import { leakSimCommand } from '../helpers/leak-sim.js';
-import { refOf, isAlive, killTree } from '../helpers/procs.js';
+import { stopDecisions } from '../helpers/guard-log.js';
+import { cmdlineOf, isAlive, killTree, refOf } from '../helpers/procs.js';
 import { FIXTURES, rootTestsEnabled, startInit, type RunningInit } from '../helpers/start-init.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 function stopLines(run: RunningInit) {
-  return run.logLines().filter((line) => String(line.msg).startsWith('stopping MCP instance'));
-}
-
-function cmdlineOf(pid: number): string {
-  return (readProcText(`/proc/${pid}/cmdline`, 'utf8') ?? '').replace(/\0+$/, '').replace(/\0/g, ' ');
+  return stopDecisions(run.logLines());
 }
 
 const strangers: ChildProcess[] = [];

@@ -1,13 +1,14 @@
 // The guard's first duty is to do no harm to the app: against the MetaMCP simulator, in a
 // real pids cgroup as PID 1, what counts is the sessions served, not only pids.current.
 import { describe, expect, it } from 'vitest';
+import { stopDecisions } from '../helpers/guard-log.js';
 import { sampleCgroup } from '../helpers/cgroup-sampler.js';
 import { makePidsCgroup } from '../helpers/cgroups.js';
 import { crashes, errorStates, finalSession, leakSimCommand, limitHits, sessionsServed, summary } from '../helpers/leak-sim.js';
 import { rootTestsEnabled, startInit, type RunningInit } from '../helpers/start-init.js';
 
 function stopLines(run: RunningInit) {
-  return run.logLines().filter((line) => /^(stopping|would stop) MCP instance/.test(String(line.msg)));
+  return stopDecisions(run.logLines());
 }
 
 /** The most stops of one key within any 60 s. */

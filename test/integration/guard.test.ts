@@ -5,16 +5,14 @@ import { readProcText } from '../../src/proc/read-file.js';
 import { sampleCgroup } from '../helpers/cgroup-sampler.js';
 import { leakSimCommand, limitHits } from '../helpers/leak-sim.js';
 import { makeMemoryCgroup, makePidsCgroup } from '../helpers/cgroups.js';
+import { stopDecisions } from '../helpers/guard-log.js';
+import { cmdlineOf } from '../helpers/procs.js';
 import { rootTestsEnabled, startInit, type RunningInit } from '../helpers/start-init.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 /** The guard's stop decisions from the init's log. */
 function stops(run: RunningInit) {
-  return run.logLines().filter((line) => typeof line.msg === 'string' && /stop(ping)? MCP instance \(/.test(line.msg) || String(line.msg).startsWith('would stop'));
-}
-
-function cmdlineOf(pid: number): string {
-  return (readProcText(`/proc/${pid}/cmdline`, 'utf8') ?? '').replace(/\0+$/, '').replace(/\0/g, ' ');
+  return stopDecisions(run.logLines());
 }
 
 describe.runIf(rootTestsEnabled())('the guard, as PID 1 in a real pids cgroup', () => {
