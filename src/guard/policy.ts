@@ -186,10 +186,12 @@ export function planStops(snap: Snapshot, config: GuardConfig, history: PolicyHi
     }
     // Starting trees go only so that, grown, they stay under the critical mark: each stop
     // of one throws away the work of its start (seconds of CPU for npx), and an app that
-    // retries starts it again. The youngest go first: they cost least and are furthest from
-    // serving anyone.
+    // retries starts it again. The youngest go first: they cost least. Short of the
+    // critical mark, only on quiet keys: to MetaMCP the stop of a starting instance is a
+    // crash too, and closes the instances its sessions are using.
+    const mayGo = (i: Instance) => stateOf(i).starting && (pressure === 'critical' || isQuiet(i.key));
     while (pressure !== 'high' && projected >= marks.critical) {
-      const candidate = staying().filter((i) => stateOf(i).starting).sort((a, b) => b.launcher.startTicks - a.launcher.startTicks || b.launcher.pid - a.launcher.pid)[0];
+      const candidate = staying().filter(mayGo).sort((a, b) => b.launcher.startTicks - a.launcher.startTicks || b.launcher.pid - a.launcher.pid)[0];
       if (!candidate) break;
       stop(candidate, reason, pressure);
       projected -= weigh(candidate) + growing(candidate);

@@ -201,7 +201,7 @@ describe('planStops: headroom', () => {
     expect(stopped(model2.scan(settled, { nowMs: 31_000, cgroup: pidsAt(224) }))).toEqual([[100, 'pids-headroom'], [110, 'pids-headroom']]);
   });
 
-  it('when the trees already there will reach the limit once grown, stops an idle one first, then the youngest starting ones', () => {
+  it('when the trees already there will reach the limit once grown, stops an idle one first', () => {
     const model = new GuardModel();
     // Two full trees of A teach the guard that one grows to 23 tasks.
     const settled = trees(2, pkgA, 100);
@@ -210,21 +210,26 @@ describe('planStops: headroom', () => {
     const launchers = [300, 310, 320, 330].map((pid) => makeNpmTree(pid, { pkg: pkgA, startTicks: 2750 + pid })[0]!);
     scanUntil(model, [...settled, ...launchers], 28_000, 30_000);
     // 165 is short of the critical mark (180), but 165 + 4 × 12 = 213 ≥ 200.
-    // 165 + 48 = 213; 100 goes (190), then the youngest launcher (167, under the critical 180).
+    // 165 + 48 = 213: 100 goes; A is then being stopped, so nothing else of A in this scan.
     const plan = model.scan([...settled, ...launchers], { nowMs: 31_000, cgroup: pidsAt(165) });
-    expect(stopped(plan)).toEqual([[100, 'pids-headroom'], [330, 'pids-headroom']]);
-    expect(plan.stops.map((s) => [s.evidence.pressure, s.evidence.starting])).toEqual([['urgent', false], ['urgent', true]]);
+    expect(stopped(plan)).toEqual([[100, 'pids-headroom']]);
+    expect(plan.stops[0]!.evidence).toMatchObject({ pressure: 'urgent', starting: false });
   });
 
-  it('when only starting trees are left and they will reach the limit, stops the youngest until, grown, they fit', () => {
+  it('when only starting trees are left and they will reach the limit, stops the youngest, one per key at a time', () => {
     const model = new GuardModel();
     scanUntil(model, trees(1, pkgA, 100), 20_000, 21_000);
     const launchers = [300, 310, 320, 330].map((pid) => makeNpmTree(pid, { pkg: pkgA, startTicks: 2750 + pid })[0]!);
     scanUntil(model, launchers, 28_000, 30_000);
-    // 165 + 4 × 12 = 213 ≥ 200: 330 goes (190), then 320 (167, under the critical 180).
+    // 165 + 4 × 12 = 213 ≥ 200: the youngest, 330, goes.
     const plan = model.scan(launchers, { nowMs: 31_000, cgroup: pidsAt(165) });
-    expect(stopped(plan)).toEqual([[330, 'pids-headroom'], [320, 'pids-headroom']]);
-    expect(plan.stops.every((s) => s.evidence.pressure === 'urgent' && s.evidence.starting)).toBe(true);
+    expect(stopped(plan)).toEqual([[330, 'pids-headroom']]);
+    expect(plan.stops[0]!.evidence).toMatchObject({ pressure: 'urgent', starting: true });
+    // At the critical mark the limit comes first: the youngest go until, grown, the rest fit.
+    const critical = new GuardModel();
+    scanUntil(critical, trees(1, pkgA, 100), 20_000, 21_000);
+    scanUntil(critical, launchers, 28_000, 30_000);
+    expect(stopped(critical.scan(launchers, { nowMs: 31_000, cgroup: pidsAt(185) }))).toEqual([[330, 'pids-headroom'], [320, 'pids-headroom'], [310, 'pids-headroom']]);
   });
 
   it('waits while a session has just started on the key: a new instance means someone asked for it', () => {
