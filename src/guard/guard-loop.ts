@@ -91,7 +91,7 @@ export function startGuard(options: GuardLoopOptions): Guard {
       lastSummary = summary;
     }
     for (const loop of plan.loops) {
-      log.warn({ ...loop }, `instances of one command are stopped and started over: leaving its duplicates alone for ${Math.round(loop.backoffMs / 1000)} s`);
+      log.warn({ ...loop }, `instances of one command are stopped and started over: leaving its duplicates alone, and stopping at most one of its starting instances a second, for ${Math.round(loop.backoffMs / 1000)} s`);
     }
     for (const stop of plan.stops) {
       const decision = describeStop(stop, cgroup, pageBytes, appIsMetaMcp);

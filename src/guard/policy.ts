@@ -4,6 +4,9 @@ import { watermarksOf, type Headroom, type Watermarks } from './headroom.js';
 import type { Instance } from './instances.js';
 import { recordStops, isBackedOff, type KeyStops, type RespawnLoop } from './respawn-loops.js';
 
+/** In a respawn loop, one starting tree of the key may go this often, not more. */
+const LOOP_SHED_GAP_MS = 1000;
+
 /** The guard's policy settings. */
 export type GuardConfig = {
   patterns: readonly RegExp[];
@@ -121,6 +124,10 @@ export function planStops(snap: Snapshot, config: GuardConfig, history: PolicyHi
     [...instances].sort((a, b) => stateOf(b).idleMs - stateOf(a).idleMs || a.launcher.startTicks - b.launcher.startTicks);
   // Not under pressure: only settled, idle instances of quiet keys, one per key at a time,
   // and never a key whose instances keep coming back after their stops.
+  const isShedding = (key: string) => {
+    const stops = history.stopsByKey.get(key);
+    return isBackedOff(stops, nowMs) && (keysInFlight.has(key) || nowMs - (stops?.atMs.at(-1) ?? -Infinity) < LOOP_SHED_GAP_MS);
+  };
   const mayTrim = (instance: Instance) => stateOf(instance).idle && isAtRest(instance.key) && !isBackedOff(history.stopsByKey.get(instance.key), nowMs);
 
   for (const instance of staying()) {
@@ -189,7 +196,10 @@ export function planStops(snap: Snapshot, config: GuardConfig, history: PolicyHi
     // retries starts it again. The youngest go first: they cost least. Short of the
     // critical mark, only on quiet keys: to MetaMCP the stop of a starting instance is a
     // crash too, and closes the instances its sessions are using.
-    const mayGo = (i: Instance) => stateOf(i).starting && (pressure === 'critical' || isQuiet(i.key));
+    // A key the app keeps starting over (a respawn loop) sheds at most one starting tree a
+    // second: beyond that the guard would only feed the loop, and the kernel's own limit
+    // does the rest.
+    const mayGo = (i: Instance) => stateOf(i).starting && (pressure === 'critical' || isQuiet(i.key)) && !isShedding(i.key);
     while (pressure !== 'high' && projected >= marks.critical) {
       const candidate = staying().filter(mayGo).sort((a, b) => b.launcher.startTicks - a.launcher.startTicks || b.launcher.pid - a.launcher.pid)[0];
       if (!candidate) break;

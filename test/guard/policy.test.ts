@@ -310,6 +310,33 @@ describe('planStops: respawn loops', () => {
   });
 });
 
+describe('planStops: a storm the app keeps restarting', () => {
+  it('once it is a respawn loop, stops at most one starting tree of the key a second, even at the critical mark', () => {
+    const model = new GuardModel();
+    scanUntil(model, trees(1, pkgA, 100), 20_000, 21_000);
+    // Every 200 ms the app starts two launchers of A; the guard stops what the limit needs.
+    let pid = 1000;
+    let live: ProcInfo[] = [];
+    const stopTimes: number[] = [];
+    const loops: Plan['loops'] = [];
+    let loopAt = Infinity;
+    for (let t = 30_000; t <= 40_000; t += 200) {
+      for (let n = 0; n < 2; n += 1, pid += 10) live.push(makeNpmTree(pid, { pkg: pkgA, startTicks: t / 10 })[0]!);
+      const plan = model.scan(live, { nowMs: t, cgroup: pidsAt(190) });
+      if (plan.loops.length > 0) loopAt = t;
+      loops.push(...plan.loops);
+      const gone = new Set(plan.stops.map((s) => s.instance.launcher.pid));
+      live = live.filter((p) => !gone.has(p.pid));
+      for (const _ of plan.stops) stopTimes.push(t);
+    }
+    expect(loops).toHaveLength(1);
+    // After the loop is said, stops are at least a second apart.
+    const after = stopTimes.filter((t) => t > loopAt);
+    expect(after.length).toBeGreaterThanOrEqual(5);
+    for (let i = 1; i < after.length; i += 1) expect(after[i]! - after[i - 1]!).toBeGreaterThanOrEqual(1000);
+  });
+});
+
 describe('planStops on generated process tables', () => {
   // A small deterministic PRNG so that a failure can be replayed from its seed.
   function random(seed: number) {
