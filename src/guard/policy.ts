@@ -201,7 +201,9 @@ export function planStops(snap: Snapshot, config: GuardConfig, history: PolicyHi
     // does the rest.
     const mayGo = (i: Instance) => stateOf(i).starting && (pressure === 'critical' || isQuiet(i.key)) && !isShedding(i.key);
     while (pressure !== 'high' && projected >= marks.critical) {
-      const candidate = staying().filter(mayGo).sort((a, b) => b.launcher.startTicks - a.launcher.startTicks || b.launcher.pid - a.launcher.pid)[0];
+      // As above: one per key at a time, unless the limit itself is at stake.
+      const open = projected >= marks.limit ? staying() : staying().filter((i) => !keysInFlight.has(i.key));
+      const candidate = open.filter(mayGo).sort((a, b) => b.launcher.startTicks - a.launcher.startTicks || b.launcher.pid - a.launcher.pid)[0];
       if (!candidate) break;
       stop(candidate, reason, pressure);
       projected -= weigh(candidate) + growing(candidate);

@@ -6,9 +6,11 @@ export type KeyStops = { atMs: readonly number[]; startedAtMs: readonly number[]
 /** A key whose instances are stopped and started over: said once per back-off. */
 export type RespawnLoop = { key: string; stopsInWindow: number; startsInWindow: number; windowMs: number; instancesNow: number; backoffMs: number };
 
-// Three stops of one key within a minute, and as many new instances of it, means the app
-// starts over what the guard stops.
+// Three stops of one key within a minute, two new instances of it since, and stops going on
+// for 10 s at least, means the app starts over what the guard stops. A burst of launches
+// that the guard sheds for a few seconds is not a loop yet.
 const LOOP_STOPS = 3;
+const LOOP_MIN_SPAN_MS = 10_000;
 const LOOP_WINDOW_MS = 60_000;
 const FIRST_BACKOFF_MS = 5 * 60_000;
 const MAX_BACKOFF_MS = 60 * 60_000;
@@ -47,6 +49,7 @@ export function recordStops(before: ReadonlyMap<string, KeyStops>, stoppedKeys: 
   for (const key of new Set(stoppedKeys)) {
     const entry = stopsByKey.get(key)!;
     if (entry.atMs.length < LOOP_STOPS || entry.startedAtMs.length < LOOP_STOPS - 1 || isBackedOff(entry, nowMs)) continue;
+    if (nowMs - entry.atMs[0]! < LOOP_MIN_SPAN_MS) continue;
     const backoffMs = entry.backoffMs === undefined ? FIRST_BACKOFF_MS : Math.min(MAX_BACKOFF_MS, entry.backoffMs * 2);
     stopsByKey.set(key, { atMs: [], startedAtMs: [], backoffUntilMs: nowMs + backoffMs, backoffMs });
     loops.push({ key, stopsInWindow: entry.atMs.length, startsInWindow: entry.startedAtMs.length, windowMs: LOOP_WINDOW_MS, instancesNow: byKey.get(key)?.length ?? 0, backoffMs });
