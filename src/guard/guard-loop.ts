@@ -115,9 +115,11 @@ export function startGuard(options: GuardLoopOptions): Guard {
       }, (error: unknown) => log.error({ err: error, key: instance.key }, 'failed to stop MCP instance'))
         .finally(() => inFlight.delete(instance.id));
     }
+    // Forget what is gone: processes looked at, dry-run decisions, refused stops.
     for (const ref of checked) if (procs.get(Number(ref.slice(0, ref.indexOf(':')))) === undefined) checked.delete(ref);
-    // Forget dry-run decisions about instances that are gone.
-    for (const id of reported.keys()) if (!found.instances.some((i) => i.id === id)) reported.delete(id);
+    const present = new Set(found.instances.map((instance) => instance.id));
+    for (const id of reported.keys()) if (!present.has(id)) reported.delete(id);
+    for (const id of cannotStop) if (!present.has(id)) cannotStop.delete(id);
   };
 
   const tick = async () => {
