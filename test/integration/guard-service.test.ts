@@ -61,10 +61,11 @@ describe.runIf(rootTestsEnabled())('the guard keeps MetaMCP serving (simulator, 
     expect(samples.peakTasks).toBeLessThan(cgroup.max);
     // The leak needed stops: 24 trees of 23 tasks cannot fit in 200.
     expect(stops.length).toBeGreaterThan(0);
-    // Short of the critical mark, no stop is of an instance that is starting or serving a
-    // request (on a quiet machine the mark is never reached here: every stop is such).
-    expect(stops.filter((line) => line.pressure !== 'critical' && (line.starting === true || line.busy === true))).toEqual([]);
-    expect(stops.filter((line) => line.pressure !== 'critical').length).toBeGreaterThan(0);
+    // No stop is of an instance serving a request: idle ones are always there to go first.
+    // A starting one may go only at the critical mark (one tree of 23 tasks takes pids.current
+    // from under the high watermark, 160, to 181 in one step here).
+    expect(stops.filter((line) => line.busy === true)).toEqual([]);
+    expect(stops.filter((line) => line.starting === true && line.pressure !== 'critical')).toEqual([]);
   }, 240_000);
 
   it('without the guard the same leak reaches pids.max and the app counts aborted launchers as crashes', async () => {
