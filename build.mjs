@@ -1,8 +1,9 @@
 // Bundles src/ into one CommonJS file run by the image's own Node.
 // koffi stays external: its JS does not survive CJS bundling and its native
 // binary must sit in node_modules beside the bundle (engineering.md).
-import { build } from 'esbuild';
+
 import { readFileSync } from 'node:fs';
+import { build } from 'esbuild';
 
 const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
 

@@ -15,8 +15,23 @@ async function once(inCgroup) {
   const report = join(mkdtempSync(join(tmpdir(), 'latency-')), 'report.jsonl');
   const cgroup = `/sys/fs/cgroup/pids/metamcp-init-bench-${process.pid}`;
   if (inCgroup) mkdirSync(cgroup, { recursive: true });
-  const init = [node, 'dist/metamcp-init.cjs', '--log-format', 'json', '--max-per-command', '2', '--interval', '1s', '--',
-    node, 'test/fixtures/leak-sim/metamcp-like.js', '--report-file', report, '--sessions-never-closed', '3'];
+  const init = [
+    node,
+    'dist/metamcp-init.cjs',
+    '--log-format',
+    'json',
+    '--max-per-command',
+    '2',
+    '--interval',
+    '1s',
+    '--',
+    node,
+    'test/fixtures/leak-sim/metamcp-like.js',
+    '--report-file',
+    report,
+    '--sessions-never-closed',
+    '3',
+  ];
   const argv = ['unshare', '--pid', '--fork', '--mount-proc', ...init];
   const wrapped = inCgroup ? ['sh', '-c', `echo $$ > ${cgroup}/cgroup.procs && exec "$@"`, 'sh', ...argv] : argv;
   const child = spawn(wrapped[0], wrapped.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -35,7 +50,11 @@ async function once(inCgroup) {
   await closed;
   if (inCgroup) rmdirSync(cgroup);
   if (!stopLine) throw new Error(`no stop within 15 s:\n${err}`);
-  const launches = readFileSync(report, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((e) => e.event === 'launch');
+  const launches = readFileSync(report, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l))
+    .filter((e) => e.event === 'launch');
   return Date.parse(JSON.parse(stopLine).time) - launches[2].t;
 }
 

@@ -78,9 +78,13 @@ for (let i = 0; i < runs; i += 1) {
   }
 }
 const rows = Object.entries(results).map(([name, r]) => ({
-  init: name, idleRssKiB: median(r.rssKiB), tasks: median(r.tasks),
-  reap2000Ms: median(r.reapMs), termToExitMs: Math.round(median(r.termMs) * 10) / 10,
+  init: name,
+  idleRssKiB: median(r.rssKiB),
+  tasks: median(r.tasks),
+  reap2000Ms: median(r.reapMs),
+  termToExitMs: Math.round(median(r.termMs) * 10) / 10,
 }));
 const tini = rows.find((row) => row.init === 'tini');
-console.table(rows.map((row) => ({ ...row,
-  reapVsTini: (row.reap2000Ms / tini.reap2000Ms).toFixed(2), termVsTini: (row.termToExitMs / tini.termToExitMs).toFixed(2) })));
+console.table(
+  rows.map((row) => ({ ...row, reapVsTini: (row.reap2000Ms / tini.reap2000Ms).toFixed(2), termVsTini: (row.termToExitMs / tini.termToExitMs).toFixed(2) })),
+);

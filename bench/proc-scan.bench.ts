@@ -1,6 +1,6 @@
 // Full /proc scan with 1000 extra processes: a cold scanner (reads every cmdline) against a
 // warm one (cmdlines cached per pid, start time and comm), side by side in one run.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, bench, describe } from 'vitest';
 import { readAllStats } from '../src/proc/read-proc.js';
 import { ProcScanner } from '../src/proc/read-snapshot.js';
@@ -20,15 +20,27 @@ afterAll(() => {
 });
 
 describe('scan /proc with 1000+ processes', () => {
-  bench('cold: stat + cmdline of every process', () => {
-    new ProcScanner().scan();
-  }, { time: 2000 });
+  bench(
+    'cold: stat + cmdline of every process',
+    () => {
+      new ProcScanner().scan();
+    },
+    { time: 2000 },
+  );
 
-  bench('cached: stat only, cmdlines from the cache', () => {
-    warm.scan();
-  }, { time: 2000 });
+  bench(
+    'cached: stat only, cmdlines from the cache',
+    () => {
+      warm.scan();
+    },
+    { time: 2000 },
+  );
 
-  bench('stat only (the init\'s shutdown and reaper fallback)', () => {
-    readAllStats();
-  }, { time: 2000 });
+  bench(
+    "stat only (the init's shutdown and reaper fallback)",
+    () => {
+      readAllStats();
+    },
+    { time: 2000 },
+  );
 });

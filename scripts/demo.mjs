@@ -19,9 +19,18 @@ function run(title, command, initArgs = []) {
 
 process.stderr.write(`metamcp-init demo, ${asPid1 ? 'as real PID 1 (unshare --pid)' : 'as a child subreaper (not root)'}\n`);
 run('300 orphans, reaped (the child prints what it finds in /proc)', [node, 'test/fixtures/orphans.js', '300', '0.5']);
-run('docker stop on a child that ignores TERM and left grandchildren: all killed after the 2 s grace', ['sh', '-c',
-  `trap '' TERM; ${node} test/fixtures/leave-grandchildren.js </dev/null; kill -TERM $PPID; exec ${node} test/fixtures/ignore-term.js`]);
+run('docker stop on a child that ignores TERM and left grandchildren: all killed after the 2 s grace', [
+  'sh',
+  '-c',
+  `trap '' TERM; ${node} test/fixtures/leave-grandchildren.js </dev/null; kill -TERM $PPID; exec ${node} test/fixtures/ignore-term.js`,
+]);
 run('exit status passes through', ['sh', '-c', 'exit 42']);
-run('the guard: 4 sessions of one MCP server (cap 2), and 2 sessions closed by killing only the launcher (orphans)', ['sh', '-c',
-  `${node} test/fixtures/leak-sim/metamcp-like.js --sessions-never-closed 4 --close-kills-launcher 2 --server-flags '--ignore-eof --ignore-term' & sleep 5; kill -TERM $!; wait`],
-  ['--max-per-command', '2', '--orphan-grace', '1s', '--stop-grace', '1s']);
+run(
+  'the guard: 4 sessions of one MCP server (cap 2), and 2 sessions closed by killing only the launcher (orphans)',
+  [
+    'sh',
+    '-c',
+    `${node} test/fixtures/leak-sim/metamcp-like.js --sessions-never-closed 4 --close-kills-launcher 2 --server-flags '--ignore-eof --ignore-term' & sleep 5; kill -TERM $!; wait`,
+  ],
+  ['--max-per-command', '2', '--orphan-grace', '1s', '--stop-grace', '1s'],
+);

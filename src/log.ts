@@ -17,14 +17,19 @@ export function createLogger(level: LogLevel, format: LogFormat): Logger {
   stderr.on('error', () => {});
   const pretty = format === 'pretty' || (format === 'auto' && process.stderr.isTTY === true);
   // Loaded only when asked for: most containers log JSON, and its modules cost memory.
-  const prettify = pretty ? (require('pino-pretty') as typeof PinoPretty).prettyFactory({ colorize: process.stderr.isTTY === true, translateTime: 'SYS:HH:MM:ss.l' }) : undefined;
+  const prettify = pretty
+    ? (require('pino-pretty') as typeof PinoPretty).prettyFactory({ colorize: process.stderr.isTTY === true, translateTime: 'SYS:HH:MM:ss.l' })
+    : undefined;
   const destination = prettify ? { write: (line: string) => stderr.write(prettify(line)) } : stderr;
-  return pino({
-    name: 'metamcp-init',
-    level,
-    base: undefined,
-    timestamp: pino.stdTimeFunctions.isoTime,
-    // Level names read better in `docker logs`; pino-pretty wants the numbers.
-    ...(prettify ? {} : { formatters: { level: (label: string) => ({ level: label }) } }),
-  }, destination);
+  return pino(
+    {
+      name: 'metamcp-init',
+      level,
+      base: undefined,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      // Level names read better in `docker logs`; pino-pretty wants the numbers.
+      ...(prettify ? {} : { formatters: { level: (label: string) => ({ level: label }) } }),
+    },
+    destination,
+  );
 }

@@ -10,27 +10,44 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 
-const args = Object.fromEntries(process.argv.slice(2).reduce((pairs, word, i, all) => (
-  word.startsWith('--') ? [...pairs, [word.slice(2), all[i + 1]]] : pairs), []));
+const args = Object.fromEntries(
+  process.argv.slice(2).reduce((pairs, word, i, all) => (word.startsWith('--') ? [...pairs, [word.slice(2), all[i + 1]]] : pairs), []),
+);
 const pkg = args.package ?? '@modelcontextprotocol/server-everything';
 const idleMs = Number(/^(\d+)s?$/.exec(args.idle ?? '60s')?.[1] ?? 60) * 1000;
 const use = (args.use ?? 'yes') !== 'no';
 const TICKS = 100; // USER_HZ on Linux
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const read = (file) => { try { return fs.readFileSync(file, 'utf8'); } catch { return undefined; } };
+const read = (file) => {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+};
 
 function figures(pid) {
   const stat = read(`/proc/${pid}/stat`);
   if (!stat) return undefined;
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const io = Object.fromEntries((read(`/proc/${pid}/io`) ?? '').split('\n').filter(Boolean).map((line) => {
-    const [key, value] = line.split(': ');
-    return [key, Number(value)];
-  }));
+  const io = Object.fromEntries(
+    (read(`/proc/${pid}/io`) ?? '')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => {
+        const [key, value] = line.split(': ');
+        return [key, Number(value)];
+      }),
+  );
   const threads = Number(/Threads:\s+(\d+)/.exec(read(`/proc/${pid}/status`) ?? '')?.[1]);
-  return { cpuTicks: Number(fields[11]) + Number(fields[12]), rchar: io.rchar, wchar: io.wchar, threads,
-    comm: (read(`/proc/${pid}/cmdline`) ?? '').replaceAll('\0', ' ').trim().slice(0, 80) };
+  return {
+    cpuTicks: Number(fields[11]) + Number(fields[12]),
+    rchar: io.rchar,
+    wchar: io.wchar,
+    threads,
+    comm: (read(`/proc/${pid}/cmdline`) ?? '').replaceAll('\0', ' ').trim().slice(0, 80),
+  };
 }
 
 function tree(pid) {
@@ -62,21 +79,34 @@ child.stdout.on('data', (chunk) => {
           child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: message.id, ...reply })}\n`);
         }
       }
-    } catch { /* not JSON */ }
+    } catch {
+      /* not JSON */
+    }
   }
 });
 let stderrText = '';
 child.stderr.setEncoding('utf8');
-child.stderr.on('data', (chunk) => { stderrText += chunk; });
-let exited;
-child.on('exit', (code, signal) => { exited = { code, signal, at: new Date().toISOString() }; });
-let nextId = 1;
-const request = (method, params) => new Promise((resolve) => {
-  const id = nextId++;
-  waiting.set(id, resolve);
-  child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`);
+child.stderr.on('data', (chunk) => {
+  stderrText += chunk;
 });
-const cleanup = () => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } };
+let exited;
+child.on('exit', (code, signal) => {
+  exited = { code, signal, at: new Date().toISOString() };
+});
+let nextId = 1;
+const request = (method, params) =>
+  new Promise((resolve) => {
+    const id = nextId++;
+    waiting.set(id, resolve);
+    child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`);
+  });
+const cleanup = () => {
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    /* gone */
+  }
+};
 process.on('exit', cleanup);
 
 try {
@@ -109,14 +139,36 @@ try {
     const a = before.get(pid);
     const b = figures(pid);
     if (!a || !b) return { pid, gone: true };
-    return { pid, process: b.comm, threads: b.threads, cpuMs: ((b.cpuTicks - a.cpuTicks) * 1000) / TICKS,
-      rcharBytes: b.rchar - a.rchar, wcharBytes: b.wchar - a.wchar, every5s: series[pid].join(' ') };
+    return {
+      pid,
+      process: b.comm,
+      threads: b.threads,
+      cpuMs: ((b.cpuTicks - a.cpuTicks) * 1000) / TICKS,
+      rcharBytes: b.rchar - a.rchar,
+      wcharBytes: b.wchar - a.wchar,
+      every5s: series[pid].join(' '),
+    };
   });
   const methods = {};
-  for (const n of notifications.slice(notificationsBefore)) methods[`${n.request ? 'request' : 'notification'} ${n.method}`] = (methods[`${n.request ? 'request' : 'notification'} ${n.method}`] ?? 0) + 1;
-  console.log(JSON.stringify({ package: pkg, used: use, idleSeconds: idleMs / 1000, processes: rows,
-    serverStdoutBytes: stdoutBytes - stdoutBefore, serverMessages: methods, serverMessagesBeforeIdle: notifications.slice(0, notificationsBefore).map((n) => n.method),
-    launcherExit: exited, stderr: stderrText.slice(-2000) }, null, 2));
+  for (const n of notifications.slice(notificationsBefore))
+    methods[`${n.request ? 'request' : 'notification'} ${n.method}`] = (methods[`${n.request ? 'request' : 'notification'} ${n.method}`] ?? 0) + 1;
+  console.log(
+    JSON.stringify(
+      {
+        package: pkg,
+        used: use,
+        idleSeconds: idleMs / 1000,
+        processes: rows,
+        serverStdoutBytes: stdoutBytes - stdoutBefore,
+        serverMessages: methods,
+        serverMessagesBeforeIdle: notifications.slice(0, notificationsBefore).map((n) => n.method),
+        launcherExit: exited,
+        stderr: stderrText.slice(-2000),
+      },
+      null,
+      2,
+    ),
+  );
 } finally {
   cleanup();
   process.exit(0);

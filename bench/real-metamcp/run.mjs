@@ -42,7 +42,10 @@ function parseArgs(argv) {
   const values = {};
   for (let i = 0; i < own.length; i += 1) {
     const flag = own[i];
-    if (flag === '-h' || flag === '--help') { console.log(USAGE); process.exit(0); }
+    if (flag === '-h' || flag === '--help') {
+      console.log(USAGE);
+      process.exit(0);
+    }
     if (!flag.startsWith('--') || i + 1 >= own.length) fail(`unexpected argument "${flag}"`);
     values[flag.slice(2)] = own[++i];
   }
@@ -82,14 +85,22 @@ function loadEnv() {
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const readText = (file) => { try { return fs.readFileSync(file, 'utf8'); } catch { return undefined; } };
+const readText = (file) => {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+};
 const loadAverage = () => (readText('/proc/loadavg') ?? '').split(' ').slice(0, 3).join(' ');
 
 function withTimeout(promise, ms, what) {
   let timer;
   return Promise.race([
     promise,
-    new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms); }),
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms);
+    }),
   ]).finally(() => clearTimeout(timer));
 }
 
@@ -116,10 +127,7 @@ async function withDb(requireFromBackend, env, body) {
 }
 
 async function prepareDb(db, env, maxAttempts) {
-  const server = await db.query(
-    "update mcp_servers set error_status = 'NONE' where name = $1 and user_id is null returning uuid",
-    [env.BENCH_SERVER_NAME],
-  );
+  const server = await db.query("update mcp_servers set error_status = 'NONE' where name = $1 and user_id is null returning uuid", [env.BENCH_SERVER_NAME]);
   if (server.rowCount !== 1) throw new Error(`no public server "${env.BENCH_SERVER_NAME}" in mcp_servers: run setup.sh first`);
   await db.query(
     `insert into config (id, value, description) values ('MCP_MAX_ATTEMPTS', $1, 'Maximum number of crash attempts before marking MCP server as ERROR')
@@ -154,8 +162,7 @@ class Stack {
     fs.mkdirSync(this.cgroup);
     fs.writeFileSync(path.join(this.cgroup, 'pids.max'), String(this.options.pidsMax));
     const quote = (word) => `'${word.replaceAll("'", "'\\''")}'`;
-    const command = ['node', this.options.init, '--log-format', 'json', ...this.options.initOptions, '--', 'node', 'dist/index.js']
-      .map(quote).join(' ');
+    const command = ['node', this.options.init, '--log-format', 'json', ...this.options.initOptions, '--', 'node', 'dist/index.js'].map(quote).join(' ');
     const script = `echo $$ > ${quote(path.join(this.cgroup, 'cgroup.procs'))} && exec unshare --pid --fork --mount-proc ${command}`;
     this.startedMs = Date.now();
     this.child = spawn('sh', ['-c', script], {
@@ -164,15 +171,22 @@ class Stack {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
-    this.exited.then(() => { this.child.exitedAt = Date.now(); });
+    this.exited.then(() => {
+      this.child.exitedAt = Date.now();
+    });
     lines(this.child.stdout, (line) => onBackendLine('stdout', line));
     // The init's own log lines are JSON on stderr; the backend's stderr shares it.
     lines(this.child.stderr, (line) => {
       if (line.startsWith('{')) {
         try {
           const event = JSON.parse(line);
-          if ('level' in event && 'msg' in event) { onInitLine(event, line); return; }
-        } catch { /* not the init's */ }
+          if ('level' in event && 'msg' in event) {
+            onInitLine(event, line);
+            return;
+          }
+        } catch {
+          /* not the init's */
+        }
       }
       onBackendLine('stderr', line);
     });
@@ -218,7 +232,12 @@ class Stack {
     if (this.child && this.child.exitCode === null && this.child.signalCode === null) {
       const sentMs = Date.now();
       // unshare --fork blocks TERM itself: signal the init, PID 1 of the namespace.
-      if (this.initPid && startTime(this.initPid) === this.initStart) try { process.kill(this.initPid, 'SIGTERM'); } catch { /* gone */ }
+      if (this.initPid && startTime(this.initPid) === this.initStart)
+        try {
+          process.kill(this.initPid, 'SIGTERM');
+        } catch {
+          /* gone */
+        }
       const done = await Promise.race([this.exited.then(() => true), sleep(this.options.stopTimeoutMs).then(() => false)]);
       if (done) result.termToExitMs = Date.now() - sentMs;
       else {
@@ -235,9 +254,24 @@ class Stack {
   // namespace's PID 1 makes the kernel kill every process in the namespace.
   // A pid is signalled only while it is still the process this run started.
   killAll() {
-    if (this.initPid && startTime(this.initPid) === this.initStart) try { process.kill(this.initPid, 'SIGKILL'); } catch { /* gone */ }
-    if (this.child?.pid && this.child.exitCode === null && this.child.signalCode === null) try { process.kill(this.child.pid, 'SIGKILL'); } catch { /* gone */ }
-    for (const pid of this.cgroupPids()) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    if (this.initPid && startTime(this.initPid) === this.initStart)
+      try {
+        process.kill(this.initPid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    if (this.child?.pid && this.child.exitCode === null && this.child.signalCode === null)
+      try {
+        process.kill(this.child.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    for (const pid of this.cgroupPids())
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
   }
 
   removeCgroup() {
@@ -245,10 +279,15 @@ class Stack {
     this.sampler = undefined;
     if (!fs.existsSync(this.cgroup)) return;
     for (let i = 0; i < 50; i += 1) {
-      try { fs.rmdirSync(this.cgroup); return; } catch {
+      try {
+        fs.rmdirSync(this.cgroup);
+        return;
+      } catch {
         this.killAll();
         const until = Date.now() + 100;
-        while (Date.now() < until) { /* a short synchronous pause: this may run at exit */ }
+        while (Date.now() < until) {
+          /* a short synchronous pause: this may run at exit */
+        }
       }
     }
     console.error(`could not remove ${this.cgroup}`);
@@ -273,7 +312,9 @@ function lines(stream, onLine) {
       rest = rest.slice(at + 1);
     }
   });
-  stream.on('end', () => { if (rest) onLine(rest); });
+  stream.on('end', () => {
+    if (rest) onLine(rest);
+  });
 }
 
 // ---- the leaking client ----
@@ -290,18 +331,22 @@ function makeSessionRunner(requireFromBackend, url, timeoutMs) {
     leaked.push({ client, transport });
     const requestOptions = { timeout: timeoutMs };
     try {
-      await withTimeout((async () => {
-        await client.connect(transport, requestOptions);
-        const { tools } = await client.listTools(undefined, requestOptions);
-        record.tools = tools.length;
-        const echo = tools.find((tool) => tool.name.endsWith('echo'));
-        if (!echo) throw new Error(`no echo tool among ${tools.length} tools`);
-        const message = `bench ${index}`;
-        const result = await client.callTool({ name: echo.name, arguments: { message } }, undefined, requestOptions);
-        const text = (result.content ?? []).map((part) => part.text ?? '').join(' ');
-        if (result.isError || !text.includes(message)) throw new Error(`echo answered ${JSON.stringify(text).slice(0, 200)}`);
-        record.served = tools.length >= 1;
-      })(), timeoutMs, `session ${index}`);
+      await withTimeout(
+        (async () => {
+          await client.connect(transport, requestOptions);
+          const { tools } = await client.listTools(undefined, requestOptions);
+          record.tools = tools.length;
+          const echo = tools.find((tool) => tool.name.endsWith('echo'));
+          if (!echo) throw new Error(`no echo tool among ${tools.length} tools`);
+          const message = `bench ${index}`;
+          const result = await client.callTool({ name: echo.name, arguments: { message } }, undefined, requestOptions);
+          const text = (result.content ?? []).map((part) => part.text ?? '').join(' ');
+          if (result.isError || !text.includes(message)) throw new Error(`echo answered ${JSON.stringify(text).slice(0, 200)}`);
+          record.served = tools.length >= 1;
+        })(),
+        timeoutMs,
+        `session ${index}`,
+      );
     } catch (error) {
       record.error = error instanceof Error ? error.message : String(error);
     }
@@ -313,8 +358,9 @@ function makeSessionRunner(requireFromBackend, url, timeoutMs) {
 // ---- analysis ----
 
 function summarizeStops(initEvents) {
-  const stops = initEvents.filter((event) => typeof event.msg === 'string'
-    && (event.msg.includes('stopping MCP instance') || event.msg.includes('would stop MCP instance')));
+  const stops = initEvents.filter(
+    (event) => typeof event.msg === 'string' && (event.msg.includes('stopping MCP instance') || event.msg.includes('would stop MCP instance')),
+  );
   const byReason = {};
   const timesByKey = {};
   for (const stop of stops) {
@@ -357,10 +403,23 @@ function summarizeBackend(backendLines) {
   return { processExits: crashes.length, byExit, launcherAborts: aborts, crashesCounted: counted, markedError, spawnFailures };
 }
 
-const COLUMNS = ['label', 'init options', 'MCP_MAX_ATTEMPTS', 'pids.max', 'peak pids', 'samples at limit',
-  'launcher aborts', 'guard stops (by reason)', 'max stops per key per minute', 'sessions served',
-  'fresh session at end served', 'server ERROR at end', 'MetaMCP crashes counted', 'forks refused (pids.events)',
-  'load average (start / end)'];
+const COLUMNS = [
+  'label',
+  'init options',
+  'MCP_MAX_ATTEMPTS',
+  'pids.max',
+  'peak pids',
+  'samples at limit',
+  'launcher aborts',
+  'guard stops (by reason)',
+  'max stops per key per minute',
+  'sessions served',
+  'fresh session at end served',
+  'server ERROR at end',
+  'MetaMCP crashes counted',
+  'forks refused (pids.events)',
+  'load average (start / end)',
+];
 
 function tableHeader() {
   return `| ${COLUMNS.join(' | ')} |\n|${COLUMNS.map(() => '---').join('|')}|`;
@@ -376,7 +435,9 @@ function launcherCell(backend) {
 }
 
 function tableRow(r) {
-  const reasons = Object.entries(r.stops.byReason).map(([reason, n]) => `${reason} ${n}`).join(', ');
+  const reasons = Object.entries(r.stops.byReason)
+    .map(([reason, n]) => `${reason} ${n}`)
+    .join(', ');
   const cells = [
     r.label,
     r.initOptions.length ? `\`${r.initOptions.join(' ')}\`` : '(none)',
@@ -423,19 +484,39 @@ async function main() {
 
   const stack = new Stack(options, env, { runDir });
   const emergency = () => stack.killAll();
-  process.on('exit', () => { stack.killAll(); stack.removeCgroup(); });
+  process.on('exit', () => {
+    stack.killAll();
+    stack.removeCgroup();
+  });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-    process.on(signal, () => { console.error(`${signal}: cleaning up`); emergency(); stack.removeCgroup(); process.exit(130); });
+    process.on(signal, () => {
+      console.error(`${signal}: cleaning up`);
+      emergency();
+      stack.removeCgroup();
+      process.exit(130);
+    });
   }
 
   const initEvents = [];
   const backendLines = [];
   const loadStart = loadAverage();
-  const result = { label: options.label, initOptions: options.initOptions, maxAttempts: options.maxAttempts, pidsMax: options.pidsMax,
-    everyMs: options.everyMs, forMs: options.forMs, loadStart, init: options.init, serverUuid };
+  const result = {
+    label: options.label,
+    initOptions: options.initOptions,
+    maxAttempts: options.maxAttempts,
+    pidsMax: options.pidsMax,
+    everyMs: options.everyMs,
+    forMs: options.forMs,
+    loadStart,
+    init: options.init,
+    serverUuid,
+  };
   try {
     stack.start(
-      (event, line) => { initEvents.push(event); initLog.write(`${line}\n`); },
+      (event, line) => {
+        initEvents.push(event);
+        initLog.write(`${line}\n`);
+      },
       (stream, line) => {
         // Lines printed after the init got TERM belong to the shutdown, not the measurement.
         backendLines.push({ stream, line, shutdown: stack.stopping });
@@ -506,5 +587,8 @@ async function main() {
 // The leaked client sessions would keep this process alive (and retrying): exit.
 main().then(
   () => process.exit(process.exitCode ?? 0),
-  (error) => { console.error(error); process.exit(1); },
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
 );

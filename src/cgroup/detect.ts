@@ -65,7 +65,11 @@ function resolveV1(controller: Controller, memberships: Membership[], mounts: Cg
 function resolveV2(memberships: Membership[], mounts: CgroupMount[]): CgroupDir | undefined {
   const membership = memberships.find((m) => m.hierarchyId === '0' && m.controllers.length === 0);
   if (!membership) return undefined;
-  return placeIn(2, membership.path, mounts.filter((m) => m.fstype === 'cgroup2'));
+  return placeIn(
+    2,
+    membership.path,
+    mounts.filter((m) => m.fstype === 'cgroup2'),
+  );
 }
 
 // Several mounts may show one hierarchy (bind mounts of sub-trees); the one whose root is

@@ -5,10 +5,12 @@ import { SignalInbox } from '../init/signal-inbox.js';
 const inbox = new SignalInbox();
 
 // A dynamic import: esbuild evaluates the rest of the bundle only now, after the handlers.
-import('./run-main.js').then(({ runMain }) => runMain(inbox)).then(
-  (exitCode) => process.exit(exitCode),
-  (error: unknown) => {
-    process.stderr.write(`metamcp-init: cannot start: ${error instanceof Error ? error.stack : String(error)}\n`);
-    process.exit(1);
-  },
-);
+import('./run-main.js')
+  .then(({ runMain }) => runMain(inbox))
+  .then(
+    (exitCode) => process.exit(exitCode),
+    (error: unknown) => {
+      process.stderr.write(`metamcp-init: cannot start: ${error instanceof Error ? error.stack : String(error)}\n`);
+      process.exit(1);
+    },
+  );

@@ -16,7 +16,8 @@ export function parseDurationMs(value: string): number {
   const match = DURATION.exec(value.trim());
   if (!match) throw new InvalidArgumentError('Expected a duration such as 10s, 1500ms, 2m, 1h or 10 (seconds).');
   const ms = Math.round(Number(match[1]) * UNIT_MS[(match[2] ?? 's') as keyof typeof UNIT_MS]);
-  if (ms > MAX_DURATION_MS) throw new InvalidArgumentError(`Expected a duration of at most 24 days (${MAX_DURATION_MS / 1000}s), the longest a timer can hold.`);
+  if (ms > MAX_DURATION_MS)
+    throw new InvalidArgumentError(`Expected a duration of at most 24 days (${MAX_DURATION_MS / 1000}s), the longest a timer can hold.`);
   return ms;
 }
 
@@ -56,7 +57,17 @@ export function parseIntegerAtLeast(min: number): (value: string) => number {
 }
 
 const BYTE_UNITS: Record<string, number> = {
-  '': 1, b: 1, k: 1024, kb: 1000, kib: 1024, m: 1024 ** 2, mb: 1000 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1000 ** 3, gib: 1024 ** 3,
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1000,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1000 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1000 ** 3,
+  gib: 1024 ** 3,
 };
 
 /** Parses a size such as `512MiB`, `1g`, `200MB` or `1048576` (bytes) into bytes. */
@@ -89,7 +100,10 @@ export function parseHeadroom(parseAmount: (value: string) => number, example: s
  * JavaScript regex and for RE2, which matches in linear time: no backreferences, no lookaround.
  */
 export function parsePatterns(value: string): string[] {
-  const patterns = value.split('\n').map((line) => line.trim()).filter(Boolean);
+  const patterns = value
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
   for (const pattern of patterns) {
     try {
       compilePattern(pattern);

@@ -11,10 +11,15 @@ declare const METAMCP_INIT_VERSION: string;
 
 /** Runs the init with signals caught since start-up in `inbox`; resolves to the exit status. */
 export async function runMain(inbox: SignalInbox): Promise<number> {
-  const parsed = parseArgs(process.argv.slice(2), process.env, {
-    writeOut: (text) => process.stdout.write(text),
-    writeErr: (text) => process.stderr.write(text),
-  }, METAMCP_INIT_VERSION);
+  const parsed = parseArgs(
+    process.argv.slice(2),
+    process.env,
+    {
+      writeOut: (text) => process.stdout.write(text),
+      writeErr: (text) => process.stderr.write(text),
+    },
+    METAMCP_INIT_VERSION,
+  );
   if (parsed.kind === 'exit') return parsed.exitCode;
   const { config } = parsed;
   const log = createLogger(config.logLevel, config.logFormat);

@@ -1,4 +1,4 @@
-import { isZombie, refKey, type ProcInfo } from '../proc/snapshot.js';
+import { isZombie, type ProcInfo, refKey } from '../proc/snapshot.js';
 
 /**
  * What the guard has seen of the app's processes, kept between scans: a process that the

@@ -1,17 +1,17 @@
 import type { Logger } from 'pino';
 import type { CgroupDirs } from '../cgroup/figures.js';
 import { readCgroupFigures, readPidsCurrent } from '../cgroup/read-figures.js';
-import { readCwd, readIoBytes, readUptimeSeconds } from '../proc/read-proc.js';
 import type { ProcSource } from '../proc/proc-source.js';
+import { readCwd, readIoBytes, readUptimeSeconds } from '../proc/read-proc.js';
 import { readProcsWithPsList } from '../proc/read-ps-list.js';
 import { ProcScanner } from '../proc/read-snapshot.js';
-import { refKey, type ProcInfo } from '../proc/snapshot.js';
+import { type ProcInfo, refKey } from '../proc/snapshot.js';
 import type { Libc } from '../sys/libc.js';
 import { EMPTY_LINEAGE, findAppTree } from './app-tree.js';
 import { describeStop } from './describe-stop.js';
 import { findInstances, type Instance, type KnownLauncher } from './instances.js';
 import { looksLikeMetaMcp } from './metamcp.js';
-import { EMPTY_POLICY_HISTORY, planStops, type GuardConfig } from './policy.js';
+import { EMPTY_POLICY_HISTORY, type GuardConfig, planStops } from './policy.js';
 import { stopInstance } from './stop-instance.js';
 
 export type GuardLoopOptions = {
@@ -77,21 +77,35 @@ export function startGuard(options: GuardLoopOptions): Guard {
     known = found.known;
     if (!appIsMetaMcp) appIsMetaMcp = findMetaMcp([procs.get(mainPid), ...app.procs.values()], found.instances, checked);
     const instances = found.instances.filter((instance) => !cannotStop.has(instance.id));
-    const plan = planStops({
-      nowMs, uptimeMs: uptimeSeconds === undefined ? nowMs : uptimeSeconds * 1000, ticksPerSecond, pageBytes,
-      instances, io: procFs ? readIo(instances) : new Map(), cgroup,
-    }, config, history, dryRun ? reported : inFlight);
+    const plan = planStops(
+      {
+        nowMs,
+        uptimeMs: uptimeSeconds === undefined ? nowMs : uptimeSeconds * 1000,
+        ticksPerSecond,
+        pageBytes,
+        instances,
+        io: procFs ? readIo(instances) : new Map(),
+        cgroup,
+      },
+      config,
+      history,
+      dryRun ? reported : inFlight,
+    );
     history = plan.history;
     pressed = plan.pressed;
     if (log.isLevelEnabled('trace')) {
       const keys: Record<string, number> = {};
       for (const instance of instances) keys[instance.key] = (keys[instance.key] ?? 0) + 1;
       const summary = JSON.stringify({ keys, pids: cgroup.pids?.currentTasks });
-      if (summary !== lastSummary) log.trace({ procs: procs.size, appProcs: app.procs.size, keys, stopping: inFlight.size, pids: cgroup.pids, memory: cgroup.memory }, 'scan');
+      if (summary !== lastSummary)
+        log.trace({ procs: procs.size, appProcs: app.procs.size, keys, stopping: inFlight.size, pids: cgroup.pids, memory: cgroup.memory }, 'scan');
       lastSummary = summary;
     }
     for (const loop of plan.loops) {
-      log.warn({ ...loop }, `instances of one command are stopped and started over: leaving its duplicates alone, and stopping at most one of its starting instances a second, for ${Math.round(loop.backoffMs / 1000)} s`);
+      log.warn(
+        { ...loop },
+        `instances of one command are stopped and started over: leaving its duplicates alone, and stopping at most one of its starting instances a second, for ${Math.round(loop.backoffMs / 1000)} s`,
+      );
     }
     for (const stop of plan.stops) {
       const decision = describeStop(stop, cgroup, pageBytes, appIsMetaMcp);
@@ -103,16 +117,24 @@ export function startGuard(options: GuardLoopOptions): Guard {
       }
       log.warn(decision, `stopping MCP instance (${stop.reason})`);
       inFlight.set(instance.id, { key: instance.key });
-      stopInstance(instance, options.stopGraceMs).then((result) => {
-        if (result.termed === 0 && result.killed === 0 && result.failed > 0) {
-          cannotStop.add(instance.id);
-          log.error({ reason: stop.reason, key: instance.key, launcherPid: instance.launcher.pid, ...result },
-            'cannot stop MCP instance: the kernel refused every signal (EPERM: it runs as another user); not trying again');
-        } else {
-          log.info({ reason: stop.reason, key: instance.key, launcherPid: instance.launcher.pid, ...result },
-            result.left === 0 ? 'stopped MCP instance' : 'MCP instance partly stopped: some members are still there');
-        }
-      }, (error: unknown) => log.error({ err: error, key: instance.key }, 'failed to stop MCP instance'))
+      stopInstance(instance, options.stopGraceMs)
+        .then(
+          (result) => {
+            if (result.termed === 0 && result.killed === 0 && result.failed > 0) {
+              cannotStop.add(instance.id);
+              log.error(
+                { reason: stop.reason, key: instance.key, launcherPid: instance.launcher.pid, ...result },
+                'cannot stop MCP instance: the kernel refused every signal (EPERM: it runs as another user); not trying again',
+              );
+            } else {
+              log.info(
+                { reason: stop.reason, key: instance.key, launcherPid: instance.launcher.pid, ...result },
+                result.left === 0 ? 'stopped MCP instance' : 'MCP instance partly stopped: some members are still there',
+              );
+            }
+          },
+          (error: unknown) => log.error({ err: error, key: instance.key }, 'failed to stop MCP instance'),
+        )
         .finally(() => inFlight.delete(instance.id));
     }
     // Forget what is gone: processes looked at, dry-run decisions, refused stops.

@@ -1,7 +1,7 @@
+import { hasNotExeced, isZombie, type ProcInfo, type ProcRef, refKey } from '../proc/snapshot.js';
+import type { AppTree } from './app-tree.js';
 import { commandKey, commandLine } from './command-key.js';
 import { isLauncherCommand } from './launcher-patterns.js';
-import type { AppTree } from './app-tree.js';
-import { hasNotExeced, isZombie, refKey, type ProcInfo, type ProcRef } from '../proc/snapshot.js';
 
 /** A launcher seen once, remembered so that its tree keeps its key and is still known after it dies. */
 export type KnownLauncher = {
@@ -46,7 +46,10 @@ export type FindInstancesInput = {
  * seen it stays one while it lives, whatever its command line says next. Leftovers of a
  * launcher that died unseen are one orphaned instance per session they share.
  */
-export function findInstances({ app, initPid, patterns, known: knownBefore }: FindInstancesInput): { instances: Instance[]; known: Map<string, KnownLauncher> } {
+export function findInstances({ app, initPid, patterns, known: knownBefore }: FindInstancesInput): {
+  instances: Instance[];
+  known: Map<string, KnownLauncher>;
+} {
   const procs = app.procs;
   const index = indexProcs(procs);
   const claimed = new Set<number>();
@@ -100,13 +103,16 @@ export function findInstances({ app, initPid, patterns, known: knownBefore }: Fi
     // A process that has forked but not exec'd still shows its parent's command line.
     if (claimed.has(proc.pid) || isZombie(proc) || hasNotExeced(proc) || isLeftover(proc)) continue;
     if (!isMatching(proc, patterns) || hasMatchingAncestor(proc, procs, patterns)) continue;
-    claim({
-      ref: { pid: proc.pid, startTicks: proc.startTicks },
-      key: commandKey(proc.argv),
-      ledGroup: proc.pgid === proc.pid,
-      ledSession: proc.sid === proc.pid,
-      memberRefs: new Set<string>(),
-    }, proc);
+    claim(
+      {
+        ref: { pid: proc.pid, startTicks: proc.startTicks },
+        key: commandKey(proc.argv),
+        ledGroup: proc.pgid === proc.pid,
+        ledSession: proc.sid === proc.pid,
+        memberRefs: new Set<string>(),
+      },
+      proc,
+    );
   }
   // What is left of launchers that died before any scan saw them as launchers: the app's
   // processes reparented to the init, one instance per session they share.
@@ -121,13 +127,30 @@ export function findInstances({ app, initPid, patterns, known: knownBefore }: Fi
     const matching = members.find((proc) => isMatching(proc, patterns));
     if (!matching) continue;
     const oldest = members.reduce((a, b) => (b.startTicks < a.startTicks ? b : a));
-    instances.push(makeInstance(session > 0 ? `session:${session}` : refKey(oldest), commandKey(matching.argv),
-      { pid: oldest.pid, startTicks: oldest.startTicks }, undefined, members, undefined, initPid));
+    instances.push(
+      makeInstance(
+        session > 0 ? `session:${session}` : refKey(oldest),
+        commandKey(matching.argv),
+        { pid: oldest.pid, startTicks: oldest.startTicks },
+        undefined,
+        members,
+        undefined,
+        initPid,
+      ),
+    );
   }
   return { instances, known };
 }
 
-function makeInstance(id: string, key: string, launcher: ProcRef, alive: ProcInfo | undefined, members: ProcInfo[], pgid: number | undefined, initPid: number): Instance {
+function makeInstance(
+  id: string,
+  key: string,
+  launcher: ProcRef,
+  alive: ProcInfo | undefined,
+  members: ProcInfo[],
+  pgid: number | undefined,
+  initPid: number,
+): Instance {
   return {
     id,
     key,

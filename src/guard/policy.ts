@@ -1,8 +1,8 @@
 import type { CgroupFigures } from '../cgroup/figures.js';
-import { judgeInstance, trackActivity, type Activity, type InstanceState, type IoBytes } from './activity.js';
-import { watermarksOf, type Headroom, type Watermarks } from './headroom.js';
+import { type Activity, type InstanceState, type IoBytes, judgeInstance, trackActivity } from './activity.js';
+import { type Headroom, type Watermarks, watermarksOf } from './headroom.js';
 import type { Instance } from './instances.js';
-import { recordStops, isBackedOff, type KeyStops, type RespawnLoop } from './respawn-loops.js';
+import { isBackedOff, type KeyStops, type RespawnLoop, recordStops } from './respawn-loops.js';
 
 /** In a respawn loop, one starting tree of the key may go this often, not more. */
 const LOOP_SHED_GAP_MS = 1000;
@@ -100,8 +100,8 @@ export function planStops(snap: Snapshot, config: GuardConfig, history: PolicyHi
   // none is being stopped. An app like MetaMCP closes a server's idle and in-use instances
   // when one of them dies, but not the connections it is still opening: under pressure,
   // older starting siblings do not forbid a stop.
-  const isQuiet = (key: string) => !keysInFlight.has(key)
-    && (byKey.get(key) ?? []).every((i) => !stateOf(i).busy && nowMs - activity.get(i.id)!.firstSeenMs >= config.busyWithinMs);
+  const isQuiet = (key: string) =>
+    !keysInFlight.has(key) && (byKey.get(key) ?? []).every((i) => !stateOf(i).busy && nowMs - activity.get(i.id)!.firstSeenMs >= config.busyWithinMs);
   // Not under pressure the guard can wait for a moment when nothing of the key is starting either.
   const isAtRest = (key: string) => isQuiet(key) && (byKey.get(key) ?? []).every((i) => !stateOf(i).starting);
 
@@ -112,13 +112,17 @@ export function planStops(snap: Snapshot, config: GuardConfig, history: PolicyHi
     planned.add(instance.id);
     keysInFlight.add(instance.key);
     const others = (byKey.get(instance.key) ?? []).filter((i) => i !== instance);
-    stops.push({ instance, reason, evidence: {
-      ...stateOf(instance),
-      instancesOfKey: others.length + 1,
-      busyOfKey: others.filter((i) => stateOf(i).busy).length,
-      startingOfKey: others.filter((i) => stateOf(i).starting).length,
-      ...(pressure === undefined ? {} : { pressure }),
-    } });
+    stops.push({
+      instance,
+      reason,
+      evidence: {
+        ...stateOf(instance),
+        instancesOfKey: others.length + 1,
+        busyOfKey: others.filter((i) => stateOf(i).busy).length,
+        startingOfKey: others.filter((i) => stateOf(i).starting).length,
+        ...(pressure === undefined ? {} : { pressure }),
+      },
+    });
   };
   const longestIdleFirst = (instances: readonly Instance[]) =>
     [...instances].sort((a, b) => stateOf(b).idleMs - stateOf(a).idleMs || a.launcher.startTicks - b.launcher.startTicks);
@@ -156,16 +160,33 @@ export function planStops(snap: Snapshot, config: GuardConfig, history: PolicyHi
   let pressed = false;
   const pids = snap.cgroup.pids;
   if (pids?.maxTasks !== undefined) {
-    relieve('pids-headroom', pids.currentTasks, watermarksOf(config.pidsHeadroom, pids.maxTasks), (i) => i.tasks, (key) => grownByKey.get(key)!.tasks);
+    relieve(
+      'pids-headroom',
+      pids.currentTasks,
+      watermarksOf(config.pidsHeadroom, pids.maxTasks),
+      (i) => i.tasks,
+      (key) => grownByKey.get(key)!.tasks,
+    );
   }
   const memory = snap.cgroup.memory;
   if (memory?.limitBytes !== undefined) {
-    relieve('memory-headroom', memory.workingSetBytes, watermarksOf(config.memoryHeadroom, memory.limitBytes),
-      (i) => i.rssPages * snap.pageBytes, (key) => grownByKey.get(key)!.rssPages * snap.pageBytes);
+    relieve(
+      'memory-headroom',
+      memory.workingSetBytes,
+      watermarksOf(config.memoryHeadroom, memory.limitBytes),
+      (i) => i.rssPages * snap.pageBytes,
+      (key) => grownByKey.get(key)!.rssPages * snap.pageBytes,
+    );
   }
 
   const newKeys = snap.instances.filter((i) => !history.activity.has(i.id)).map((i) => i.key);
-  const recorded = recordStops(history.stopsByKey, stops.filter((s) => s.reason !== 'orphan').map((s) => s.instance.key), newKeys, byKey, nowMs);
+  const recorded = recordStops(
+    history.stopsByKey,
+    stops.filter((s) => s.reason !== 'orphan').map((s) => s.instance.key),
+    newKeys,
+    byKey,
+    nowMs,
+  );
   return { stops, states, loops: recorded.loops, pressed, history: { orphanSinceMs, activity, stopsByKey: recorded.stopsByKey, grownByKey } };
 
   // Stops instances, least harmful first, until usage minus what is being stopped would be
@@ -180,7 +201,12 @@ export function planStops(snap: Snapshot, config: GuardConfig, history: PolicyHi
     const growing = (i: Instance) => (stateOf(i).starting ? Math.max(0, grown(i.key) - weigh(i)) : 0);
     const expected = usage + sumOf(staying(), growing);
     const pressure: Pressure = usage >= marks.critical ? 'critical' : expected >= marks.limit ? 'urgent' : 'high';
-    let projected = expected - sumOf(snap.instances.filter((i) => planned.has(i.id)), weigh);
+    let projected =
+      expected -
+      sumOf(
+        snap.instances.filter((i) => planned.has(i.id)),
+        weigh,
+      );
     while (projected >= marks.low) {
       // One stop per key at a time: an app like MetaMCP closes the other instances of a
       // server itself when one dies, and each stop is a crash to it. More only when the
@@ -219,7 +245,12 @@ export type Pressure = 'high' | 'urgent' | 'critical';
  * instances that are not busy, of quiet keys, longest idle first; and only when critical,
  * busy ones too, longest idle first.
  */
-export function pickSettledForHeadroom(staying: readonly Instance[], stateOf: (i: Instance) => InstanceState, isQuiet: (key: string) => boolean, pressure: Pressure): Instance | undefined {
+export function pickSettledForHeadroom(
+  staying: readonly Instance[],
+  stateOf: (i: Instance) => InstanceState,
+  isQuiet: (key: string) => boolean,
+  pressure: Pressure,
+): Instance | undefined {
   const oldestFirst = [...staying].sort((a, b) => a.launcher.startTicks - b.launcher.startTicks || a.launcher.pid - b.launcher.pid);
   const orphan = oldestFirst.find((i) => i.orphaned);
   if (orphan) return orphan;

@@ -26,7 +26,13 @@ export function isBackedOff(stops: KeyStops | undefined, nowMs: number): boolean
  * that stopped and started over often enough; a key that loops again right after its
  * back-off gets twice as long.
  */
-export function recordStops(before: ReadonlyMap<string, KeyStops>, stoppedKeys: readonly string[], startedKeys: readonly string[], byKey: ReadonlyMap<string, readonly Instance[]>, nowMs: number): { stopsByKey: Map<string, KeyStops>; loops: RespawnLoop[] } {
+export function recordStops(
+  before: ReadonlyMap<string, KeyStops>,
+  stoppedKeys: readonly string[],
+  startedKeys: readonly string[],
+  byKey: ReadonlyMap<string, readonly Instance[]>,
+  nowMs: number,
+): { stopsByKey: Map<string, KeyStops>; loops: RespawnLoop[] } {
   const recent = (times: readonly number[]) => times.filter((t) => nowMs - t < LOOP_WINDOW_MS);
   const stopsByKey = new Map<string, KeyStops>();
   for (const [key, entry] of before) {
@@ -52,7 +58,14 @@ export function recordStops(before: ReadonlyMap<string, KeyStops>, stoppedKeys: 
     if (nowMs - entry.atMs[0]! < LOOP_MIN_SPAN_MS) continue;
     const backoffMs = entry.backoffMs === undefined ? FIRST_BACKOFF_MS : Math.min(MAX_BACKOFF_MS, entry.backoffMs * 2);
     stopsByKey.set(key, { atMs: [], startedAtMs: [], backoffUntilMs: nowMs + backoffMs, backoffMs });
-    loops.push({ key, stopsInWindow: entry.atMs.length, startsInWindow: entry.startedAtMs.length, windowMs: LOOP_WINDOW_MS, instancesNow: byKey.get(key)?.length ?? 0, backoffMs });
+    loops.push({
+      key,
+      stopsInWindow: entry.atMs.length,
+      startsInWindow: entry.startedAtMs.length,
+      windowMs: LOOP_WINDOW_MS,
+      instancesNow: byKey.get(key)?.length ?? 0,
+      backoffMs,
+    });
   }
   return { stopsByKey, loops };
 }

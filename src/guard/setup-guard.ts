@@ -43,7 +43,7 @@ export function setupGuard(settings: GuardSettings, log: Logger, libc: Libc, pro
   }
   // Its pids are another namespace's: a decision about them would be about strangers.
   if (procSource.kind === 'foreign') {
-    log.warn('guard off: its pids would be read from /proc, which is not our pid namespace\'s');
+    log.warn("guard off: its pids would be read from /proc, which is not our pid namespace's");
     return undefined;
   }
   const patterns = [...(settings.match.length > 0 ? settings.match : DEFAULT_LAUNCHER_PATTERNS), ...settings.alsoMatch];
@@ -66,10 +66,22 @@ export function setupGuard(settings: GuardSettings, log: Logger, libc: Libc, pro
   if (figures.pids?.maxTasks === undefined) log.info({ cgroup: cgroupDirs.pids?.dir }, 'no pids limit found: the pids headroom rule is off');
   if (figures.memory?.limitBytes === undefined) log.info({ cgroup: cgroupDirs.memory?.dir }, 'no memory limit found: the memory headroom rule is off');
   const { patterns: _compiled, ...rules } = config;
-  log.info({ patterns, ...rules, dryRun: settings.dryRun, pids: figures.pids, memory: figures.memory },
-    settings.dryRun ? 'guard on, dry run: decisions are logged, nothing is stopped' : 'guard on');
-  return (mainPid) => startGuard({
-    config, intervalMs: settings.intervalMs, pollMs: POLL_MS, stopGraceMs: settings.stopGraceMs, dryRun: settings.dryRun,
-    initPid: process.pid, mainPid, procSource, cgroupDirs, libc, log,
-  });
+  log.info(
+    { patterns, ...rules, dryRun: settings.dryRun, pids: figures.pids, memory: figures.memory },
+    settings.dryRun ? 'guard on, dry run: decisions are logged, nothing is stopped' : 'guard on',
+  );
+  return (mainPid) =>
+    startGuard({
+      config,
+      intervalMs: settings.intervalMs,
+      pollMs: POLL_MS,
+      stopGraceMs: settings.stopGraceMs,
+      dryRun: settings.dryRun,
+      initPid: process.pid,
+      mainPid,
+      procSource,
+      cgroupDirs,
+      libc,
+      log,
+    });
 }

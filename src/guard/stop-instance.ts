@@ -1,7 +1,7 @@
 import { readIfStillRunning, signalProc } from '../proc/signal-proc.js';
 import type { ProcInfo } from '../proc/snapshot.js';
-import type { Instance } from './instances.js';
 import { sleep } from '../sleep.js';
+import type { Instance } from './instances.js';
 
 /** What stopping one instance took: `failed` counts signals the kernel refused (EPERM). */
 export type StopResult = { termed: number; killed: number; failed: number; left: number; tookMs: number };
@@ -16,7 +16,8 @@ export type StopResult = { termed: number; killed: number; failed: number; left:
 export async function stopInstance(instance: Instance, graceMs: number, pollMs = 50): Promise<StopResult> {
   const startedAt = Date.now();
   const term = signalAll(instance, 'SIGTERM');
-  if (term.sent === 0 && term.failed > 0) return { termed: 0, killed: 0, failed: term.failed, left: aliveMembers(instance).length, tookMs: Date.now() - startedAt };
+  if (term.sent === 0 && term.failed > 0)
+    return { termed: 0, killed: 0, failed: term.failed, left: aliveMembers(instance).length, tookMs: Date.now() - startedAt };
   const deadline = startedAt + graceMs;
   while (Date.now() < deadline && aliveMembers(instance).length > 0) await sleep(pollMs);
   const kill = aliveMembers(instance).length > 0 ? signalAll(instance, 'SIGKILL') : { sent: 0, failed: 0 };

@@ -1,5 +1,5 @@
-import type { Libc } from '../sys/libc.js';
 import { readAllStats, readChildPids } from '../proc/read-proc.js';
+import type { Libc } from '../sys/libc.js';
 
 /** One child the init reaped. */
 export type Reaped = { pid: number; status: number };

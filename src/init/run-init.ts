@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { ProcSource } from '../proc/proc-source.js';
 import type { Libc } from '../sys/libc.js';
-import { exitCodeForSpawnError, exitCodeOf, type ChildExit } from './exit-code.js';
+import { type ChildExit, exitCodeForSpawnError, exitCodeOf } from './exit-code.js';
 import { forwardSignal } from './forward-signals.js';
 import { GraceDeadline } from './grace-deadline.js';
 import { reapZombies, reapZombiesWithoutProc } from './reap-zombies.js';
@@ -43,8 +43,10 @@ export async function runInit(config: InitConfig, log: Logger, libc: Libc, { inb
   await startThreadpoolNow();
   // A /proc of another pid namespace names strangers: no pid read from it is used.
   if (procSource.kind === 'foreign') {
-    log.warn({ initPid, procSelfPid: procSource.selfPid },
-      '/proc belongs to another pid namespace: no reaping by /proc scan, no guard; at exit only the main child\'s process group is stopped');
+    log.warn(
+      { initPid, procSelfPid: procSource.selfPid },
+      "/proc belongs to another pid namespace: no reaping by /proc scan, no guard; at exit only the main child's process group is stopped",
+    );
   }
   // Without /proc (a developer's macOS) there is no PID 1 to play and nothing to reap by pid.
   const subreaper = procSource.kind !== 'none' && registerSubreaper(initPid, libc);
@@ -67,8 +69,10 @@ export async function runInit(config: InitConfig, log: Logger, libc: Libc, { inb
   child = await spawnChild(config.command);
   if (isSpawnFailure(child)) {
     const exitCode = exitCodeForSpawnError(child.errorCode);
-    log.error({ command: config.command[0], errorCode: child.errorCode, exitCode },
-      `cannot run ${config.command[0]}: ${exitCode === 127 ? 'command not found' : 'permission denied or not executable'}`);
+    log.error(
+      { command: config.command[0], errorCode: child.errorCode, exitCode },
+      `cannot run ${config.command[0]}: ${exitCode === 127 ? 'command not found' : 'permission denied or not executable'}`,
+    );
     return exitCode;
   }
   const main = child;
@@ -78,24 +82,25 @@ export async function runInit(config: InitConfig, log: Logger, libc: Libc, { inb
 
   const deadline = new GraceDeadline(config.graceMs);
   // Signals that came before the child existed are delivered first, in order.
-  inbox.deliverTo((signal) => runGuarded(log, 'signal', () => {
-    const outcome = forwardSignal(main, signal, config.group);
-    log.debug({ signal, childPid: main.pid, group: config.group, outcome }, 'forwarded signal');
-    if (isShutdownSignal(signal)) {
-      const grace = deadline.onShutdownSignal();
-      if (grace === 'started') log.info({ signal, graceMs: config.graceMs }, 'shutting down: grace period started');
-      if (grace === 'cut') log.warn({ signal }, 'second shutdown signal: killing everything now');
-    }
-  }));
+  inbox.deliverTo((signal) =>
+    runGuarded(log, 'signal', () => {
+      const outcome = forwardSignal(main, signal, config.group);
+      log.debug({ signal, childPid: main.pid, group: config.group, outcome }, 'forwarded signal');
+      if (isShutdownSignal(signal)) {
+        const grace = deadline.onShutdownSignal();
+        if (grace === 'started') log.info({ signal, graceMs: config.graceMs }, 'shutting down: grace period started');
+        if (grace === 'cut') log.warn({ signal }, 'second shutdown signal: killing everything now');
+      }
+    }),
+  );
 
   const ended = await Promise.race([main.exited, deadline.reached.then(() => undefined)]);
   guard?.stop();
   if (!ended) log.warn({ childPid: main.pid, graceMs: config.graceMs }, 'grace period over: killing every remaining process');
   deadline.start();
 
-  const summary = procSource.kind === 'foreign'
-    ? await stopChildGroup({ pgid: main.pid, deadline, reap, log })
-    : await stopRemaining({ initPid, deadline, reap, log });
+  const summary =
+    procSource.kind === 'foreign' ? await stopChildGroup({ pgid: main.pid, deadline, reap, log }) : await stopRemaining({ initPid, deadline, reap, log });
   const exit: ChildExit = ended ?? (await main.exited);
   inbox.hold();
   clearInterval(sweep);
@@ -103,7 +108,11 @@ export async function runInit(config: InitConfig, log: Logger, libc: Libc, { inb
   reap();
   const exitCode = exitCodeOf(exit);
   if (summary.left === 0) log.info({ ...exit, exitCode, ...summary, reaped: reapedTotal }, 'main child exited; nothing left, exiting');
-  else log.warn({ ...exit, exitCode, ...summary, reaped: reapedTotal }, `main child exited; ${summary.left} processes would not go (another user's, or stuck in the kernel), exiting`);
+  else
+    log.warn(
+      { ...exit, exitCode, ...summary, reaped: reapedTotal },
+      `main child exited; ${summary.left} processes would not go (another user's, or stuck in the kernel), exiting`,
+    );
   return exitCode;
 }
 

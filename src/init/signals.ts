@@ -8,9 +8,24 @@
  * A signal with a default action does nothing to PID 1 unless a handler is installed.
  */
 export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = [
-  'SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGCONT',
-  'SIGTSTP', 'SIGALRM', 'SIGVTALRM', 'SIGPROF', 'SIGURG', 'SIGIO', 'SIGPWR', 'SIGXCPU',
-  'SIGXFSZ', 'SIGSTKFLT',
+  'SIGTERM',
+  'SIGINT',
+  'SIGHUP',
+  'SIGQUIT',
+  'SIGUSR1',
+  'SIGUSR2',
+  'SIGWINCH',
+  'SIGCONT',
+  'SIGTSTP',
+  'SIGALRM',
+  'SIGVTALRM',
+  'SIGPROF',
+  'SIGURG',
+  'SIGIO',
+  'SIGPWR',
+  'SIGXCPU',
+  'SIGXFSZ',
+  'SIGSTKFLT',
 ];
 
 /** Signals that start a graceful shutdown (docker stop sends TERM, Ctrl-C sends INT). */

@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
 import { readAllStats } from '../proc/read-proc.js';
 import { signalProc } from '../proc/signal-proc.js';
-import { isZombie, refKey, type ProcStat } from '../proc/snapshot.js';
+import { isZombie, type ProcStat, refKey } from '../proc/snapshot.js';
 import { findDescendants } from '../proc/tree.js';
-import type { GraceDeadline } from './grace-deadline.js';
 import { sleep } from '../sleep.js';
+import type { GraceDeadline } from './grace-deadline.js';
 
 export type StopRemainingOptions = {
   initPid: number;
@@ -50,8 +50,10 @@ export async function stopRemaining(options: StopRemainingOptions): Promise<Stop
       killStartMs ??= Date.now();
       for (const proc of alive) sendOnce(proc, 'SIGKILL', killed, procRoot);
       if (Date.now() - killStartMs > killWaitMs) {
-        log.warn({ pids: procs.map((proc) => proc.pid), states: procs.map((proc) => proc.state) },
-          'processes still present after SIGKILL; giving up waiting for them');
+        log.warn(
+          { pids: procs.map((proc) => proc.pid), states: procs.map((proc) => proc.state) },
+          'processes still present after SIGKILL; giving up waiting for them',
+        );
         return { termed: termed.size, killed: killed.size, left: procs.length };
       }
     }

@@ -7,10 +7,7 @@ import { existsSync, readlinkSync } from 'node:fs';
  *   `--mount-proc`): its pids are not the init's, so none may be signalled or reaped;
  * - none: no /proc at all (a developer's macOS).
  */
-export type ProcSource =
-  | { kind: 'own'; root: string }
-  | { kind: 'foreign'; root: string; selfPid: number }
-  | { kind: 'none' };
+export type ProcSource = { kind: 'own'; root: string } | { kind: 'foreign'; root: string; selfPid: number } | { kind: 'none' };
 
 /** Tells which /proc this process has, from what /proc/self points to. */
 export function detectProcSource(root = '/proc', pid = process.pid): ProcSource {

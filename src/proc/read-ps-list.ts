@@ -13,9 +13,18 @@ export function procsFromPsList(descriptors: readonly ProcessDescriptor[]): Map<
   const procs = new Map<number, ProcInfo>();
   for (const d of descriptors) {
     procs.set(d.pid, {
-      pid: d.pid, ppid: d.ppid, pgid: -1, sid: -1, flags: 0, state: 'S', comm: d.name,
+      pid: d.pid,
+      ppid: d.ppid,
+      pgid: -1,
+      sid: -1,
+      flags: 0,
+      state: 'S',
+      comm: d.name,
       startTicks: d.startTime ? Math.floor((d.startTime.getTime() / 1000) * TICKS_PER_SECOND) : 0,
-      threads: 1, cpuTicks: 0, rssPages: 0, argv: d.cmd ? [d.cmd] : [d.name],
+      threads: 1,
+      cpuTicks: 0,
+      rssPages: 0,
+      argv: d.cmd ? [d.cmd] : [d.name],
     });
   }
   return procs;

@@ -38,7 +38,8 @@ export class ProcScanner {
         if (raw === undefined) continue;
         argv = parseCmdline(raw);
         // A zombie has an empty cmdline, and one not yet exec'd shows its parent's.
-        if (argv.length > 0 && !hasNotExeced(stat) && stat.startTicks < settledBeforeTicks) this.#cache.set(pid, { startTicks: stat.startTicks, comm: stat.comm, argv });
+        if (argv.length > 0 && !hasNotExeced(stat) && stat.startTicks < settledBeforeTicks)
+          this.#cache.set(pid, { startTicks: stat.startTicks, comm: stat.comm, argv });
       }
       procs.set(pid, { ...stat, argv });
     }

@@ -18,10 +18,7 @@ const SC_CLK_TCK = 2;
 const SC_PAGESIZE = 30;
 
 /** What waitpid reported for one pid. */
-export type WaitResult =
-  | { kind: 'running' }
-  | { kind: 'reaped'; status: number }
-  | { kind: 'not-a-child' };
+export type WaitResult = { kind: 'running' } | { kind: 'reaped'; status: number } | { kind: 'not-a-child' };
 
 /** pidfds: a handle on one process that a reused pid can never alias (Linux 5.3+). */
 export type Pidfds = {
@@ -66,9 +63,8 @@ function bindLibc(): Libc {
   const waitpid = lib.func('int waitpid(int pid, _Out_ int *status, int options)');
   const sysconf = lib.func('long sysconf(int name)');
   // Linux only: macOS has no prctl (and needs no subreaper: the init never runs as PID 1 there).
-  const prctl = process.platform === 'linux'
-    ? lib.func('int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)')
-    : undefined;
+  const prctl =
+    process.platform === 'linux' ? lib.func('int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)') : undefined;
   const waitid = lib.func('int waitid(int idtype, int id, _Out_ uint8_t *infop, int options)');
   const errno = () => koffi.errno();
 

@@ -156,7 +156,9 @@ describe('resolveCgroupDirs', () => {
   it('falls back to v2 for a controller no v1 hierarchy holds', () => {
     const cgroup = HYBRID_CGROUP.replace(/^7:memory:.*\n/m, '');
     expect(resolveCgroupDirs(cgroup, HYBRID_MOUNTINFO).memory).toEqual({
-      version: 2, dir: '/sys/fs/cgroup/unified/user.slice/user-1000.slice/session-3.scope', mountPoint: '/sys/fs/cgroup/unified',
+      version: 2,
+      dir: '/sys/fs/cgroup/unified/user.slice/user-1000.slice/session-3.scope',
+      mountPoint: '/sys/fs/cgroup/unified',
     });
   });
 
@@ -166,7 +168,9 @@ describe('resolveCgroupDirs', () => {
   });
 
   it('finds nothing without cgroup mounts', () => {
-    const mountinfo = DOCKER_V1_MOUNTINFO.split('\n').filter((line) => !line.includes(' - cgroup')).join('\n');
+    const mountinfo = DOCKER_V1_MOUNTINFO.split('\n')
+      .filter((line) => !line.includes(' - cgroup'))
+      .join('\n');
     expect(resolveCgroupDirs(DOCKER_V1_CGROUP, mountinfo)).toEqual({});
     expect(resolveCgroupDirs(MACHINE_CGROUP, '')).toEqual({});
     expect(resolveCgroupDirs('', '')).toEqual({});
@@ -175,7 +179,9 @@ describe('resolveCgroupDirs', () => {
   it('decodes octal escapes in mount points and roots', () => {
     const mountinfo = '50 31 0:36 /my\\040box /sys/fs/cgroup/my\\040pids\\011x rw,relatime - cgroup cgroup rw,pids\n';
     expect(resolveCgroupDirs('8:pids:/my box/inner\n', mountinfo).pids).toEqual({
-      version: 1, dir: '/sys/fs/cgroup/my pids\tx/inner', mountPoint: '/sys/fs/cgroup/my pids\tx',
+      version: 1,
+      dir: '/sys/fs/cgroup/my pids\tx/inner',
+      mountPoint: '/sys/fs/cgroup/my pids\tx',
     });
   });
 

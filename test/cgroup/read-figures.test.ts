@@ -112,8 +112,10 @@ describe('readCgroupFigures: pids', () => {
     const parent = '/sys/fs/cgroup/system.slice';
     const dir = `${parent}/docker-abc.scope`;
     writeFiles({
-      [`${dir}/pids.current`]: '10\n', [`${dir}/pids.max`]: '100\n',
-      [`${parent}/pids.current`]: '45\n', [`${parent}/pids.max`]: '50\n',
+      [`${dir}/pids.current`]: '10\n',
+      [`${dir}/pids.max`]: '100\n',
+      [`${parent}/pids.current`]: '45\n',
+      [`${parent}/pids.max`]: '50\n',
       '/sys/fs/cgroup/pids.current': '300\n',
     });
     expect(readCgroupFigures({ pids: v2(dir) }, fsRoot).pids).toEqual({ currentTasks: 45, maxTasks: 50, dir: parent });
@@ -123,8 +125,10 @@ describe('readCgroupFigures: pids', () => {
     const parent = '/sys/fs/cgroup/pids/outer';
     const dir = `${parent}/inner`;
     writeFiles({
-      [`${dir}/pids.current`]: '10\n', [`${dir}/pids.max`]: '20\n',
-      [`${parent}/pids.current`]: '45\n', [`${parent}/pids.max`]: '100\n',
+      [`${dir}/pids.current`]: '10\n',
+      [`${dir}/pids.max`]: '20\n',
+      [`${parent}/pids.current`]: '45\n',
+      [`${parent}/pids.max`]: '100\n',
     });
     expect(readCgroupFigures({ pids: v1('pids', dir) }, fsRoot).pids).toEqual({ currentTasks: 10, maxTasks: 20, dir });
     writeFiles({ [`${parent}/pids.max`]: 'max\n' });
@@ -135,8 +139,10 @@ describe('readCgroupFigures: pids', () => {
     const parent = '/sys/fs/cgroup/pids/outer';
     const dir = `${parent}/inner`;
     writeFiles({
-      [`${dir}/pids.current`]: '3\n', [`${dir}/pids.max`]: 'max\n',
-      [`${parent}/pids.current`]: '8\n', [`${parent}/pids.max`]: '60\n',
+      [`${dir}/pids.current`]: '3\n',
+      [`${dir}/pids.max`]: 'max\n',
+      [`${parent}/pids.current`]: '8\n',
+      [`${parent}/pids.max`]: '60\n',
     });
     expect(readCgroupFigures({ pids: v1('pids', dir) }, fsRoot).pids).toEqual({ currentTasks: 8, maxTasks: 60, dir: parent });
   });
@@ -144,8 +150,10 @@ describe('readCgroupFigures: pids', () => {
   it('reads no level above the mount point', () => {
     const dir = '/sys/fs/cgroup/pids/job';
     writeFiles({
-      [`${dir}/pids.current`]: '7\n', [`${dir}/pids.max`]: 'max\n',
-      '/sys/fs/cgroup/pids.current': '7\n', '/sys/fs/cgroup/pids.max': '8\n',
+      [`${dir}/pids.current`]: '7\n',
+      [`${dir}/pids.max`]: 'max\n',
+      '/sys/fs/cgroup/pids.current': '7\n',
+      '/sys/fs/cgroup/pids.max': '8\n',
     });
     expect(readCgroupFigures({ pids: v1('pids', dir) }, fsRoot).pids).toEqual({ currentTasks: 7, dir });
   });
@@ -154,8 +162,10 @@ describe('readCgroupFigures: pids', () => {
     const parent = '/sys/fs/cgroup/pids/outer';
     const dir = `${parent}/inner`;
     writeFiles({
-      [`${dir}/pids.current`]: '3\n', [`${dir}/pids.max`]: '100\n',
-      [`${parent}/pids.current`]: 'garbage\n', [`${parent}/pids.max`]: '5\n',
+      [`${dir}/pids.current`]: '3\n',
+      [`${dir}/pids.max`]: '100\n',
+      [`${parent}/pids.current`]: 'garbage\n',
+      [`${parent}/pids.max`]: '5\n',
       '/sys/fs/cgroup/pids/pids.current': '90\n',
     });
     expect(readCgroupFigures({ pids: v1('pids', dir) }, fsRoot).pids).toEqual({ currentTasks: 3, maxTasks: 100, dir });
@@ -193,7 +203,9 @@ describe('readCgroupFigures: memory', () => {
       [`${dir}/memory.stat`]: V1_MEMORY_STAT,
     });
     expect(readCgroupFigures({ memory: v1('memory', dir) }, fsRoot).memory).toEqual({
-      usageBytes: 124256256, workingSetBytes: 124256256 - 80000000, dir,
+      usageBytes: 124256256,
+      workingSetBytes: 124256256 - 80000000,
+      dir,
     });
   });
 
@@ -205,7 +217,10 @@ describe('readCgroupFigures: memory', () => {
       [`${dir}/memory.stat`]: V1_MEMORY_STAT.replace(/^total_.*\n/gm, ''),
     });
     expect(readCgroupFigures({ memory: v1('memory', dir) }, fsRoot).memory).toEqual({
-      usageBytes: 124256256, workingSetBytes: 124256256 - 78565376, limitBytes: 268435456, dir,
+      usageBytes: 124256256,
+      workingSetBytes: 124256256 - 78565376,
+      limitBytes: 268435456,
+      dir,
     });
   });
 
@@ -213,7 +228,10 @@ describe('readCgroupFigures: memory', () => {
     const dir = '/sys/fs/cgroup';
     writeFiles({ [`${dir}/memory.current`]: '60000000\n', [`${dir}/memory.max`]: '536870912\n', [`${dir}/memory.stat`]: V2_MEMORY_STAT });
     expect(readCgroupFigures({ memory: v2(dir) }, fsRoot).memory).toEqual({
-      usageBytes: 60000000, workingSetBytes: 40000000, limitBytes: 536870912, dir,
+      usageBytes: 60000000,
+      workingSetBytes: 40000000,
+      limitBytes: 536870912,
+      dir,
     });
   });
 
@@ -227,14 +245,19 @@ describe('readCgroupFigures: memory', () => {
     const parent = '/sys/fs/cgroup/outer';
     const dir = `${parent}/inner`;
     writeFiles({
-      [`${dir}/memory.current`]: '100000000\n', [`${dir}/memory.max`]: '1000000000\n',
+      [`${dir}/memory.current`]: '100000000\n',
+      [`${dir}/memory.max`]: '1000000000\n',
       [`${dir}/memory.stat`]: 'inactive_file 0\n',
       // usage 300 MB of which 150 MB inactive: 150 MB working set under 200 MB.
-      [`${parent}/memory.current`]: '300000000\n', [`${parent}/memory.max`]: '200000000\n',
+      [`${parent}/memory.current`]: '300000000\n',
+      [`${parent}/memory.max`]: '200000000\n',
       [`${parent}/memory.stat`]: 'inactive_file 150000000\n',
     });
     expect(readCgroupFigures({ memory: v2(dir) }, fsRoot).memory).toEqual({
-      usageBytes: 300000000, workingSetBytes: 150000000, limitBytes: 200000000, dir: parent,
+      usageBytes: 300000000,
+      workingSetBytes: 150000000,
+      limitBytes: 200000000,
+      dir: parent,
     });
   });
 
@@ -242,8 +265,11 @@ describe('readCgroupFigures: memory', () => {
     const parent = '/sys/fs/cgroup/outer';
     const dir = `${parent}/inner`;
     writeFiles({
-      [`${dir}/memory.current`]: '100\n', [`${dir}/memory.max`]: 'max\n', [`${dir}/memory.stat`]: 'inactive_file 40\n',
-      [`${parent}/memory.current`]: '150\n', [`${parent}/memory.max`]: '200\n',
+      [`${dir}/memory.current`]: '100\n',
+      [`${dir}/memory.max`]: 'max\n',
+      [`${dir}/memory.stat`]: 'inactive_file 40\n',
+      [`${parent}/memory.current`]: '150\n',
+      [`${parent}/memory.max`]: '200\n',
     });
     expect(readCgroupFigures({ memory: v2(dir) }, fsRoot).memory).toEqual({ usageBytes: 100, workingSetBytes: 60, dir });
   });
@@ -275,7 +301,8 @@ describe('detectCgroupDirs', () => {
   it('finds v1 dirs from fake /proc files and reads their figures', () => {
     const procRoot = writeProc('8:pids:/job\n4:memory:/job\n0::/\n', V1_MOUNTINFO);
     writeFiles({
-      '/sys/fs/cgroup/pids/job/pids.current': '5\n', '/sys/fs/cgroup/pids/job/pids.max': '25\n',
+      '/sys/fs/cgroup/pids/job/pids.current': '5\n',
+      '/sys/fs/cgroup/pids/job/pids.max': '25\n',
       '/sys/fs/cgroup/memory/job/memory.usage_in_bytes': '4096\n',
       '/sys/fs/cgroup/memory/job/memory.limit_in_bytes': '8192\n',
       '/sys/fs/cgroup/memory/job/memory.stat': 'total_inactive_file 1024\n',

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { detectCgroupDirs, resolveCgroupDirs } from '../../src/cgroup/detect.js';
@@ -51,8 +51,7 @@ async function startSleeperIn(dir: string): Promise<number> {
   return pid;
 }
 
-const resolveOf = (pid: number) =>
-  resolveCgroupDirs(readFileSync(`/proc/${pid}/cgroup`, 'utf8'), readFileSync(`/proc/${pid}/mountinfo`, 'utf8'));
+const resolveOf = (pid: number) => resolveCgroupDirs(readFileSync(`/proc/${pid}/cgroup`, 'utf8'), readFileSync(`/proc/${pid}/mountinfo`, 'utf8'));
 
 describe.runIf(!isSkipped)('cgroup v1 on the real kernel', () => {
   it('resolves the cgroup of a process moved into it and reads its pids limit', async () => {
@@ -87,5 +86,4 @@ describe.runIf(!isSkipped)('cgroup v1 on the real kernel', () => {
     expect(figures.memory?.usageBytes).toBeGreaterThan(0);
     expect(figures.memory?.workingSetBytes).toBeLessThanOrEqual(figures.memory?.usageBytes ?? 0);
   });
-
 });

@@ -11,22 +11,66 @@ function parse(argv: string[], env: NodeJS.ProcessEnv = {}) {
 describe('parseArgs', () => {
   it('takes the command after --, with defaults for every option', () => {
     const { result } = parse(['--', 'node', 'app.js', '--port', '3000']);
-    expect(result).toEqual({ kind: 'run', config: {
-      command: ['node', 'app.js', '--port', '3000'], graceMs: 10_000, group: false, reapIntervalMs: 1000,
-      logLevel: 'info', logFormat: 'auto',
-      guardOff: false, dryRun: false, match: [], alsoMatch: [], maxPerCommand: 8, maxInstances: undefined,
-      orphanGraceMs: 10_000, idleAfterMs: 120_000, startGraceMs: 10_000, pidsHeadroom: { percent: 20 }, memoryHeadroom: { percent: 10 },
-      stopGraceMs: 3000, intervalMs: 1000,
-    } });
+    expect(result).toEqual({
+      kind: 'run',
+      config: {
+        command: ['node', 'app.js', '--port', '3000'],
+        graceMs: 10_000,
+        group: false,
+        reapIntervalMs: 1000,
+        logLevel: 'info',
+        logFormat: 'auto',
+        guardOff: false,
+        dryRun: false,
+        match: [],
+        alsoMatch: [],
+        maxPerCommand: 8,
+        maxInstances: undefined,
+        orphanGraceMs: 10_000,
+        idleAfterMs: 120_000,
+        startGraceMs: 10_000,
+        pidsHeadroom: { percent: 20 },
+        memoryHeadroom: { percent: 10 },
+        stopGraceMs: 3000,
+        intervalMs: 1000,
+      },
+    });
   });
 
-  it('reads the guard\'s options and their variables', () => {
-    const { result } = parse(['--match', 'foo', '--match', 'bar', '--pids-headroom', '30', '--memory-headroom', '512MiB',
-      '--max-instances', '9', '--start-grace', '30s', '--dry-run', '--', 'x'], { METAMCP_INIT_ALSO_MATCH: 'baz\nqux', METAMCP_INIT_MAX_PER_COMMAND: '2' });
-    expect(result).toMatchObject({ kind: 'run', config: {
-      match: ['foo', 'bar'], alsoMatch: ['baz', 'qux'], maxPerCommand: 2, maxInstances: 9, pidsHeadroom: { amount: 30 },
-      memoryHeadroom: { amount: 512 * 1024 * 1024 }, startGraceMs: 30_000, dryRun: true,
-    } });
+  it("reads the guard's options and their variables", () => {
+    const { result } = parse(
+      [
+        '--match',
+        'foo',
+        '--match',
+        'bar',
+        '--pids-headroom',
+        '30',
+        '--memory-headroom',
+        '512MiB',
+        '--max-instances',
+        '9',
+        '--start-grace',
+        '30s',
+        '--dry-run',
+        '--',
+        'x',
+      ],
+      { METAMCP_INIT_ALSO_MATCH: 'baz\nqux', METAMCP_INIT_MAX_PER_COMMAND: '2' },
+    );
+    expect(result).toMatchObject({
+      kind: 'run',
+      config: {
+        match: ['foo', 'bar'],
+        alsoMatch: ['baz', 'qux'],
+        maxPerCommand: 2,
+        maxInstances: 9,
+        pidsHeadroom: { amount: 30 },
+        memoryHeadroom: { amount: 512 * 1024 * 1024 },
+        startGraceMs: 30_000,
+        dryRun: true,
+      },
+    });
   });
 
   it('takes the command without --, leaving its options alone', () => {

@@ -9,7 +9,9 @@ export function run(command: string, args: string[], options: { cwd?: string; en
   const result = spawnSync(command, args, { cwd: options.cwd, env: options.env ?? process.env, encoding: 'utf8', maxBuffer: 64 << 20 });
   const out: Run = { code: result.status, stdout: result.stdout ?? '', stderr: result.stderr ?? '' };
   if (!options.allowFail && (result.error || result.status !== 0)) {
-    throw new Error(`${command} ${args.join(' ')} failed (${result.error?.message ?? `exit ${result.status}`}):\n${out.stderr.slice(-3000)}${out.stdout.slice(-2000)}`);
+    throw new Error(
+      `${command} ${args.join(' ')} failed (${result.error?.message ?? `exit ${result.status}`}):\n${out.stderr.slice(-3000)}${out.stdout.slice(-2000)}`,
+    );
   }
   return out;
 }
@@ -45,7 +47,10 @@ export function followLogs(container: string): { stdout: () => string; stderr: (
 
 /** The JSON lines of a log stream. */
 export function jsonLines(text: string): Record<string, unknown>[] {
-  return text.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
 /** The container's state, as `docker inspect` gives it. */

@@ -6,13 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sampleCgroup, type Samples } from '../helpers/cgroup-sampler.js';
-import { limitHits, type SimEvent } from '../helpers/leak-sim.js';
-import { stopDecisions } from '../helpers/guard-log.js';
-import { cmdlineOf, descendantsOf, isAlive, readStat } from '../helpers/procs.js';
-import { waitFor } from '../helpers/wait-for.js';
 import { readProcText } from '../../src/proc/read-file.js';
 import type { ProcRef } from '../../src/proc/snapshot.js';
+import { type Samples, sampleCgroup } from '../helpers/cgroup-sampler.js';
+import { stopDecisions } from '../helpers/guard-log.js';
+import { limitHits, type SimEvent } from '../helpers/leak-sim.js';
+import { cmdlineOf, descendantsOf, isAlive, readStat } from '../helpers/procs.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { docker, dockerLogs, followLogs, imageSize, inspectState, isDockerUp, jsonLines, median, pidsCgroupDir, run, timeUntilStdout } from './docker-cli.js';
 
 const SKIP = process.env.METAMCP_INIT_SKIP_DOCKER === '1';
@@ -75,10 +75,12 @@ function stageBuildContext(): string {
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
-    const server = createServer().once('error', reject).listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
+    const server = createServer()
+      .once('error', reject)
+      .listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as { port: number };
+        server.close(() => resolve(port));
+      });
   });
 }
 
@@ -99,8 +101,14 @@ describe.runIf(!SKIP)('metamcp-init in a real Docker engine', () => {
 
   afterAll(() => {
     const composeEnv = { ...process.env, E2E_APP_IMAGE: IMAGE, E2E_BASE_IMAGE: BASE_IMAGE, E2E_PREFIX: PROJECT };
-    run('docker-compose', ['-p', PROJECT, '-f', 'compose.yml', '-f', '../test/docker/compose.local.yml', 'down', '-v', '--timeout', '1'], { cwd: join(REPO, 'docker'), env: composeEnv, allowFail: true });
-    const left = run('docker', ['ps', '-aq', '--filter', `label=${LABEL}`], { allowFail: true }).stdout.split('\n').filter(Boolean);
+    run('docker-compose', ['-p', PROJECT, '-f', 'compose.yml', '-f', '../test/docker/compose.local.yml', 'down', '-v', '--timeout', '1'], {
+      cwd: join(REPO, 'docker'),
+      env: composeEnv,
+      allowFail: true,
+    });
+    const left = run('docker', ['ps', '-aq', '--filter', `label=${LABEL}`], { allowFail: true })
+      .stdout.split('\n')
+      .filter(Boolean);
     if (left.length > 0) run('docker', ['rm', '-f', ...left], { allowFail: true });
     run('docker', ['rmi', IMAGE, BUILD_STAGE, BASE_IMAGE], { allowFail: true });
     for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
@@ -110,12 +118,37 @@ describe.runIf(!SKIP)('metamcp-init in a real Docker engine', () => {
     it('adds one small layer to the base: the bundle, and koffi with its glibc and musl builds', () => {
       const baseBytes = imageSize(BASE_IMAGE);
       const imageBytes = imageSize(IMAGE);
-      const files = docker('run', '--rm', '--label', LABEL, '--network', 'none', '--entrypoint', 'sh', IMAGE, '-c', 'cd /opt/metamcp-init && ls metamcp-init.cjs node_modules/koffi/package.json node_modules/@koromix/*/*/koffi.node');
-      expect(files.split('\n')).toEqual(['metamcp-init.cjs', 'node_modules/@koromix/koffi-linux-x64/linux_x64/koffi.node', 'node_modules/@koromix/koffi-linux-x64/musl_x64/koffi.node', 'node_modules/koffi/package.json']);
-      const layers = docker('history', '--format', '{{.Size}}', IMAGE).split('\n').filter((size) => size !== '0B');
-      expect(layers.length).toBe(docker('history', '--format', '{{.Size}}', BASE_IMAGE).split('\n').filter((size) => size !== '0B').length + 1);
+      const files = docker(
+        'run',
+        '--rm',
+        '--label',
+        LABEL,
+        '--network',
+        'none',
+        '--entrypoint',
+        'sh',
+        IMAGE,
+        '-c',
+        'cd /opt/metamcp-init && ls metamcp-init.cjs node_modules/koffi/package.json node_modules/@koromix/*/*/koffi.node',
+      );
+      expect(files.split('\n')).toEqual([
+        'metamcp-init.cjs',
+        'node_modules/@koromix/koffi-linux-x64/linux_x64/koffi.node',
+        'node_modules/@koromix/koffi-linux-x64/musl_x64/koffi.node',
+        'node_modules/koffi/package.json',
+      ]);
+      const layers = docker('history', '--format', '{{.Size}}', IMAGE)
+        .split('\n')
+        .filter((size) => size !== '0B');
+      expect(layers.length).toBe(
+        docker('history', '--format', '{{.Size}}', BASE_IMAGE)
+          .split('\n')
+          .filter((size) => size !== '0B').length + 1,
+      );
       expect(imageBytes - baseBytes).toBeLessThan(10 * 1024 * 1024);
-      console.log(`docker e2e: image size base ${(baseBytes / 1e6).toFixed(1)} MB, with init ${(imageBytes / 1e6).toFixed(1)} MB: the init layer adds ${((imageBytes - baseBytes) / 1e6).toFixed(2)} MB`);
+      console.log(
+        `docker e2e: image size base ${(baseBytes / 1e6).toFixed(1)} MB, with init ${(imageBytes / 1e6).toFixed(1)} MB: the init layer adds ${((imageBytes - baseBytes) / 1e6).toFixed(2)} MB`,
+      );
     });
 
     it('has the entrypoint and, by default, the CMD of delorenj/metamcp', () => {
@@ -126,7 +159,7 @@ describe.runIf(!SKIP)('metamcp-init in a real Docker engine', () => {
     });
   });
 
-  describe('a leak storm under --pids-limit 150 --memory 1g, as the base image\'s user nextjs', () => {
+  describe("a leak storm under --pids-limit 150 --memory 1g, as the base image's user nextjs", () => {
     const PIDS_MAX = 150;
     const CAP = 3;
     const GRACE_MS = 5000;
@@ -144,20 +177,46 @@ describe.runIf(!SKIP)('metamcp-init in a real Docker engine', () => {
       chmodSync(reportDir, 0o777); // written by uid 1001 in the container
       report = () => {
         const file = join(reportDir, 'report.jsonl');
-        return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as SimEvent) : [];
+        return existsSync(file)
+          ? readFileSync(file, 'utf8')
+              .split('\n')
+              .filter(Boolean)
+              .map((line) => JSON.parse(line) as SimEvent)
+          : [];
       };
       name = runDetached('storm', [
-        '--pids-limit', String(PIDS_MAX), '--memory', '1g', '--memory-swap', '1g', '-v', `${reportDir}:/report`,
-        '-e', 'METAMCP_LIKE_ARGS=--storm 10 --storm-seconds 4 --server-flags "--threads 4" --report-file /report/report.jsonl',
-        '-e', `METAMCP_INIT_MAX_PER_COMMAND=${CAP}`, '-e', 'METAMCP_INIT_STOP_GRACE=1s', '-e', 'METAMCP_INIT_INTERVAL=1s',
+        '--pids-limit',
+        String(PIDS_MAX),
+        '--memory',
+        '1g',
+        '--memory-swap',
+        '1g',
+        '-v',
+        `${reportDir}:/report`,
+        '-e',
+        'METAMCP_LIKE_ARGS=--storm 10 --storm-seconds 4 --server-flags "--threads 4" --report-file /report/report.jsonl',
+        '-e',
+        `METAMCP_INIT_MAX_PER_COMMAND=${CAP}`,
+        '-e',
+        'METAMCP_INIT_STOP_GRACE=1s',
+        '-e',
+        'METAMCP_INIT_INTERVAL=1s',
         // Idle duplicates are trimmed once settled and idle: short here, so the test ends soon.
-        '-e', 'METAMCP_INIT_IDLE_AFTER=1s', '-e', 'METAMCP_INIT_START_GRACE=1s',
-        '-e', `METAMCP_INIT_GRACE=${GRACE_MS / 1000}s`, '-e', 'METAMCP_INIT_LOG_FORMAT=json',
+        '-e',
+        'METAMCP_INIT_IDLE_AFTER=1s',
+        '-e',
+        'METAMCP_INIT_START_GRACE=1s',
+        '-e',
+        `METAMCP_INIT_GRACE=${GRACE_MS / 1000}s`,
+        '-e',
+        'METAMCP_INIT_LOG_FORMAT=json',
       ]);
       hostPid = inspectState(name).Pid;
       const dir = pidsCgroupDir(hostPid);
       const cgroup = {
-        path: dir, max: PIDS_MAX, prefix: [],
+        path: dir,
+        max: PIDS_MAX,
+        prefix: [],
         current: () => Number(readFileSync(`${dir}/pids.current`, 'utf8')),
         pids: () => readFileSync(`${dir}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number),
       };
@@ -188,9 +247,13 @@ describe.runIf(!SKIP)('metamcp-init in a real Docker engine', () => {
         logs.stop();
       }
       const byInit = [...zombies.values()].filter((seen) => seen.ppid === hostPid).length;
-      console.log(`docker e2e: storm: ${zombies.size} zombies seen (${byInit} of them the init's) in ${zombieSamples} samples of the container's tree over ${sampledMs} ms, `
-        + `${[...zombies.values()].filter((seen) => seen.samples.length > 1).length} in more than one sample`);
-      console.log(`docker e2e: storm peak pids.current ${samples.peakTasks}/${PIDS_MAX} (${samples.count} samples), ${stopLines(dockerLogs(name).stderr).length} stops, ${report().filter((e) => e.event === 'launch').length} launches`);
+      console.log(
+        `docker e2e: storm: ${zombies.size} zombies seen (${byInit} of them the init's) in ${zombieSamples} samples of the container's tree over ${sampledMs} ms, ` +
+          `${[...zombies.values()].filter((seen) => seen.samples.length > 1).length} in more than one sample`,
+      );
+      console.log(
+        `docker e2e: storm peak pids.current ${samples.peakTasks}/${PIDS_MAX} (${samples.count} samples), ${stopLines(dockerLogs(name).stderr).length} stops, ${report().filter((e) => e.event === 'launch').length} launches`,
+      );
     });
 
     it('keeps the container running and the app never sees EAGAIN, under the pids limit', () => {
@@ -203,11 +266,11 @@ describe.runIf(!SKIP)('metamcp-init in a real Docker engine', () => {
       expect(samples.peakTasks).toBeLessThan(PIDS_MAX);
     });
 
-    it('runs as the base image\'s non-root user (uid 1001)', () => {
+    it("runs as the base image's non-root user (uid 1001)", () => {
       expect(uidOf(hostPid)).toBe(1001);
     });
 
-    it('shows the guard\'s stops in docker logs as JSON lines with their reasons', () => {
+    it("shows the guard's stops in docker logs as JSON lines with their reasons", () => {
       const stops = stopLines(dockerLogs(name).stderr);
       expect(stops.length).toBeGreaterThan(0);
       for (const stop of stops) {
@@ -228,7 +291,7 @@ describe.runIf(!SKIP)('metamcp-init in a real Docker engine', () => {
       expect([init, ...descendantsOf(hostPid)].filter((proc) => proc.state === 'Z')).toEqual([]);
     });
 
-    it('ends on docker stop within the grace period, with the app\'s exit status, leaving nothing', () => {
+    it("ends on docker stop within the grace period, with the app's exit status, leaving nothing", () => {
       const inside: ProcRef[] = [readStat(hostPid)!, ...descendantsOf(hostPid)].map(({ pid, startTicks }) => ({ pid, startTicks }));
       expect(inside.length).toBeGreaterThan(CAP);
       const started = performance.now();
@@ -248,10 +311,22 @@ describe.runIf(!SKIP)('metamcp-init in a real Docker engine', () => {
   it('without the init, the same storm in the base image alone hits the pids limit', async () => {
     const reportDir = makeTempDir('metamcp-init-storm-base-');
     chmodSync(reportDir, 0o777);
-    const name = runDetached('storm-base', [
-      '--pids-limit', '150', '--memory', '1g', '--memory-swap', '1g', '-v', `${reportDir}:/report`,
-      '-e', 'METAMCP_LIKE_ARGS=--storm 10 --storm-seconds 4 --server-flags "--threads 4" --report-file /report/report.jsonl',
-    ], BASE_IMAGE);
+    const name = runDetached(
+      'storm-base',
+      [
+        '--pids-limit',
+        '150',
+        '--memory',
+        '1g',
+        '--memory-swap',
+        '1g',
+        '-v',
+        `${reportDir}:/report`,
+        '-e',
+        'METAMCP_LIKE_ARGS=--storm 10 --storm-seconds 4 --server-flags "--threads 4" --report-file /report/report.jsonl',
+      ],
+      BASE_IMAGE,
+    );
     const dir = pidsCgroupDir(inspectState(name).Pid);
     let peakTasks = 0;
     const timer = setInterval(() => {
@@ -263,13 +338,22 @@ describe.runIf(!SKIP)('metamcp-init in a real Docker engine', () => {
     }, 10);
     const logs = followLogs(name);
     try {
-      await waitFor(() => logs.stdout().includes('scenario-done'), { timeoutMs: 60_000, intervalMs: 100, what: 'scenario-done from the storm without the init' });
+      await waitFor(() => logs.stdout().includes('scenario-done'), {
+        timeoutMs: 60_000,
+        intervalMs: 100,
+        what: 'scenario-done from the storm without the init',
+      });
     } finally {
       clearInterval(timer);
       logs.stop();
     }
     const file = join(reportDir, 'report.jsonl');
-    const hits = limitHits(readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as SimEvent));
+    const hits = limitHits(
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as SimEvent),
+    );
     console.log(`docker e2e: the storm without the init: peak pids.current ${peakTasks}/150, ${hits.length} EAGAIN/aborts`);
     expect(peakTasks).toBe(150);
     expect(hits.length).toBeGreaterThan(0);
@@ -280,20 +364,40 @@ describe.runIf(!SKIP)('metamcp-init in a real Docker engine', () => {
     ['root', 'root', 0],
     ['an arbitrary non-root uid', '4242:4242', 4242],
   ])('run as %s, with servers that ignore TERM', (_what, user, uid) => {
-    it('caps duplicates, and on docker stop KILLs what is left after the grace, exiting with the app\'s status', async () => {
+    it("caps duplicates, and on docker stop KILLs what is left after the grace, exiting with the app's status", async () => {
       const GRACE_MS = 2000;
       const name = runDetached(`user-${uid}`, [
-        '--user', user, '--pids-limit', '150',
-        '-e', 'METAMCP_LIKE_ARGS=--sessions-never-closed 4 --server-flags "--ignore-term --ignore-eof"',
-        '-e', 'METAMCP_INIT_MAX_PER_COMMAND=2', '-e', 'METAMCP_INIT_STOP_GRACE=1s', '-e', 'METAMCP_INIT_INTERVAL=500ms',
-        '-e', 'METAMCP_INIT_IDLE_AFTER=1s', '-e', 'METAMCP_INIT_START_GRACE=1s',
-        '-e', `METAMCP_INIT_GRACE=${GRACE_MS / 1000}s`,
+        '--user',
+        user,
+        '--pids-limit',
+        '150',
+        '-e',
+        'METAMCP_LIKE_ARGS=--sessions-never-closed 4 --server-flags "--ignore-term --ignore-eof"',
+        '-e',
+        'METAMCP_INIT_MAX_PER_COMMAND=2',
+        '-e',
+        'METAMCP_INIT_STOP_GRACE=1s',
+        '-e',
+        'METAMCP_INIT_INTERVAL=500ms',
+        '-e',
+        'METAMCP_INIT_IDLE_AFTER=1s',
+        '-e',
+        'METAMCP_INIT_START_GRACE=1s',
+        '-e',
+        `METAMCP_INIT_GRACE=${GRACE_MS / 1000}s`,
       ]);
-      await waitFor(() => jsonLines(dockerLogs(name).stderr).filter((line) => line.msg === 'stopped MCP instance').length >= 2, { timeoutMs: 20_000, intervalMs: 200, what: '2 duplicates stopped' });
+      await waitFor(() => jsonLines(dockerLogs(name).stderr).filter((line) => line.msg === 'stopped MCP instance').length >= 2, {
+        timeoutMs: 20_000,
+        intervalMs: 200,
+        what: '2 duplicates stopped',
+      });
       const hostPid = inspectState(name).Pid;
       // The kept servers must have their TERM handler in place, or TERM would end them at once.
-      await waitFor(() => descendantsOf(hostPid).filter((proc) => catchesTerm(proc.pid) && cmdlineOf(proc.pid).includes('fake-mcp-server.js')).length === 2,
-        { timeoutMs: 20_000, intervalMs: 100, what: 'the 2 kept servers to catch TERM' });
+      await waitFor(() => descendantsOf(hostPid).filter((proc) => catchesTerm(proc.pid) && cmdlineOf(proc.pid).includes('fake-mcp-server.js')).length === 2, {
+        timeoutMs: 20_000,
+        intervalMs: 100,
+        what: 'the 2 kept servers to catch TERM',
+      });
       expect(uidOf(hostPid)).toBe(uid);
       expect(stopLines(dockerLogs(name).stderr).map((line) => line.reason)).toEqual(['duplicate', 'duplicate']);
       const inside: ProcRef[] = [readStat(hostPid)!, ...descendantsOf(hostPid)].map(({ pid, startTicks }) => ({ pid, startTicks }));
@@ -305,7 +409,12 @@ describe.runIf(!SKIP)('metamcp-init in a real Docker engine', () => {
       // The grace runs from the TERM: the app's own 2 s of shutdown fall within it.
       expect(tookMs).toBeGreaterThanOrEqual(GRACE_MS - 100);
       expect(tookMs).toBeLessThan(GRACE_MS + 3000);
-      expect(jsonLines(dockerLogs(name).stderr).at(-1)).toMatchObject({ msg: 'main child exited; nothing left, exiting', exitCode: 0, left: 0, killed: expect.any(Number) });
+      expect(jsonLines(dockerLogs(name).stderr).at(-1)).toMatchObject({
+        msg: 'main child exited; nothing left, exiting',
+        exitCode: 0,
+        left: 0,
+        killed: expect.any(Number),
+      });
       expect(jsonLines(dockerLogs(name).stderr).at(-1)!.killed).toBeGreaterThanOrEqual(2);
       expect(inside.filter((ref) => isAlive(ref))).toEqual([]);
     });
@@ -319,22 +428,29 @@ describe.runIf(!SKIP)('metamcp-init in a real Docker engine', () => {
       withInit.push(await timeUntilStdout(['--name', containerName('start-init'), '--label', LABEL, '--network', 'none', IMAGE], 'ready'));
     }
     const overheadMs = median(withInit) - median(base);
-    console.log(`docker e2e: docker run to "ready", median of 5: base ${Math.round(median(base))} ms, with init ${Math.round(median(withInit))} ms, overhead ${Math.round(overheadMs)} ms`
-      + ` (base ${base.map(Math.round).join('/')}; with init ${withInit.map(Math.round).join('/')})`);
+    console.log(
+      `docker e2e: docker run to "ready", median of 5: base ${Math.round(median(base))} ms, with init ${Math.round(median(withInit))} ms, overhead ${Math.round(overheadMs)} ms` +
+        ` (base ${base.map(Math.round).join('/')}; with init ${withInit.map(Math.round).join('/')})`,
+    );
     expect(overheadMs).toBeLessThan(1000);
   });
 
   describe('docker/compose.yml, with the local images swapped in by test/docker/compose.local.yml', () => {
     let env: NodeJS.ProcessEnv;
-    const compose = (...args: string[]) => run('docker-compose', ['-p', PROJECT, '-f', 'compose.yml', '-f', '../test/docker/compose.local.yml', ...args], { cwd: join(REPO, 'docker'), env });
+    const compose = (...args: string[]) =>
+      run('docker-compose', ['-p', PROJECT, '-f', 'compose.yml', '-f', '../test/docker/compose.local.yml', ...args], { cwd: join(REPO, 'docker'), env });
     const app = `${PROJECT}-app`;
 
     beforeAll(async () => {
       env = {
-        ...process.env, E2E_APP_IMAGE: IMAGE, E2E_BASE_IMAGE: BASE_IMAGE, E2E_PREFIX: PROJECT,
+        ...process.env,
+        E2E_APP_IMAGE: IMAGE,
+        E2E_BASE_IMAGE: BASE_IMAGE,
+        E2E_PREFIX: PROJECT,
         // The upstream image's way of starting MetaMCP; the image's CMD is delorenj/metamcp's.
         METAMCP_COMMAND: './docker-entrypoint.sh',
-        METAMCP_PORT: String(await freePort()), POSTGRES_EXTERNAL_PORT: String(await freePort()),
+        METAMCP_PORT: String(await freePort()),
+        POSTGRES_EXTERNAL_PORT: String(await freePort()),
       };
     });
 
@@ -349,19 +465,34 @@ describe.runIf(!SKIP)('metamcp-init in a real Docker engine', () => {
       expect(config).not.toMatch(/^\s*init:/m);
     });
 
-    it('starts, with the limits in force in the app container\'s cgroup and the init as its PID 1', async () => {
+    it("starts, with the limits in force in the app container's cgroup and the init as its PID 1", async () => {
       compose('up', '-d', '--no-build');
       await waitFor(() => dockerLogs(app).stdout.includes('scenario-done'), { timeoutMs: 30_000, intervalMs: 200, what: 'the app in the compose stack' });
       // Read inside the container, from its own cgroup (v1 here; v2 names in the fallbacks).
-      const limits = Object.fromEntries(docker('exec', app, 'sh', '-c', [
-        'cd /sys/fs/cgroup',
-        'echo pids=$(cat pids/pids.max 2>/dev/null || cat pids.max)',
-        'echo memory=$(cat memory/memory.limit_in_bytes 2>/dev/null || cat memory.max)',
-        'echo memsw=$(cat memory/memory.memsw.limit_in_bytes 2>/dev/null || echo "$(( $(cat memory.max) + $(cat memory.swap.max) ))")',
-        'echo cpu=$(cat cpu/cpu.cfs_quota_us 2>/dev/null || cut -d" " -f1 cpu.max)/$(cat cpu/cpu.cfs_period_us 2>/dev/null || cut -d" " -f2 cpu.max)',
-      ].join('; ')).split('\n').map((line) => line.split('=') as [string, string]));
+      const limits = Object.fromEntries(
+        docker(
+          'exec',
+          app,
+          'sh',
+          '-c',
+          [
+            'cd /sys/fs/cgroup',
+            'echo pids=$(cat pids/pids.max 2>/dev/null || cat pids.max)',
+            'echo memory=$(cat memory/memory.limit_in_bytes 2>/dev/null || cat memory.max)',
+            'echo memsw=$(cat memory/memory.memsw.limit_in_bytes 2>/dev/null || echo "$(( $(cat memory.max) + $(cat memory.swap.max) ))")',
+            'echo cpu=$(cat cpu/cpu.cfs_quota_us 2>/dev/null || cut -d" " -f1 cpu.max)/$(cat cpu/cpu.cfs_period_us 2>/dev/null || cut -d" " -f2 cpu.max)',
+          ].join('; '),
+        )
+          .split('\n')
+          .map((line) => line.split('=') as [string, string]),
+      );
       expect(limits).toEqual({ pids: '400', memory: String(4 * 1024 ** 3), memsw: String(4 * 1024 ** 3), cpu: '200000/100000' });
-      expect(docker('exec', app, 'cat', '/proc/1/cmdline').split('\0').slice(0, 4)).toEqual(['node', '/opt/metamcp-init/metamcp-init.cjs', '--', './docker-entrypoint.sh']);
+      expect(docker('exec', app, 'cat', '/proc/1/cmdline').split('\0').slice(0, 4)).toEqual([
+        'node',
+        '/opt/metamcp-init/metamcp-init.cjs',
+        '--',
+        './docker-entrypoint.sh',
+      ]);
       // The guard found the same limits in its cgroup.
       const guardOn = jsonLines(dockerLogs(app).stderr).find((line) => line.msg === 'guard on');
       expect(guardOn).toMatchObject({ pids: { maxTasks: 400 }, memory: { limitBytes: 4 * 1024 ** 3 } });

@@ -5,7 +5,7 @@ describe('commandKey', () => {
   const key = 'npm exec @modelcontextprotocol/server-filesystem /data';
 
   it.each([
-    ['npm\'s one-string title', ['npm exec @modelcontextprotocol/server-filesystem /data']],
+    ["npm's one-string title", ['npm exec @modelcontextprotocol/server-filesystem /data']],
     ['npm exec argv', ['npm', 'exec', '@modelcontextprotocol/server-filesystem', '/data']],
     ['npx -y', ['npx', '-y', '@modelcontextprotocol/server-filesystem', '/data']],
     ['npx by path', ['/usr/local/bin/npx', '--yes', '@modelcontextprotocol/server-filesystem', '/data']],

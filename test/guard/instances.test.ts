@@ -13,16 +13,21 @@ function find(procs: ProcInfo[], known: ReadonlyMap<string, KnownLauncher> = new
 }
 
 describe('findInstances', () => {
-  it('makes one instance of launcher → sh → server, keyed by npm\'s title', () => {
+  it("makes one instance of launcher → sh → server, keyed by npm's title", () => {
     const { instances } = find(makeNpmTree(100));
     expect(instances).toHaveLength(1);
     expect(instances[0]).toMatchObject({
-      id: '100:100', key: 'npm exec @modelcontextprotocol/server-everything', launcherAlive: true, orphaned: false, pgid: 100, tasks: 23,
+      id: '100:100',
+      key: 'npm exec @modelcontextprotocol/server-everything',
+      launcherAlive: true,
+      orphaned: false,
+      pgid: 100,
+      tasks: 23,
     });
     expect(instances[0]!.members.map((m) => m.pid)).toEqual([100, 101, 102]);
   });
 
-  it('never takes the init, the main child or processes outside a launcher\'s tree', () => {
+  it("never takes the init, the main child or processes outside a launcher's tree", () => {
     const other = makeProc(50, { ppid: MAIN_PID, pgid: MAIN_PID, sid: MAIN_PID, argv: ['node', 'worker.js'] });
     const { instances } = find([other, ...makeNpmTree(100)]);
     const members = instances.flatMap((i) => i.members.map((m) => m.pid));
@@ -31,7 +36,7 @@ describe('findInstances', () => {
     expect(members).not.toContain(50);
   });
 
-  it('does not take the group of a launcher that does not lead one, and never signals the main child\'s group', () => {
+  it("does not take the group of a launcher that does not lead one, and never signals the main child's group", () => {
     const launcher = makeProc(100, { ppid: MAIN_PID, pgid: MAIN_PID, sid: MAIN_PID, argv: ['npx', '-y', 'some-mcp-server'] });
     const sibling = makeProc(60, { ppid: MAIN_PID, pgid: MAIN_PID, sid: MAIN_PID, argv: ['node', 'worker.js'] });
     const { instances } = find([launcher, sibling]);
@@ -40,13 +45,16 @@ describe('findInstances', () => {
   });
 
   it('never takes a main child whose command line matches, and still finds the launchers below it', () => {
-    const procs = makeProcs(makeNpmTree(100)).set(MAIN_PID, makeProc(MAIN_PID, { argv: ['node', 'app.js', '--servers', '@modelcontextprotocol/server-memory'] }));
+    const procs = makeProcs(makeNpmTree(100)).set(
+      MAIN_PID,
+      makeProc(MAIN_PID, { argv: ['node', 'app.js', '--servers', '@modelcontextprotocol/server-memory'] }),
+    );
     const app = findAppTree({ procs, initPid: INIT_PID, mainPid: MAIN_PID, lineage: EMPTY_LINEAGE });
     const { instances } = findInstances({ app, initPid: INIT_PID, patterns, known: new Map() });
     expect(instances.map((i) => i.launcher.pid)).toEqual([100]);
   });
 
-  it('keeps a dead launcher\'s leftovers as one orphaned instance with its id and key', () => {
+  it("keeps a dead launcher's leftovers as one orphaned instance with its id and key", () => {
     const model = new GuardModel();
     const first = model.scan(makeNpmTree(100), { nowMs: 0 });
     // The launcher is killed: sh is reparented to the init, still in the launcher's group.
@@ -67,7 +75,7 @@ describe('findInstances', () => {
     expect(instances[0]!.orphaned).toBe(true);
   });
 
-  it('keeps one key through every command line a launcher shows: env shebang, node npx, npm\'s interim and final titles', () => {
+  it("keeps one key through every command line a launcher shows: env shebang, node npx, npm's interim and final titles", () => {
     const model = new GuardModel();
     const [launcher, ...rest] = makeNpmTree(100, { pkg: '@modelcontextprotocol/server-everything' });
     const phases = [
@@ -80,7 +88,7 @@ describe('findInstances', () => {
     for (const instances of seen) expect(instances.map((i) => [i.id, i.key])).toEqual([['100:100', 'npm exec @modelcontextprotocol/server-everything']]);
   });
 
-  it('does not take a process that has forked but not exec\'d: its command line is still its parent\'s', () => {
+  it("does not take a process that has forked but not exec'd: its command line is still its parent's", () => {
     const forked = makeProc(300, { ppid: MAIN_PID, flags: 0x40, argv: ['npx', '-y', '@modelcontextprotocol/server-memory'] });
     expect(find([forked]).instances).toEqual([]);
     expect(find([{ ...forked, flags: 0 }]).instances).toHaveLength(1);
@@ -93,7 +101,7 @@ describe('findInstances', () => {
     expect(model.scan(makeNpmTree(100, { parent: INIT_PID }), { nowMs: 100 }).instances[0]!.orphaned).toBe(true);
   });
 
-  it('does not take a new process that reuses a dead launcher\'s pid, nor its group', () => {
+  it("does not take a new process that reuses a dead launcher's pid, nor its group", () => {
     const model = new GuardModel();
     model.scan(makeNpmTree(100), { nowMs: 0 });
     const reuser = makeProc(100, { startTicks: 9000, pgid: 100, sid: 100, ppid: INIT_PID, argv: ['node', 'worker.js'] });
@@ -141,7 +149,7 @@ describe('findAppTree: only what the app started', () => {
     expect(instances.map((i) => i.pgid)).toEqual([100]);
   });
 
-  it('forgets a session once nothing is left in it, so a later holder of that id is not the app\'s', () => {
+  it("forgets a session once nothing is left in it, so a later holder of that id is not the app's", () => {
     const model = new GuardModel();
     model.scan(makeNpmTree(100), { nowMs: 0 });
     model.scan([], { nowMs: 100 });

@@ -29,7 +29,10 @@ function runScans(model: GuardModel, procs: readonly ProcInfo[], fromMs: number,
   const stops: [number, string][] = [];
   const loops: Plan['loops'] = [];
   for (let t = fromMs; t <= toMs; t += 1000) {
-    const plan = model.scan(procs.filter((p) => !gone.has(p.pid)), { nowMs: t });
+    const plan = model.scan(
+      procs.filter((p) => !gone.has(p.pid)),
+      { nowMs: t },
+    );
     for (const stop of plan.stops) for (const member of stop.instance.members) gone.add(member.pid);
     stops.push(...stopped(plan));
     loops.push(...plan.loops);
@@ -38,7 +41,13 @@ function runScans(model: GuardModel, procs: readonly ProcInfo[], fromMs: number,
 }
 
 /** Scans the same processes every second from `fromMs` to `toMs`; returns the last plan. */
-function scanUntil(model: GuardModel, procs: readonly ProcInfo[], fromMs: number, toMs: number, input: Omit<Parameters<GuardModel['scan']>[1], 'nowMs'> = {}): Plan {
+function scanUntil(
+  model: GuardModel,
+  procs: readonly ProcInfo[],
+  fromMs: number,
+  toMs: number,
+  input: Omit<Parameters<GuardModel['scan']>[1], 'nowMs'> = {},
+): Plan {
   let plan = model.scan(procs, { ...input, nowMs: fromMs });
   for (let t = fromMs + 1000; t <= toMs; t += 1000) plan = model.scan(procs, { ...input, nowMs: t });
   return plan;
@@ -100,16 +109,21 @@ describe('planStops: the duplicate rule', () => {
     for (let t = 41_000; t <= 90_000; t += 1000) expect(model.scan(procs, { nowMs: t, io: new Map([[122, t]]) }).stops).toEqual([]);
   });
 
-  it('counts npm\'s title and a plain npx argv of one command as duplicates', () => {
+  it("counts npm's title and a plain npx argv of one command as duplicates", () => {
     const titled = makeNpmTree(100, { pkg: pkgA });
     const plain = makeNpmTree(200, { pkg: pkgA }).map((p, i) => (i === 0 ? { ...p, argv: ['npx', '-y', pkgA] } : p));
-    expect(runScans(new GuardModel(makeConfig({ maxPerCommand: 1, idleAfterMs: 30_000 })), [...titled, ...plain], 20_000, 60_000).stops).toEqual([[100, 'duplicate']]);
+    expect(runScans(new GuardModel(makeConfig({ maxPerCommand: 1, idleAfterMs: 30_000 })), [...titled, ...plain], 20_000, 60_000).stops).toEqual([
+      [100, 'duplicate'],
+    ]);
   });
 
   it('applies the total cap to idle instances of quiet keys', () => {
     const model = new GuardModel(makeConfig({ maxInstances: 2, idleAfterMs: 30_000 }));
     const procs = [...trees(2, pkgA, 100), ...trees(2, pkgB, 500)];
-    expect(runScans(model, procs, 20_000, 60_000).stops).toEqual([[100, 'max-instances'], [500, 'max-instances']]);
+    expect(runScans(model, procs, 20_000, 60_000).stops).toEqual([
+      [100, 'max-instances'],
+      [500, 'max-instances'],
+    ]);
   });
 });
 
@@ -140,7 +154,10 @@ describe('planStops: headroom', () => {
     scanUntil(model, procs, 20_000, 30_000);
     // B's instances were used at 31 s; A's were not: A goes first, one per key per scan.
     const plan = scanUntil(model, used(procs.filter((p) => p.pid >= 500)).concat(procs.filter((p) => p.pid < 500)), 31_000, 40_000, { cgroup: pidsAt(170) });
-    expect(stopped(plan)).toEqual([[100, 'pids-headroom'], [500, 'pids-headroom']]);
+    expect(stopped(plan)).toEqual([
+      [100, 'pids-headroom'],
+      [500, 'pids-headroom'],
+    ]);
     expect(plan.stops.every((s) => s.evidence.pressure === 'high' && !s.evidence.busy && !s.evidence.starting)).toBe(true);
   });
 
@@ -149,7 +166,10 @@ describe('planStops: headroom', () => {
     const settled = trees(3, pkgA, 100);
     scanUntil(model, settled, 20_000, 30_000);
     // 120 serves a request: A is not quiet, and A is the only key.
-    const plan = model.scan(settled.map((p) => (p.pid >= 120 ? { ...p, cpuTicks: 3 } : p)), { nowMs: 31_000, cgroup: pidsAt(175) });
+    const plan = model.scan(
+      settled.map((p) => (p.pid >= 120 ? { ...p, cpuTicks: 3 } : p)),
+      { nowMs: 31_000, cgroup: pidsAt(175) },
+    );
     expect(plan.stops).toEqual([]);
   });
 
@@ -185,8 +205,14 @@ describe('planStops: headroom', () => {
     const plan = model.scan([...busyB, ...starting], { nowMs: 31_000, cgroup: pidsAt(199) });
     // 199 - 140 = 59 tasks should go: A's idle one, then B's busy one (A's second one waits
     // for the first to be gone); C is starting and, grown, stays under the critical mark.
-    expect(stopped(plan)).toEqual([[100, 'pids-headroom'], [500, 'pids-headroom']]);
-    expect(plan.stops.map((s) => [s.evidence.busy, s.evidence.starting])).toEqual([[false, false], [true, false]]);
+    expect(stopped(plan)).toEqual([
+      [100, 'pids-headroom'],
+      [500, 'pids-headroom'],
+    ]);
+    expect(plan.stops.map((s) => [s.evidence.busy, s.evidence.starting])).toEqual([
+      [false, false],
+      [true, false],
+    ]);
     expect(plan.stops.every((s) => s.evidence.pressure === 'critical')).toBe(true);
   });
 
@@ -198,7 +224,10 @@ describe('planStops: headroom', () => {
     const model2 = new GuardModel();
     scanUntil(model2, settled, 20_000, 30_000);
     // Over the limit (a cgroup whose pids.max was lowered): 224 → 201 is still at the limit, → 178 is not.
-    expect(stopped(model2.scan(settled, { nowMs: 31_000, cgroup: pidsAt(224) }))).toEqual([[100, 'pids-headroom'], [110, 'pids-headroom']]);
+    expect(stopped(model2.scan(settled, { nowMs: 31_000, cgroup: pidsAt(224) }))).toEqual([
+      [100, 'pids-headroom'],
+      [110, 'pids-headroom'],
+    ]);
   });
 
   it('when the trees already there will reach the limit once grown, stops an idle one first', () => {
@@ -230,7 +259,10 @@ describe('planStops: headroom', () => {
     const critical = new GuardModel();
     scanUntil(critical, trees(1, pkgA, 100), 20_000, 21_000);
     scanUntil(critical, launchers, 28_000, 30_000);
-    expect(stopped(critical.scan(launchers, { nowMs: 31_000, cgroup: pidsAt(185) }))).toEqual([[330, 'pids-headroom'], [320, 'pids-headroom']]);
+    expect(stopped(critical.scan(launchers, { nowMs: 31_000, cgroup: pidsAt(185) }))).toEqual([
+      [330, 'pids-headroom'],
+      [320, 'pids-headroom'],
+    ]);
   });
 
   it('waits while a session has just started on the key: a new instance means someone asked for it', () => {
@@ -262,8 +294,12 @@ describe('planStops: headroom', () => {
 
   it('accepts a headroom in tasks, and ignores a cgroup without a limit', () => {
     const procs = trees(2, pkgA, 100);
-    expect(scanUntil(new GuardModel(makeConfig({ pidsHeadroom: { amount: 30 } })), procs, 20_000, 30_000, { cgroup: pidsAt(171) }).history.stopsByKey.size).toBe(1);
-    expect(scanUntil(new GuardModel(makeConfig({ pidsHeadroom: { amount: 20 } })), procs, 20_000, 30_000, { cgroup: pidsAt(171) }).history.stopsByKey.size).toBe(0);
+    expect(
+      scanUntil(new GuardModel(makeConfig({ pidsHeadroom: { amount: 30 } })), procs, 20_000, 30_000, { cgroup: pidsAt(171) }).history.stopsByKey.size,
+    ).toBe(1);
+    expect(
+      scanUntil(new GuardModel(makeConfig({ pidsHeadroom: { amount: 20 } })), procs, 20_000, 30_000, { cgroup: pidsAt(171) }).history.stopsByKey.size,
+    ).toBe(0);
     expect(scanUntil(new GuardModel(), procs, 20_000, 30_000, { cgroup: { pids: { currentTasks: 100_000, dir: '/' } } }).history.stopsByKey.size).toBe(0);
   });
 
@@ -275,7 +311,10 @@ describe('planStops: headroom', () => {
     const procs = [...trees(1, pkgA, 100), ...trees(1, pkgB, 500)];
     scanUntil(model, procs, 20_000, 30_000);
     const plan = model.scan(procs, { nowMs: 31_000, cgroup: { memory } });
-    expect(stopped(plan)).toEqual([[100, 'memory-headroom'], [500, 'memory-headroom']]);
+    expect(stopped(plan)).toEqual([
+      [100, 'memory-headroom'],
+      [500, 'memory-headroom'],
+    ]);
   });
 });
 
@@ -342,14 +381,16 @@ describe('planStops on generated process tables', () => {
   // A small deterministic PRNG so that a failure can be replayed from its seed.
   function random(seed: number) {
     let state = seed;
-    return () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    return () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   }
 
   it('never plans the init, the main child, anything outside the app, a protected group, a busy instance short of critical, or a starting one short of urgent: 3000 runs', () => {
     const violations: string[] = [];
     for (let seed = 1; seed <= 3000; seed += 1) {
       const rand = random(seed);
-      const model = new GuardModel(makeConfig({ maxPerCommand: 1 + Math.floor(rand() * 3), idleAfterMs: rand() < 0.5 ? 0 : 5000, orphanGraceMs: rand() < 0.5 ? 0 : 3000 }));
+      const model = new GuardModel(
+        makeConfig({ maxPerCommand: 1 + Math.floor(rand() * 3), idleAfterMs: rand() < 0.5 ? 0 : 5000, orphanGraceMs: rand() < 0.5 ? 0 : 3000 }),
+      );
       const outsiders = new Set<number>();
       let procs: ProcInfo[] = [];
       let pid = 100;
@@ -369,10 +410,12 @@ describe('planStops on generated process tables', () => {
       for (let step = 0; step < 6; step += 1) {
         const nowMs = 30_000 + step * 1000 * (1 + Math.floor(rand() * 5));
         // Some processes die (launchers leaving orphans), some use CPU.
-        procs = procs.filter(() => rand() > 0.05).map((p) => {
-          const reparented = !procs.some((q) => q.pid === p.ppid) && p.ppid !== 7 ? { ...p, ppid: INIT_PID } : p;
-          return rand() < 0.3 ? { ...reparented, cpuTicks: reparented.cpuTicks + 1 } : reparented;
-        });
+        procs = procs
+          .filter(() => rand() > 0.05)
+          .map((p) => {
+            const reparented = !procs.some((q) => q.pid === p.ppid) && p.ppid !== 7 ? { ...p, ppid: INIT_PID } : p;
+            return rand() < 0.3 ? { ...reparented, cpuTicks: reparented.cpuTicks + 1 } : reparented;
+          });
         const cgroup = pidsAt(Math.floor(rand() * 260), 200);
         const plan = model.scan(procs, { nowMs, cgroup });
         const keysStopped = new Map<string, number>();

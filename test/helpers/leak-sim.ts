@@ -31,8 +31,15 @@ export type SimEvent = {
 };
 
 export type SessionEvent = SimEvent & {
-  event: 'session'; id: string; served: boolean; reason: string; ms: number;
-  final: boolean; busy: boolean; closed: boolean; launcherPids: number[];
+  event: 'session';
+  id: string;
+  served: boolean;
+  reason: string;
+  ms: number;
+  final: boolean;
+  busy: boolean;
+  closed: boolean;
+  launcherPids: number[];
 };
 
 export type SummaryEvent = SimEvent & {
@@ -50,7 +57,13 @@ export function leakSimCommand(args: string[]): { command: string[]; report: () 
   const file = join(mkdtempSync(join(tmpdir(), 'leak-sim-')), 'report.jsonl');
   return {
     command: [process.execPath, LEAK_SIM, '--report-file', file, ...args],
-    report: () => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as SimEvent) : []),
+    report: () =>
+      existsSync(file)
+        ? readFileSync(file, 'utf8')
+            .split('\n')
+            .filter(Boolean)
+            .map((line) => JSON.parse(line) as SimEvent)
+        : [],
   };
 }
 

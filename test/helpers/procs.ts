@@ -1,9 +1,10 @@
 // /proc helpers for tests: the same readers the init uses, seen from outside.
-import { readAllStats, readStat } from '../../src/proc/read-proc.js';
+
 import { readProcText } from '../../src/proc/read-file.js';
-import { findDescendants } from '../../src/proc/tree.js';
-import type { ProcRef, ProcStat } from '../../src/proc/snapshot.js';
+import { readAllStats, readStat } from '../../src/proc/read-proc.js';
 import { isStillRunning, signalProc } from '../../src/proc/signal-proc.js';
+import type { ProcRef, ProcStat } from '../../src/proc/snapshot.js';
+import { findDescendants } from '../../src/proc/tree.js';
 
 export { readStat };
 

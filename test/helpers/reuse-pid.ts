@@ -1,5 +1,5 @@
 // Makes a new process take a given free pid, to test that a reused pid is never signalled.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 
 /**

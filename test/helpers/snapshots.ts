@@ -1,10 +1,10 @@
 // Builders of synthetic /proc snapshots for the pure guard tests, and a model of the guard's
 // scan (app tree → instances → plan) that carries its memory from one snapshot to the next.
 import type { CgroupFigures } from '../../src/cgroup/figures.js';
-import { EMPTY_LINEAGE, findAppTree, type AppLineage } from '../../src/guard/app-tree.js';
+import { type AppLineage, EMPTY_LINEAGE, findAppTree } from '../../src/guard/app-tree.js';
 import { findInstances, type Instance, type KnownLauncher } from '../../src/guard/instances.js';
-import { DEFAULT_LAUNCHER_PATTERNS, compilePatterns } from '../../src/guard/launcher-patterns.js';
-import { EMPTY_POLICY_HISTORY, planStops, type GuardConfig, type InFlight, type Plan, type PolicyHistory } from '../../src/guard/policy.js';
+import { compilePatterns, DEFAULT_LAUNCHER_PATTERNS } from '../../src/guard/launcher-patterns.js';
+import { EMPTY_POLICY_HISTORY, type GuardConfig, type InFlight, type Plan, type PolicyHistory, planStops } from '../../src/guard/policy.js';
 import type { ProcInfo } from '../../src/proc/snapshot.js';
 
 export const INIT_PID = 1;
@@ -14,8 +14,19 @@ export const TICKS_PER_SECOND = 100;
 /** A process; by default a sleeping single-threaded child of the init, started at tick = pid. */
 export function makeProc(pid: number, overrides: Partial<ProcInfo> = {}): ProcInfo {
   return {
-    pid, ppid: INIT_PID, pgid: pid, sid: pid, flags: 0, state: 'S', comm: 'proc', startTicks: pid,
-    threads: 1, cpuTicks: 0, rssPages: 256, argv: ['proc'], ...overrides,
+    pid,
+    ppid: INIT_PID,
+    pgid: pid,
+    sid: pid,
+    flags: 0,
+    state: 'S',
+    comm: 'proc',
+    startTicks: pid,
+    threads: 1,
+    cpuTicks: 0,
+    rssPages: 256,
+    argv: ['proc'],
+    ...overrides,
   };
 }
 
@@ -23,20 +34,38 @@ export function makeProc(pid: number, overrides: Partial<ProcInfo> = {}): ProcIn
  * One MCP server launched the way MetaMCP does: `npm exec` (npm's one-string title)
  * leading its own session and group, under `parent`, → `sh -c` → node server.
  */
-export function makeNpmTree(launcherPid: number, options: { parent?: number; pkg?: string; startTicks?: number; threads?: number; cpuTicks?: number } = {}): ProcInfo[] {
+export function makeNpmTree(
+  launcherPid: number,
+  options: { parent?: number; pkg?: string; startTicks?: number; threads?: number; cpuTicks?: number } = {},
+): ProcInfo[] {
   const { parent = MAIN_PID, pkg = '@modelcontextprotocol/server-everything', startTicks = launcherPid, threads = 11, cpuTicks = 0 } = options;
   const group = { pgid: launcherPid, sid: launcherPid };
   return [
     makeProc(launcherPid, { ...group, ppid: parent, startTicks, comm: 'npm exec @model', argv: [`npm exec ${pkg}`], threads, cpuTicks }),
     makeProc(launcherPid + 1, { ...group, ppid: launcherPid, startTicks: startTicks + 1, comm: 'sh', argv: ['sh', '-c', 'mcp-server-everything'] }),
-    makeProc(launcherPid + 2, { ...group, ppid: launcherPid + 1, startTicks: startTicks + 2, comm: 'node', argv: ['node', `/root/.npm/_npx/abc/node_modules/.bin/mcp-server-everything`], threads, cpuTicks }),
+    makeProc(launcherPid + 2, {
+      ...group,
+      ppid: launcherPid + 1,
+      startTicks: startTicks + 2,
+      comm: 'node',
+      argv: ['node', `/root/.npm/_npx/abc/node_modules/.bin/mcp-server-everything`],
+      threads,
+      cpuTicks,
+    }),
   ];
 }
 
 /** Every process of a snapshot by pid: the init, the main child (MetaMCP's backend) and `procs`. */
 export function makeProcs(procs: readonly ProcInfo[]): Map<number, ProcInfo> {
   const all = [
-    makeProc(INIT_PID, { ppid: 0, pgid: 0, sid: 0, comm: 'node', argv: ['node', '/opt/metamcp-init/metamcp-init.cjs', '--', './docker-entrypoint.sh'], threads: 8 }),
+    makeProc(INIT_PID, {
+      ppid: 0,
+      pgid: 0,
+      sid: 0,
+      comm: 'node',
+      argv: ['node', '/opt/metamcp-init/metamcp-init.cjs', '--', './docker-entrypoint.sh'],
+      threads: 8,
+    }),
     makeProc(MAIN_PID, { comm: 'node', argv: ['node', 'dist/index.js'], threads: 11 }),
     ...procs,
   ];
@@ -46,8 +75,15 @@ export function makeProcs(procs: readonly ProcInfo[]): Map<number, ProcInfo> {
 /** The defaults of the CLI, with overrides. */
 export function makeConfig(overrides: Partial<GuardConfig> = {}): GuardConfig {
   return {
-    patterns: compilePatterns(DEFAULT_LAUNCHER_PATTERNS), maxPerCommand: 8, orphanGraceMs: 10_000, idleAfterMs: 120_000,
-    startGraceMs: 10_000, busyWithinMs: 1000, pidsHeadroom: { percent: 20 }, memoryHeadroom: { percent: 10 }, ...overrides,
+    patterns: compilePatterns(DEFAULT_LAUNCHER_PATTERNS),
+    maxPerCommand: 8,
+    orphanGraceMs: 10_000,
+    idleAfterMs: 120_000,
+    startGraceMs: 10_000,
+    busyWithinMs: 1000,
+    pidsHeadroom: { percent: 20 },
+    memoryHeadroom: { percent: 10 },
+    ...overrides,
   };
 }
 
@@ -75,10 +111,20 @@ export class GuardModel {
     this.lineage = app.lineage;
     const found = findInstances({ app, initPid: INIT_PID, patterns: this.config.patterns, known: this.known });
     this.known = found.known;
-    const plan = planStops({
-      nowMs: input.nowMs, uptimeMs: input.nowMs, ticksPerSecond: TICKS_PER_SECOND, pageBytes: 4096,
-      instances: found.instances, io: input.io ?? new Map(), cgroup: input.cgroup ?? {},
-    }, this.config, this.history, input.inFlight);
+    const plan = planStops(
+      {
+        nowMs: input.nowMs,
+        uptimeMs: input.nowMs,
+        ticksPerSecond: TICKS_PER_SECOND,
+        pageBytes: 4096,
+        instances: found.instances,
+        io: input.io ?? new Map(),
+        cgroup: input.cgroup ?? {},
+      },
+      this.config,
+      this.history,
+      input.inFlight,
+    );
     this.history = plan.history;
     return { ...plan, instances: found.instances };
   }

@@ -1,5 +1,5 @@
 // Starts the bundled init the way a container or a developer does, and cleans up after it.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
 import { readChildPids } from '../../src/proc/read-proc.js';
@@ -94,9 +94,14 @@ export function startInit(options: StartOptions): RunningInit {
     // 10 s was too short at load 19 on two cores: Node alone took seconds to start.
     waitForStdout: (text, timeoutMs = 30_000) =>
       waitFor(() => Buffer.concat(out).toString('utf8').includes(text) && Buffer.concat(out).toString('utf8'), {
-        timeoutMs, what: `"${text}" on stdout; stderr: ${err.slice(-500)}`,
+        timeoutMs,
+        what: `"${text}" on stdout; stderr: ${err.slice(-500)}`,
       }),
-    logLines: () => err.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>),
+    logLines: () =>
+      err
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
   };
 }
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { exitCodeForSpawnError, exitCodeOf } from '../../src/init/exit-code.js';
 
 describe('exitCodeOf', () => {
-  it('returns the child\'s code', () => {
+  it("returns the child's code", () => {
     expect(exitCodeOf({ code: 42, signal: null })).toBe(42);
   });
 

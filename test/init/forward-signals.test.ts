@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { forwardSignal } from '../../src/init/forward-signals.js';
-import { isSpawnFailure, spawnChild, type MainChild } from '../../src/init/spawn-child.js';
+import { isSpawnFailure, type MainChild, spawnChild } from '../../src/init/spawn-child.js';
 import { spawnWithPid } from '../helpers/reuse-pid.js';
 import { FIXTURES, rootTestsEnabled } from '../helpers/start-init.js';
 import { waitFor } from '../helpers/wait-for.js';

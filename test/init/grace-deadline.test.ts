@@ -23,7 +23,7 @@ describe('GraceDeadline', () => {
     expect(deadline.isOver()).toBe(true);
   });
 
-  it('is not cut by the first signal when the child\'s own exit started it', () => {
+  it("is not cut by the first signal when the child's own exit started it", () => {
     const deadline = new GraceDeadline(60_000);
     deadline.start();
     expect(deadline.onShutdownSignal()).toBe('started');

@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readChildPids } from '../../src/proc/read-proc.js';
-import { BUNDLE, rootTestsEnabled } from '../helpers/start-init.js';
 import { killTree, refOf } from '../helpers/procs.js';
+import { BUNDLE, rootTestsEnabled } from '../helpers/start-init.js';
 
 const SIGUSR2_BIT = 1n << 11n;
 const spawned: number[] = [];
@@ -29,8 +29,9 @@ function catchesForwardedSignals(pid: number): boolean {
  * catch that moment; returns undefined when the child was already there (a slow poll).
  */
 async function termBeforeChild(): Promise<{ code: number | null; stderr: string } | undefined> {
-  const run = spawn('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, BUNDLE, '--log-format', 'json', '--guard-off', '--', 'sleep', '60'],
-    { stdio: ['ignore', 'ignore', 'pipe'] });
+  const run = spawn('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, BUNDLE, '--log-format', 'json', '--guard-off', '--', 'sleep', '60'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   spawned.push(run.pid!);
   let stderr = '';
   run.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));

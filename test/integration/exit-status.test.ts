@@ -11,7 +11,11 @@ describe.each(MODES)('exit status (%s)', (mode) => {
   });
 
   it.each([
-    ['SIGINT', 130], ['SIGKILL', 137], ['SIGSEGV', 139], ['SIGTERM', 143], ['SIGUSR1', 138],
+    ['SIGINT', 130],
+    ['SIGKILL', 137],
+    ['SIGSEGV', 139],
+    ['SIGTERM', 143],
+    ['SIGUSR1', 138],
   ])('exits 128+N when the child dies of %s', async (signal, status) => {
     const run = startInit({ mode, command: ['sh', '-c', `kill -${signal.slice(3)} $$`] });
     expect((await run.exited).code).toBe(status);
@@ -20,7 +24,10 @@ describe.each(MODES)('exit status (%s)', (mode) => {
   it('exits 127 and names the command when it is not found', async () => {
     const run = startInit({ mode, command: ['no-such-command-xyz', 'arg'] });
     expect((await run.exited).code).toBe(127);
-    const errors = run.stderr().split('\n').filter((line) => line.includes('no-such-command-xyz'));
+    const errors = run
+      .stderr()
+      .split('\n')
+      .filter((line) => line.includes('no-such-command-xyz'));
     expect(errors).toHaveLength(1);
     expect(errors[0]).toContain('not found');
   });

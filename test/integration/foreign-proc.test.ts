@@ -7,7 +7,9 @@ import { rootTestsEnabled, startInit } from '../helpers/start-init.js';
 describe.runIf(rootTestsEnabled())('PID 1 with the /proc of another pid namespace', () => {
   it('says so once, uses no pid from it, still reaps its orphans and stops its child group', async () => {
     const run = startInit({
-      mode: 'subreaper', prefix: ['unshare', '--pid', '--fork'], initArgs: ['--grace', '2s'],
+      mode: 'subreaper',
+      prefix: ['unshare', '--pid', '--fork'],
+      initArgs: ['--grace', '2s'],
       // The shell exits at once; its sleeps become the init's orphans, in the child's group.
       command: ['sh', '-c', 'sleep 0.3 & sleep 0.3 & sleep 30 & exit 0'],
     });

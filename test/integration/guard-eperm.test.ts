@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rootTestsEnabled, startInit, type RunningInit } from '../helpers/start-init.js';
+import { type RunningInit, rootTestsEnabled, startInit } from '../helpers/start-init.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const lines = (run: RunningInit, pattern: RegExp) => run.logLines().filter((line) => pattern.test(String(line.msg)));
@@ -17,14 +17,17 @@ describe.runIf(rootTestsEnabled())('the guard as a non-root PID 1', () => {
     // A setuid-root program that becomes root for good, then runs as an "MCP server".
     dir = mkdtempSync('/var/tmp/metamcp-init-eperm-');
     chmodSync(dir, 0o755);
-    writeFileSync(join(dir, 'root-server.c'), `#include <unistd.h>
+    writeFileSync(
+      join(dir, 'root-server.c'),
+      `#include <unistd.h>
 int main(void) {
   char *argv[] = {"mcp-server-root", "1000", 0};
   if (setgid(0) || setuid(0)) return 1;
   execv("/bin/sleep", argv);
   return 1;
 }
-`);
+`,
+    );
     rootServer = join(dir, 'root-server');
     const cc = spawnSync('cc', ['-o', rootServer, join(dir, 'root-server.c')], { encoding: 'utf8' });
     if (cc.status !== 0) throw new Error(`cc failed: ${cc.stderr}`);

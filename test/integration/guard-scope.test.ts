@@ -1,11 +1,11 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readChildPids, readStat } from '../../src/proc/read-proc.js';
 import { makePidsCgroup } from '../helpers/cgroups.js';
-import { leakSimCommand } from '../helpers/leak-sim.js';
 import { stopDecisions } from '../helpers/guard-log.js';
+import { leakSimCommand } from '../helpers/leak-sim.js';
 import { cmdlineOf, isAlive, killTree, refOf } from '../helpers/procs.js';
-import { FIXTURES, rootTestsEnabled, startInit, type RunningInit } from '../helpers/start-init.js';
+import { FIXTURES, type RunningInit, rootTestsEnabled, startInit } from '../helpers/start-init.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 function stopLines(run: RunningInit) {
@@ -20,34 +20,53 @@ afterEach(() => {
 describe('the guard touches only what the app started', () => {
   it('as a subreaper, leaves alone an npx that is not its descendant', async () => {
     // What `npx metamcp-init -- …` on a developer's machine sees: other npm exec processes.
-    const stranger = spawn(process.execPath, ['-e', "process.title = 'npm exec @modelcontextprotocol/server-everything'; setInterval(() => {}, 1e9)"], { stdio: 'ignore' });
+    const stranger = spawn(process.execPath, ['-e', "process.title = 'npm exec @modelcontextprotocol/server-everything'; setInterval(() => {}, 1e9)"], {
+      stdio: 'ignore',
+    });
     strangers.push(stranger);
-    const strangerRef = await waitFor(() => cmdlineOf(stranger.pid!).startsWith('npm exec') && refOf(stranger.pid!), { what: 'the stranger to take its title' });
+    const strangerRef = await waitFor(() => cmdlineOf(stranger.pid!).startsWith('npm exec') && refOf(stranger.pid!), {
+      what: 'the stranger to take its title',
+    });
     const sim = leakSimCommand(['--sessions-never-closed', '3']);
     const run = startInit({
-      mode: 'subreaper', command: sim.command,
+      mode: 'subreaper',
+      command: sim.command,
       initArgs: ['--max-instances', '1', '--idle-after', '1s', '--start-grace', '1s', '--stop-grace', '1s', '--interval', '200ms'],
     });
     await run.waitForStdout('scenario-done', 30_000);
-    await waitFor(() => stopLines(run).length >= 2, { timeoutMs: 30_000, what: 'two of the app\'s instances to be stopped' });
-    const appLaunchers = new Set(sim.report().filter((e) => e.event === 'launch').map((e) => e.launcherPid));
+    await waitFor(() => stopLines(run).length >= 2, { timeoutMs: 30_000, what: "two of the app's instances to be stopped" });
+    const appLaunchers = new Set(
+      sim
+        .report()
+        .filter((e) => e.event === 'launch')
+        .map((e) => e.launcherPid),
+    );
     expect(stopLines(run).every((line) => appLaunchers.has(line.launcherPid as number))).toBe(true);
     expect(isAlive(strangerRef)).toBe(true);
     await run.signal('SIGTERM');
     expect((await run.exited).code).toBe(0);
   });
 
-  it.runIf(rootTestsEnabled())('under a PID 1 titled npm exec (ENTRYPOINT npx), never signals PID 1\'s group: no kill(-1)', async () => {
+  it.runIf(rootTestsEnabled())("under a PID 1 titled npm exec (ENTRYPOINT npx), never signals PID 1's group: no kill(-1)", async () => {
     const sim = leakSimCommand(['--sessions-never-closed', '3']);
     const run = startInit({
       mode: 'subreaper',
       // setsid: PID 1 leads its own group and session, as a container's first process does.
-      prefix: ['unshare', '--pid', '--fork', '--mount-proc', 'setsid', process.execPath, `${FIXTURES}titled-parent.js`, 'npm exec @modelcontextprotocol/server-everything'],
+      prefix: [
+        'unshare',
+        '--pid',
+        '--fork',
+        '--mount-proc',
+        'setsid',
+        process.execPath,
+        `${FIXTURES}titled-parent.js`,
+        'npm exec @modelcontextprotocol/server-everything',
+      ],
       command: sim.command,
       initArgs: ['--max-instances', '1', '--idle-after', '1s', '--start-grace', '1s', '--stop-grace', '1s', '--interval', '200ms'],
     });
     await run.waitForStdout('scenario-done', 30_000);
-    await waitFor(() => stopLines(run).length >= 2, { timeoutMs: 30_000, what: 'two of the app\'s instances to be stopped' });
+    await waitFor(() => stopLines(run).length >= 2, { timeoutMs: 30_000, what: "two of the app's instances to be stopped" });
     for (const line of stopLines(run)) expect(line.launcherPid as number).toBeGreaterThan(3);
     // The app would exit on a TERM aimed at its group or at everyone: it is still running.
     expect(run.stdout().toString()).not.toContain('closing');
@@ -59,11 +78,13 @@ describe('the guard touches only what the app started', () => {
     expect((await run.exited).code).toBe(0);
   });
 
-  it.runIf(rootTestsEnabled())('as PID 1, leaves alone what docker exec left behind, and still stops the app\'s orphans', async () => {
+  it.runIf(rootTestsEnabled())("as PID 1, leaves alone what docker exec left behind, and still stops the app's orphans", async () => {
     const cgroup = makePidsCgroup(400);
     const sim = leakSimCommand(['--close-kills-launcher', '2', '--server-flags', '--ignore-eof --ignore-term']);
     const run = startInit({
-      mode: 'pid1', prefix: cgroup.prefix, command: sim.command,
+      mode: 'pid1',
+      prefix: cgroup.prefix,
+      command: sim.command,
       initArgs: ['--orphan-grace', '1s', '--stop-grace', '1s', '--interval', '200ms'],
     });
     const init = await run.initRef();
@@ -76,7 +97,10 @@ describe('the guard touches only what the app started', () => {
     const leftBehind = () => cgroup.pids().filter((pid) => /^(tail|vim) /.test(cmdlineOf(pid)) && readStat(pid)?.ppid === init.pid);
     const left = (await waitFor(() => leftBehind().length === 2 && leftBehind(), { what: 'the docker-exec leftovers' })).map(refOf);
     const leftAtMs = Date.now();
-    await waitFor(() => stopLines(run).filter((line) => line.reason === 'orphan').length === 2, { timeoutMs: 30_000, what: 'the app\'s two orphans to be stopped' });
+    await waitFor(() => stopLines(run).filter((line) => line.reason === 'orphan').length === 2, {
+      timeoutMs: 30_000,
+      what: "the app's two orphans to be stopped",
+    });
     // Give the leftovers as long as the app's orphans needed and more: grace, stop, two scans.
     await waitFor(() => Date.now() - leftAtMs >= 1000 + 1000 + 400, { what: 'orphan grace to pass for the leftovers' });
     expect(left.every((ref) => isAlive(ref))).toBe(true);

@@ -1,11 +1,11 @@
 // The guard's first duty is to do no harm to the app: against the MetaMCP simulator, in a
 // real pids cgroup as PID 1, what counts is the sessions served, not only pids.current.
 import { describe, expect, it } from 'vitest';
-import { stopDecisions } from '../helpers/guard-log.js';
 import { sampleCgroup } from '../helpers/cgroup-sampler.js';
 import { makePidsCgroup } from '../helpers/cgroups.js';
+import { stopDecisions } from '../helpers/guard-log.js';
 import { crashes, errorStates, finalSession, leakSimCommand, limitHits, sessionsServed, summary } from '../helpers/leak-sim.js';
-import { rootTestsEnabled, startInit, type RunningInit } from '../helpers/start-init.js';
+import { type RunningInit, rootTestsEnabled, startInit } from '../helpers/start-init.js';
 
 function stopLines(run: RunningInit) {
   return stopDecisions(run.logLines());
@@ -31,8 +31,18 @@ describe.runIf(rootTestsEnabled())('the guard keeps MetaMCP serving (simulator, 
   async function runLeak(options: { pidsMax: number; sessions: number; everyMs: number; initArgs: string[]; simArgs?: string[] }) {
     const cgroup = makePidsCgroup(options.pidsMax);
     const sim = leakSimCommand([
-      '--sessions', String(options.sessions), '--session-every', String(options.everyMs), '--max-attempts', '1000',
-      '--final-session', '--final-after', '3000', '--server-flags', serverFlags, ...(options.simArgs ?? []),
+      '--sessions',
+      String(options.sessions),
+      '--session-every',
+      String(options.everyMs),
+      '--max-attempts',
+      '1000',
+      '--final-session',
+      '--final-after',
+      '3000',
+      '--server-flags',
+      serverFlags,
+      ...(options.simArgs ?? []),
     ]);
     const run = startInit({ mode: 'pid1', prefix: cgroup.prefix, command: sim.command, initArgs: options.initArgs });
     const sampler = sampleCgroup(cgroup);
@@ -48,11 +58,16 @@ describe.runIf(rootTestsEnabled())('the guard keeps MetaMCP serving (simulator, 
     // One session every 2 s: between two of them the server is quiet for a moment, as with
     // MetaMCP's real clients (and 20 trees of 23 tasks cannot fit in 200).
     const { cgroup, samples, events, stops } = await runLeak({
-      pidsMax: 200, sessions: 20, everyMs: 2000, initArgs: ['--stop-grace', '1s', '--interval', '500ms', '--start-grace', '3s'],
+      pidsMax: 200,
+      sessions: 20,
+      everyMs: 2000,
+      initArgs: ['--stop-grace', '1s', '--interval', '500ms', '--start-grace', '3s'],
     });
     const report = summary(events)!;
-    console.log(`leak with guard: ${sessionsServed(events).length}/20 served, final ${finalSession(events)?.served}, `
-      + `peak ${samples.peakTasks}/${cgroup.max}, ${stops.length} stops (${maxStopsPerKeyPerMinute(stops)} per key per minute at most), ${report.crashes} crashes`);
+    console.log(
+      `leak with guard: ${sessionsServed(events).length}/20 served, final ${finalSession(events)?.served}, ` +
+        `peak ${samples.peakTasks}/${cgroup.max}, ${stops.length} stops (${maxStopsPerKeyPerMinute(stops)} per key per minute at most), ${report.crashes} crashes`,
+    );
     // All 20 on a quiet machine; a loaded one slows every start, and a session may time out.
     expect(sessionsServed(events).length).toBeGreaterThanOrEqual(18);
     expect(finalSession(events)?.served).toBe(true);
@@ -77,12 +92,17 @@ describe.runIf(rootTestsEnabled())('the guard keeps MetaMCP serving (simulator, 
 
   it('with busy sessions too, stops only idle instances and never livelocks', async () => {
     const { cgroup, samples, events, stops } = await runLeak({
-      pidsMax: 200, sessions: 24, everyMs: 1000, simArgs: ['--busy-share', '0.25', '--use-every', '1000'],
+      pidsMax: 200,
+      sessions: 24,
+      everyMs: 1000,
+      simArgs: ['--busy-share', '0.25', '--use-every', '1000'],
       initArgs: ['--stop-grace', '1s', '--interval', '500ms', '--start-grace', '3s'],
     });
-    console.log(`leak with busy sessions: ${sessionsServed(events).length}/24 served, final ${finalSession(events)?.served}, `
-      + `peak ${samples.peakTasks}/${cgroup.max}, ${stops.length} stops (${maxStopsPerKeyPerMinute(stops)} per key per minute), `
-      + `${crashes(events).filter((e) => e.inFlight || e.starting).length} of busy or starting instances`);
+    console.log(
+      `leak with busy sessions: ${sessionsServed(events).length}/24 served, final ${finalSession(events)?.served}, ` +
+        `peak ${samples.peakTasks}/${cgroup.max}, ${stops.length} stops (${maxStopsPerKeyPerMinute(stops)} per key per minute), ` +
+        `${crashes(events).filter((e) => e.inFlight || e.starting).length} of busy or starting instances`,
+    );
     expect(samples.peakTasks).toBeLessThan(cgroup.max);
     expect(finalSession(events)?.served).toBe(true);
     expect(errorStates(events)).toEqual([]);
@@ -92,12 +112,17 @@ describe.runIf(rootTestsEnabled())('the guard keeps MetaMCP serving (simulator, 
 
   it('at a storm pace the machine cannot keep up with, never livelocks and still serves the last session', async () => {
     const { cgroup, samples, events, stops } = await runLeak({
-      pidsMax: 150, sessions: 30, everyMs: 300, initArgs: ['--stop-grace', '1s', '--interval', '500ms', '--start-grace', '3s'],
+      pidsMax: 150,
+      sessions: 30,
+      everyMs: 300,
+      initArgs: ['--stop-grace', '1s', '--interval', '500ms', '--start-grace', '3s'],
     });
     const launches = events.filter((e) => e.event === 'launch').length;
-    console.log(`storm of sessions with guard: ${sessionsServed(events).length}/30 served, final ${finalSession(events)?.served}, `
-      + `peak ${samples.peakTasks}/${cgroup.max}, ${stops.length} stops (${maxStopsPerKeyPerMinute(stops)} per key per minute), ${launches} launches, `
-      + `${limitHits(events).length} aborts`);
+    console.log(
+      `storm of sessions with guard: ${sessionsServed(events).length}/30 served, final ${finalSession(events)?.served}, ` +
+        `peak ${samples.peakTasks}/${cgroup.max}, ${stops.length} stops (${maxStopsPerKeyPerMinute(stops)} per key per minute), ${launches} launches, ` +
+        `${limitHits(events).length} aborts`,
+    );
     expect(finalSession(events)?.served).toBe(true);
     expect(errorStates(events)).toEqual([]);
     // A livelock stops what the app starts again, over and over: stops would be most launches.

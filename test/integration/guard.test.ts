@@ -1,13 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { readAllStats, readStat } from '../../src/proc/read-proc.js';
 import { readProcText } from '../../src/proc/read-file.js';
+import { readAllStats, readStat } from '../../src/proc/read-proc.js';
 import { sampleCgroup } from '../helpers/cgroup-sampler.js';
-import { leakSimCommand, limitHits } from '../helpers/leak-sim.js';
 import { makeMemoryCgroup, makePidsCgroup } from '../helpers/cgroups.js';
 import { stopDecisions } from '../helpers/guard-log.js';
+import { leakSimCommand, limitHits } from '../helpers/leak-sim.js';
 import { cmdlineOf } from '../helpers/procs.js';
-import { rootTestsEnabled, startInit, type RunningInit } from '../helpers/start-init.js';
+import { type RunningInit, rootTestsEnabled, startInit } from '../helpers/start-init.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 /** The guard's stop decisions from the init's log. */
@@ -24,7 +24,9 @@ describe.runIf(rootTestsEnabled())('the guard, as PID 1 in a real pids cgroup', 
     const cgroup = makePidsCgroup(150);
     const sim = leakSimCommand(['--storm', '10', '--storm-seconds', '4', '--server-flags', serverFlags]);
     const run = startInit({
-      mode: 'pid1', prefix: cgroup.prefix, command: sim.command,
+      mode: 'pid1',
+      prefix: cgroup.prefix,
+      command: sim.command,
       initArgs: [...extraInitArgs, '--max-per-command', '3', '--stop-grace', '1s', '--interval', '1s'],
     });
     const sampler = sampleCgroup(cgroup, 3);
@@ -44,8 +46,10 @@ describe.runIf(rootTestsEnabled())('the guard, as PID 1 in a real pids cgroup', 
     const guarded = await runStorm([]);
     const unguarded = await runStorm(['--dry-run']);
     const hits = { guarded: limitHits(guarded.events).length, unguarded: limitHits(unguarded.events).length };
-    console.log(`storm: with the guard peak ${guarded.samples.peakTasks}/${guarded.cgroup.max}, ${hits.guarded} EAGAIN/aborts, ${guarded.decisions.length} stops; `
-      + `with --dry-run peak ${unguarded.samples.peakTasks}/${unguarded.cgroup.max}, ${hits.unguarded} EAGAIN/aborts`);
+    console.log(
+      `storm: with the guard peak ${guarded.samples.peakTasks}/${guarded.cgroup.max}, ${hits.guarded} EAGAIN/aborts, ${guarded.decisions.length} stops; ` +
+        `with --dry-run peak ${unguarded.samples.peakTasks}/${unguarded.cgroup.max}, ${hits.unguarded} EAGAIN/aborts`,
+    );
     expect(guarded.events.filter((e) => e.event === 'launch').length).toBeGreaterThanOrEqual(30);
     expect(guarded.decisions.length).toBeGreaterThan(0);
     expect(unguarded.decisions.every((line) => line.dryRun === true)).toBe(true);
@@ -60,7 +64,8 @@ describe.runIf(rootTestsEnabled())('the guard, as PID 1 in a real pids cgroup', 
     const cgroup = makePidsCgroup(400);
     const sim = leakSimCommand(['--sessions-never-closed', '6', '--servers', '@modelcontextprotocol/server-a,@modelcontextprotocol/server-b']);
     const run = startInit({
-      mode: 'pid1', prefix: cgroup.prefix,
+      mode: 'pid1',
+      prefix: cgroup.prefix,
       command: ['sh', '-c', 'sleep 1000 & exec "$@"', 'sh', ...sim.command],
       initArgs: ['--max-per-command', '2', '--idle-after', '2s', '--start-grace', '1s', '--stop-grace', '1s', '--interval', '500ms'],
     });
@@ -90,7 +95,9 @@ describe.runIf(rootTestsEnabled())('the guard, as PID 1 in a real pids cgroup', 
     const cgroup = makePidsCgroup(400);
     const sim = leakSimCommand(['--close-kills-launcher', '3', '--server-flags', '--ignore-eof --ignore-term']);
     const run = startInit({
-      mode: 'pid1', prefix: cgroup.prefix, command: sim.command,
+      mode: 'pid1',
+      prefix: cgroup.prefix,
+      command: sim.command,
       initArgs: ['--orphan-grace', '1s', '--stop-grace', '1s', '--interval', '500ms'],
     });
     const init = await run.initRef();
@@ -110,7 +117,9 @@ describe.runIf(rootTestsEnabled())('the guard, as PID 1 in a real pids cgroup', 
     const cgroup = makePidsCgroup(150);
     const sim = leakSimCommand(['--sessions-never-closed', '4', '--server-flags', serverFlags]);
     const run = startInit({
-      mode: 'pid1', prefix: cgroup.prefix, command: sim.command,
+      mode: 'pid1',
+      prefix: cgroup.prefix,
+      command: sim.command,
       // Headroom of 1 task: the guard acts only once the cgroup is at pids.max - 1.
       initArgs: ['--max-per-command', '100', '--pids-headroom', '1', '--stop-grace', '500ms', '--interval', '200ms'],
     });
@@ -122,11 +131,14 @@ describe.runIf(rootTestsEnabled())('the guard, as PID 1 in a real pids cgroup', 
     // run out aborts and frees its tasks, and the cgroup would not stay full.
     let stableSince = Date.now();
     let last = cgroup.current();
-    await waitFor(() => {
-      const now = cgroup.current();
-      if (now !== last) [last, stableSince] = [now, Date.now()];
-      return Date.now() - stableSince >= 1000;
-    }, { timeoutMs: 20_000, what: 'pids.current to settle' });
+    await waitFor(
+      () => {
+        const now = cgroup.current();
+        if (now !== last) [last, stableSince] = [now, Date.now()];
+        return Date.now() - stableSince >= 1000;
+      },
+      { timeoutMs: 20_000, what: 'pids.current to settle' },
+    );
     const tasksOf = (pid: number) => Number(/Threads:\s+(\d+)/.exec(readProcText(`/proc/${pid}/status`)!)![1]);
     const tasksBefore = tasksOf(init.pid);
 
@@ -153,7 +165,9 @@ describe.runIf(rootTestsEnabled())('the guard, as PID 1 in a real memory cgroup'
     // eight of them would need about 1 GiB.
     const sim = leakSimCommand(['--storm', '2', '--storm-seconds', '4', '--server-flags', '--rss-mb 100']);
     const run = startInit({
-      mode: 'pid1', prefix: cgroup.prefix, command: sim.command,
+      mode: 'pid1',
+      prefix: cgroup.prefix,
+      command: sim.command,
       initArgs: ['--max-per-command', '100', '--memory-headroom', '25%', '--stop-grace', '500ms', '--interval', '200ms'],
     });
     let peakBytes = 0;
@@ -182,7 +196,9 @@ describe.runIf(rootTestsEnabled())('the guard, as PID 1 in a real memory cgroup'
     const cgroup = makeMemoryCgroup(700 * 1024 ** 2);
     const sim = leakSimCommand(['--storm', '2', '--storm-seconds', '4', '--server-flags', '--rss-mb 100']);
     const run = startInit({
-      mode: 'pid1', prefix: cgroup.prefix, command: sim.command,
+      mode: 'pid1',
+      prefix: cgroup.prefix,
+      command: sim.command,
       initArgs: ['--dry-run', '--max-per-command', '100', '--memory-headroom', '25%', '--interval', '200ms'],
     });
     await run.waitForStdout('scenario-done', 30_000);

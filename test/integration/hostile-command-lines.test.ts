@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readStat } from '../../src/proc/read-proc.js';
-import { FIXTURES, rootTestsEnabled, startInit, type RunningInit } from '../helpers/start-init.js';
+import { FIXTURES, type RunningInit, rootTestsEnabled, startInit } from '../helpers/start-init.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const HOSTILE = `${FIXTURES}hostile-cmdlines.js`;

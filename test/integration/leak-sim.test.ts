@@ -1,12 +1,10 @@
 // The leak simulator on its own (the guard off): it must behave as MetaMCP's backend does,
 // or the guard's service tests prove nothing.
 import { describe, expect, it } from 'vitest';
-import { readAllStats } from '../../src/proc/read-proc.js';
 import { readProcText } from '../../src/proc/read-file.js';
+import { readAllStats } from '../../src/proc/read-proc.js';
 import { findDescendants } from '../../src/proc/tree.js';
-import {
-  crashes, errorStates, finalSession, leakSimCommand, requestedCloses, sessions, sessionsServed, summary, type SimEvent,
-} from '../helpers/leak-sim.js';
+import { crashes, errorStates, finalSession, leakSimCommand, requestedCloses, type SimEvent, sessions, sessionsServed, summary } from '../helpers/leak-sim.js';
 import { startInit } from '../helpers/start-init.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -44,36 +42,51 @@ function serverOf(launcherPid: number): number | undefined {
 }
 
 describe('the leak simulator launches servers as MetaMCP does', () => {
-  it('a launcher\'s command line passes through node …/npx, npm, then npm exec <pkg>', async () => {
+  it("a launcher's command line passes through node …/npx, npm, then npm exec <pkg>", async () => {
     const { init, report } = await startSim(['--storm', '3', '--storm-seconds', '1', '--launcher-start-ms', '300', '--server-flags', '--threads 4']);
     const phases = new Map<number, string[]>();
     const padded = new Map<string, boolean>();
     const children: string[] = [];
     // Sample until every launcher has its final title and its server.
-    await waitFor(() => {
-      for (const proc of findDescendants(readAllStats(), init.pid)) {
-        const cmdline = cmdlineOf(proc.pid);
-        if (!cmdline || cmdline.text.includes('metamcp-like.js')) continue;
-        if (/^(sh\|-c|node\|.*\/_npx\/)/.test(cmdline.text)) {
-          if (!children.includes(cmdline.text)) children.push(cmdline.text);
-          continue;
+    await waitFor(
+      () => {
+        for (const proc of findDescendants(readAllStats(), init.pid)) {
+          const cmdline = cmdlineOf(proc.pid);
+          if (!cmdline || cmdline.text.includes('metamcp-like.js')) continue;
+          if (/^(sh\|-c|node\|.*\/_npx\/)/.test(cmdline.text)) {
+            if (!children.includes(cmdline.text)) children.push(cmdline.text);
+            continue;
+          }
+          const seen = phases.get(proc.pid) ?? [];
+          if (seen.at(-1) !== cmdline.text) seen.push(cmdline.text);
+          phases.set(proc.pid, seen);
+          padded.set(cmdline.text, cmdline.padded);
         }
-        const seen = phases.get(proc.pid) ?? [];
-        if (seen.at(-1) !== cmdline.text) seen.push(cmdline.text);
-        phases.set(proc.pid, seen);
-        padded.set(cmdline.text, cmdline.padded);
-      }
-      const launches = report().filter((e) => e.event === 'launch');
-      return launches.length === 3 && launches.every((e) => phases.get(e.launcherPid!)?.at(-1) === `npm exec ${PKG} --threads 4`
-        && tasksOf(e.launcherPid!) >= 11 && tasksOf(serverOf(e.launcherPid!) ?? 0) >= 11);
-    }, { timeoutMs: DEADLINE_MS, intervalMs: 1, what: '3 launchers with their final title and server' });
+        const launches = report().filter((e) => e.event === 'launch');
+        return (
+          launches.length === 3 &&
+          launches.every(
+            (e) =>
+              phases.get(e.launcherPid!)?.at(-1) === `npm exec ${PKG} --threads 4` &&
+              tasksOf(e.launcherPid!) >= 11 &&
+              tasksOf(serverOf(e.launcherPid!) ?? 0) >= 11,
+          )
+        );
+      },
+      { timeoutMs: DEADLINE_MS, intervalMs: 1, what: '3 launchers with their final title and server' },
+    );
 
     const order = [/^\/usr\/bin\/env\|node\|.*\/bin\/npx\|-y\|/, /^node\|.*\/bin\/npx\|-y\|/, /^npm$/, /^npm exec /];
-    for (const pid of report().filter((e) => e.event === 'launch').map((e) => e.launcherPid!)) {
+    for (const pid of report()
+      .filter((e) => e.event === 'launch')
+      .map((e) => e.launcherPid!)) {
       const seen = phases.get(pid)!;
       // Each phase seen is one of the four, in order; the interim and final titles are always seen.
       const ranks = seen.map((text) => order.findIndex((pattern) => pattern.test(text)));
-      expect(ranks.every((rank) => rank >= 0), seen.join(' -> ')).toBe(true);
+      expect(
+        ranks.every((rank) => rank >= 0),
+        seen.join(' -> '),
+      ).toBe(true);
       expect(ranks).toEqual([...ranks].sort());
       expect(ranks).toContain(2);
       expect(ranks).toContain(3);
@@ -89,15 +102,32 @@ describe('the leak simulator launches servers as MetaMCP does', () => {
   });
 });
 
-describe('the leak simulator\'s pool and clients', () => {
+describe("the leak simulator's pool and clients", () => {
   it('serves every session when nothing interferes, and a fresh one at the end', async () => {
-    const { eventually } = await startSim(['--sessions', '4', '--session-every', '300', '--busy-share', '0.5', '--use-every', '100', '--close-share', '1', '--final-session']);
+    const { eventually } = await startSim([
+      '--sessions',
+      '4',
+      '--session-every',
+      '300',
+      '--busy-share',
+      '0.5',
+      '--use-every',
+      '100',
+      '--close-share',
+      '1',
+      '--final-session',
+    ]);
     const events = await eventually((e) => summary(e) && e, 'the summary');
     expect(sessionsServed(events)).toHaveLength(4);
     expect(finalSession(events)?.served).toBe(true);
     expect(summary(events)).toMatchObject({ sessions: { served: 4, total: 4 }, finalSessionServed: true, crashes: 0, errorServers: [] });
     // Sessions 2 and 4 stay in use; 1 and 3 are closed as a client's DELETE closes them.
-    expect(sessions(events).filter((s) => s.busy).map((s) => s.id).sort()).toEqual(['session-2', 'session-4']);
+    expect(
+      sessions(events)
+        .filter((s) => s.busy)
+        .map((s) => s.id)
+        .sort(),
+    ).toEqual(['session-2', 'session-4']);
     expect(requestedCloses(events, 'session-closed')).toHaveLength(2);
     expect(crashes(events)).toEqual([]);
   });
@@ -119,9 +149,20 @@ describe('the leak simulator\'s pool and clients', () => {
   });
 });
 
-describe('the leak simulator\'s crash accounting', () => {
-  it('counts killing a held instance\'s server as a crash and closes the other instances of that server', async () => {
-    const { report, eventually } = await startSim(['--sessions', '2', '--session-every', '200', '--busy-share', '1', '--use-every', '100', '--max-attempts', '3']);
+describe("the leak simulator's crash accounting", () => {
+  it("counts killing a held instance's server as a crash and closes the other instances of that server", async () => {
+    const { report, eventually } = await startSim([
+      '--sessions',
+      '2',
+      '--session-every',
+      '200',
+      '--busy-share',
+      '1',
+      '--use-every',
+      '100',
+      '--max-attempts',
+      '3',
+    ]);
     const events = await eventually((e) => summary(e) && e, 'the summary');
     const held = sessions(events)[0]!.launcherPids[0]!;
     const server = await waitFor(() => serverOf(held), { what: 'the held server' });
@@ -134,7 +175,10 @@ describe('the leak simulator\'s crash accounting', () => {
     const closedPids = closed.map((e) => e.launcherPid!);
     expect(closedPids).toContain(sessions(events)[1]!.launcherPids[0]);
     expect(closedPids).not.toContain(held);
-    await eventually((e) => closedPids.every((pid) => e.some((x) => x.event === 'exit' && x.launcherPid === pid && x.code === 143)), 'the closed instances to exit 143');
+    await eventually(
+      (e) => closedPids.every((pid) => e.some((x) => x.event === 'exit' && x.launcherPid === pid && x.code === 143)),
+      'the closed instances to exit 143',
+    );
     expect(crashes(report())).toHaveLength(1);
     expect(errorStates(report())).toEqual([]);
   });
@@ -153,7 +197,7 @@ describe('the leak simulator\'s crash accounting', () => {
   it('counts a launcher that aborts while it starts as a crash of a starting instance', async () => {
     const { eventually } = await startSim(['--sessions', '1', '--launcher-start-ms', '3000', '--max-attempts', '2', '--retry-wait', '100']);
     const [launch] = await eventually((e) => e.some((x) => x.event === 'launch') && e.filter((x) => x.event === 'launch'), 'the first launch');
-    await waitFor(() => cmdlineOf(launch!.launcherPid!)?.text === 'npm', { timeoutMs: DEADLINE_MS, what: 'npm\'s interim title' });
+    await waitFor(() => cmdlineOf(launch!.launcherPid!)?.text === 'npm', { timeoutMs: DEADLINE_MS, what: "npm's interim title" });
     process.kill(launch!.launcherPid!, 'SIGABRT');
     const [crash] = await eventually((e) => crashes(e).length > 0 && crashes(e), 'the crash');
     expect(crash).toMatchObject({ launcherPid: launch!.launcherPid, signal: 'SIGABRT', count: 1, starting: true, inFlight: true });

@@ -9,7 +9,9 @@ describe.runIf(rootTestsEnabled())('inside a full pids cgroup', () => {
   it.each(['pid1', 'subreaper'] as const)('still reaps and forwards signals, and does not abort (%s)', async (mode) => {
     const cgroup = makePidsCgroup(60);
     const run = startInit({
-      mode, prefix: cgroup.prefix, initArgs: ['--grace', '2s'],
+      mode,
+      prefix: cgroup.prefix,
+      initArgs: ['--grace', '2s'],
       command: [process.execPath, `${FIXTURES}fill-pids.js`, '--exit-on', 'SIGTERM'],
     });
     await run.waitForStdout('full', 20_000);
@@ -24,10 +26,13 @@ describe.runIf(rootTestsEnabled())('inside a full pids cgroup', () => {
     const sleeps = [...readAllStats().values()].filter((p) => p.ppid === init.pid && p.comm === 'sleep');
     expect(sleeps.length).toBeGreaterThan(10);
     for (const proc of sleeps.slice(0, 10)) process.kill(proc.pid, 'SIGKILL');
-    await waitFor(() => {
-      const mine = [...readAllStats().values()].filter((p) => p.ppid === init.pid);
-      return mine.filter(isZombie).length === 0 && cgroup.current() <= cgroup.max - 10;
-    }, { what: 'the killed orphans to be reaped' });
+    await waitFor(
+      () => {
+        const mine = [...readAllStats().values()].filter((p) => p.ppid === init.pid);
+        return mine.filter(isZombie).length === 0 && cgroup.current() <= cgroup.max - 10;
+      },
+      { what: 'the killed orphans to be reaped' },
+    );
 
     await run.signal('SIGTERM');
     const { code } = await run.exited;

@@ -25,7 +25,7 @@ describe.each(MODES)('signal forwarding (%s)', (mode) => {
     expect(run.logLines().some((line) => line.msg === 'shutting down: grace period started' && line.signal === 'SIGINT')).toBe(true);
   });
 
-  it('with --group, reaches a grandchild in the child\'s process group', async () => {
+  it("with --group, reaches a grandchild in the child's process group", async () => {
     const run = startInit({ mode, initArgs: ['--group'], command: ['sh', '-c', shellAround('USR2 HUP')] });
     await run.waitForStdout('ready');
     await run.signal('SIGUSR2');
@@ -57,7 +57,7 @@ describe.each(MODES)('signal forwarding (%s)', (mode) => {
     expect(log.some((line) => String(line.msg).includes('grace period over'))).toBe(true);
   });
 
-  it('exits with the child\'s status when it exits on TERM', async () => {
+  it("exits with the child's status when it exits on TERM", async () => {
     const run = startInit({ mode, command: [process.execPath, `${FIXTURES}print-signals.js`, '--exit-on', 'SIGTERM'] });
     await run.waitForStdout('ready');
     await run.signal('SIGTERM');
@@ -76,6 +76,9 @@ describe.each(MODES)('signal forwarding (%s)', (mode) => {
 
 /** A shell that traps `signals` (echoing sh-got-SIG) around print-signals.js, and waits for it. */
 function shellAround(signals: string): string {
-  const traps = signals.split(' ').map((sig) => `trap 'echo sh-got-${sig}' ${sig};`).join(' ');
+  const traps = signals
+    .split(' ')
+    .map((sig) => `trap 'echo sh-got-${sig}' ${sig};`)
+    .join(' ');
   return `${traps} ${process.execPath} ${FIXTURES}print-signals.js & while kill -0 $! 2>/dev/null; do wait $!; done`;
 }

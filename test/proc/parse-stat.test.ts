@@ -2,13 +2,23 @@ import { describe, expect, it } from 'vitest';
 import { parseStat } from '../../src/proc/parse-stat.js';
 
 // Real lines from /proc, trimmed of nothing.
-const NODE = '2405 (node) S 2397 2405 2405 0 -1 4194560 2834 0 0 0 12 3 0 0 20 0 7 0 1234567 1101234176 10240 18446744073709551615 1 1 0 0 0 0 0 4096 134234626 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0';
+const NODE =
+  '2405 (node) S 2397 2405 2405 0 -1 4194560 2834 0 0 0 12 3 0 0 20 0 7 0 1234567 1101234176 10240 18446744073709551615 1 1 0 0 0 0 0 4096 134234626 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0';
 
 describe('parseStat', () => {
   it('reads the fields the init and the guard use', () => {
     expect(parseStat(NODE)).toEqual({
-      pid: 2405, comm: 'node', state: 'S', ppid: 2397, pgid: 2405, sid: 2405, flags: 4194560,
-      cpuTicks: 15, threads: 7, startTicks: 1234567, rssPages: 10240,
+      pid: 2405,
+      comm: 'node',
+      state: 'S',
+      ppid: 2397,
+      pgid: 2405,
+      sid: 2405,
+      flags: 4194560,
+      cpuTicks: 15,
+      threads: 7,
+      startTicks: 1234567,
+      rssPages: 10240,
     });
   });
 

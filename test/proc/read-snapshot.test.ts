@@ -17,10 +17,13 @@ describe('ProcScanner', () => {
     const child = spawn('sh', ['-c', 'read x', 'sh', ...big], { stdio: ['pipe', 'ignore', 'ignore'] });
     started.push(child.pid!);
     const scanner = new ProcScanner();
-    const proc = await waitFor(() => {
-      const seen = scanner.scan().get(child.pid!);
-      return seen && seen.argv[0] === 'sh' && seen;
-    }, { what: 'the shell with a huge command line' });
+    const proc = await waitFor(
+      () => {
+        const seen = scanner.scan().get(child.pid!);
+        return seen && seen.argv[0] === 'sh' && seen;
+      },
+      { what: 'the shell with a huge command line' },
+    );
     expect(proc.argv.slice(0, 3)).toEqual(['sh', '-c', 'read x']);
     expect(proc.argv.join('\0').length).toBeLessThanOrEqual(CMDLINE_LIMIT_BYTES);
     expect(proc.argv.at(-1)!).toMatch(/^a+$/);

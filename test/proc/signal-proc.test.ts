@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { parseStat } from '../../src/proc/parse-stat.js';
-import { loadLibc } from '../../src/sys/libc.js';
 import { trySignalProc } from '../../src/proc/signal-proc.js';
+import { loadLibc } from '../../src/sys/libc.js';
 import { FIXTURES, rootTestsEnabled } from '../helpers/start-init.js';
 import { waitFor } from '../helpers/wait-for.js';
 

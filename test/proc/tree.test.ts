@@ -13,8 +13,16 @@ function mapOf(procs: ProcStat[]): Map<number, ProcStat> {
 describe('findDescendants', () => {
   it('finds children, grandchildren and deeper, not the root or strangers', () => {
     const procs = mapOf([makeProc(1, 0), makeProc(10, 1), makeProc(11, 10), makeProc(12, 11), makeProc(20, 1), makeProc(30, 99)]);
-    expect(findDescendants(procs, 10).map((p) => p.pid).sort()).toEqual([11, 12]);
-    expect(findDescendants(procs, 1).map((p) => p.pid).sort()).toEqual([10, 11, 12, 20]);
+    expect(
+      findDescendants(procs, 10)
+        .map((p) => p.pid)
+        .sort(),
+    ).toEqual([11, 12]);
+    expect(
+      findDescendants(procs, 1)
+        .map((p) => p.pid)
+        .sort(),
+    ).toEqual([10, 11, 12, 20]);
   });
 
   it('terminates on a ppid cycle (a torn snapshot with reused pids)', () => {
