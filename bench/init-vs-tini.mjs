@@ -26,8 +26,11 @@ async function startAsPid1(init, command) {
   let out = '';
   proc.stdout.on('data', (chunk) => (out += chunk));
   const closed = new Promise((resolve) => proc.on('close', resolve));
-  let pid;
-  while (!(pid = childOf(proc.pid))) await sleep(5);
+  let pid = childOf(proc.pid);
+  while (!pid) {
+    await sleep(5);
+    pid = childOf(proc.pid);
+  }
   return { proc, pid, closed, out: () => out };
 }
 

@@ -10,9 +10,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((pairs, word, i, all) => (word.startsWith('--') ? [...pairs, [word.slice(2), all[i + 1]]] : pairs), []),
-);
+const args = Object.fromEntries(process.argv.slice(2).flatMap((word, i, all) => (word.startsWith('--') ? [[word.slice(2), all[i + 1]]] : [])));
 const pkg = args.package ?? '@modelcontextprotocol/server-everything';
 const idleMs = Number(/^(\d+)s?$/.exec(args.idle ?? '60s')?.[1] ?? 60) * 1000;
 const use = (args.use ?? 'yes') !== 'no';
@@ -64,8 +62,7 @@ child.stdout.setEncoding('utf8');
 child.stdout.on('data', (chunk) => {
   stdoutBytes += Buffer.byteLength(chunk);
   buffer += chunk;
-  let at;
-  while ((at = buffer.indexOf('\n')) !== -1) {
+  for (let at = buffer.indexOf('\n'); at !== -1; at = buffer.indexOf('\n')) {
     const line = buffer.slice(0, at);
     buffer = buffer.slice(at + 1);
     try {

@@ -306,8 +306,7 @@ function lines(stream, onLine) {
   stream.setEncoding('utf8');
   stream.on('data', (chunk) => {
     rest += chunk;
-    let at;
-    while ((at = rest.indexOf('\n')) !== -1) {
+    for (let at = rest.indexOf('\n'); at !== -1; at = rest.indexOf('\n')) {
       onLine(rest.slice(0, at));
       rest = rest.slice(at + 1);
     }
@@ -367,7 +366,9 @@ function summarizeStops(initEvents) {
     const reason = stop.reason ?? 'unknown';
     byReason[reason] = (byReason[reason] ?? 0) + 1;
     const time = typeof stop.time === 'number' ? stop.time : Date.parse(stop.time);
-    (timesByKey[stop.key ?? '?'] ??= []).push(time);
+    const key = stop.key ?? '?';
+    timesByKey[key] ??= [];
+    timesByKey[key].push(time);
   }
   let maxPerKeyPerMinute = 0;
   for (const times of Object.values(timesByKey)) {

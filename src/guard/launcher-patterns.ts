@@ -67,7 +67,10 @@ const memos = new WeakMap<readonly RegExp[], { results: Map<string, boolean>; ch
 export function isLauncherCommand(line: string, patterns: readonly RegExp[]): boolean {
   const bounded = line.length > CMDLINE_LIMIT_BYTES ? line.slice(0, CMDLINE_LIMIT_BYTES) : line;
   let memo = memos.get(patterns);
-  if (!memo) memos.set(patterns, (memo = { results: new Map(), chars: 0 }));
+  if (!memo) {
+    memo = { results: new Map(), chars: 0 };
+    memos.set(patterns, memo);
+  }
   const known = memo.results.get(bounded);
   if (known !== undefined) return known;
   const matched = patterns.some((pattern) => pattern.test(bounded));

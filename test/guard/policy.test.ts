@@ -381,7 +381,10 @@ describe('planStops on generated process tables', () => {
   // A small deterministic PRNG so that a failure can be replayed from its seed.
   function random(seed: number) {
     let state = seed;
-    return () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    return () => {
+      state = (state * 1103515245 + 12345) % 2 ** 31;
+      return state / 2 ** 31;
+    };
   }
 
   it('never plans the init, the main child, anything outside the app, a protected group, a busy instance short of critical, or a starting one short of urgent: 3000 runs', () => {
