@@ -2,6 +2,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import type { GuardSettings } from '../guard/setup-guard.js';
 import type { InitConfig } from '../init/run-init.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../log.js';
+import type { ListenAddress } from '../report/listen-address.js';
 import {
   parseBoolean,
   parseBytes,
@@ -9,12 +10,13 @@ import {
   parseDurationMs,
   parseHeadroom,
   parseIntegerAtLeast,
+  parseListen,
   parsePatterns,
   parsePositiveDurationMs,
 } from './parse-values.js';
 
 /** Everything the command line and METAMCP_INIT_* say. */
-export type Config = InitConfig & GuardSettings & { logLevel: LogLevel; logFormat: LogFormat };
+export type Config = InitConfig & GuardSettings & { logLevel: LogLevel; logFormat: LogFormat; metricsListen?: ListenAddress };
 
 /** The outcome of reading the command line: run, or exit now with a status. */
 export type ParsedArgs = { kind: 'run'; config: Config } | { kind: 'exit'; exitCode: number };
@@ -127,6 +129,12 @@ const OPTIONS: readonly OptionSpec[] = [
   },
   { flags: '--dry-run', key: 'dryRun', parse: parseBoolean, description: 'log what the guard would stop, and stop nothing' },
   { flags: '--guard-off', key: 'guardOff', parse: parseBoolean, description: 'run as a plain init: no MCP guard at all' },
+  {
+    flags: '--metrics-listen <ip:port>',
+    key: 'metricsListen',
+    parse: parseListen,
+    description: 'serve /metrics (Prometheus), /healthz and /status on this numeric address, e.g. 0.0.0.0:9464 (default: off)',
+  },
   { flags: '--log-level <level>', key: 'logLevel', defaultValue: 'info', parse: parseChoice(LOG_LEVELS), description: `log level: ${LOG_LEVELS.join(', ')}` },
   {
     flags: '--log-format <format>',

@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from 'commander';
 import type { Headroom } from '../guard/headroom.js';
 import { compilePattern } from '../guard/launcher-patterns.js';
+import { type ListenAddress, parseListenAddress } from '../report/listen-address.js';
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/;
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -113,4 +114,11 @@ export function parsePatterns(value: string): string[] {
   }
   if (patterns.length === 0) throw new InvalidArgumentError('Expected at least one regular expression.');
   return patterns;
+}
+
+/** Parses `ip:port` for a listener: numeric only, so that no DNS lookup is ever made. */
+export function parseListen(value: string): ListenAddress {
+  const parsed = parseListenAddress(value);
+  if (typeof parsed === 'string') throw new InvalidArgumentError(parsed);
+  return parsed;
 }

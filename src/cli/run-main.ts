@@ -1,25 +1,26 @@
 // Wiring only: reads the options, makes the logger, decides where pids come from, runs the init.
+import { detectCgroupDirs } from '../cgroup/detect.js';
+import { newGuardStats } from '../guard/guard-stats.js';
 import { setupGuard } from '../guard/setup-guard.js';
+import { newInitStats } from '../init/init-stats.js';
 import { runInit } from '../init/run-init.js';
 import type { SignalInbox } from '../init/signal-inbox.js';
 import { createLogger } from '../log.js';
 import { procSourceOfThisProcess } from '../proc/proc-source.js';
+import { startReportServer } from '../report/report-server.js';
+import { reporterOf } from '../report/reporter.js';
 import { loadLibc } from '../sys/libc.js';
 import { parseArgs } from './options.js';
+import { runStatus } from './run-status.js';
 
 declare const METAMCP_INIT_VERSION: string;
 
 /** Runs the init with signals caught since start-up in `inbox`; resolves to the exit status. */
 export async function runMain(inbox: SignalInbox): Promise<number> {
-  const parsed = parseArgs(
-    process.argv.slice(2),
-    process.env,
-    {
-      writeOut: (text) => process.stdout.write(text),
-      writeErr: (text) => process.stderr.write(text),
-    },
-    METAMCP_INIT_VERSION,
-  );
+  const output = { writeOut: (text: string) => process.stdout.write(text), writeErr: (text: string) => process.stderr.write(text) };
+  // `metamcp-init status` asks a running init; a program named `status` runs as `-- status`.
+  if (process.argv[2] === 'status') return runStatus(process.argv.slice(3), process.env, output);
+  const parsed = parseArgs(process.argv.slice(2), process.env, output, METAMCP_INIT_VERSION);
   if (parsed.kind === 'exit') return parsed.exitCode;
   const { config } = parsed;
   const log = createLogger(config.logLevel, config.logFormat);
@@ -28,5 +29,20 @@ export async function runMain(inbox: SignalInbox): Promise<number> {
   process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled rejection; carrying on'));
   const libc = loadLibc();
   const procSource = procSourceOfThisProcess();
-  return runInit(config, log, libc, { inbox, procSource, startGuard: setupGuard(config, log, libc, procSource) });
+  const cgroupDirs = detectCgroupDirs();
+  const initStats = newInitStats();
+  const guardStats = newGuardStats();
+  const startGuard = setupGuard(config, log, libc, { procSource, cgroupDirs, stats: guardStats });
+  const server = config.metricsListen
+    ? await startReportServer({
+        listen: config.metricsListen,
+        log,
+        report: reporterOf({ version: METAMCP_INIT_VERSION, init: initStats, guard: guardStats, cgroupDirs }),
+      })
+    : undefined;
+  try {
+    return await runInit(config, log, libc, { inbox, procSource, startGuard, stats: initStats });
+  } finally {
+    server?.stop();
+  }
 }

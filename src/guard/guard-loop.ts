@@ -9,6 +9,7 @@ import { type ProcInfo, refKey } from '../proc/snapshot.js';
 import type { Libc } from '../sys/libc.js';
 import { EMPTY_LINEAGE, findAppTree } from './app-tree.js';
 import { describeStop } from './describe-stop.js';
+import { type GuardStats, recordStop, viewInstances, viewLimits } from './guard-stats.js';
 import { findInstances, type Instance, type KnownLauncher } from './instances.js';
 import { looksLikeMetaMcp } from './metamcp.js';
 import { EMPTY_POLICY_HISTORY, type GuardConfig, planStops } from './policy.js';
@@ -29,6 +30,8 @@ export type GuardLoopOptions = {
   cgroupDirs: CgroupDirs;
   libc: Libc;
   log: Logger;
+  /** Where the loop tells what it sees and does, after every scan. */
+  stats: GuardStats;
 };
 
 /** A running guard. */
@@ -41,7 +44,7 @@ export type Guard = { stop: () => void };
  * blocks: it keeps working in a full pids cgroup.
  */
 export function startGuard(options: GuardLoopOptions): Guard {
-  const { config, log, cgroupDirs, dryRun, initPid, mainPid } = options;
+  const { config, log, cgroupDirs, dryRun, initPid, mainPid, stats } = options;
   const pageBytes = options.libc.pageBytes();
   const ticksPerSecond = options.libc.clockTicksPerSecond();
   const procFs = options.procSource.kind === 'own';
@@ -66,6 +69,7 @@ export function startGuard(options: GuardLoopOptions): Guard {
 
   const scan = async () => {
     lastScanMs = Date.now();
+    const startedAt = performance.now();
     const procs = await readProcs();
     const nowMs = Date.now();
     const uptimeSeconds = procFs ? readUptimeSeconds() : undefined;
@@ -101,6 +105,7 @@ export function startGuard(options: GuardLoopOptions): Guard {
         log.trace({ procs: procs.size, appProcs: app.procs.size, keys, stopping: inFlight.size, pids: cgroup.pids, memory: cgroup.memory }, 'scan');
       lastSummary = summary;
     }
+    stats.respawnLoops += plan.loops.length;
     for (const loop of plan.loops) {
       log.warn(
         { ...loop },
@@ -110,6 +115,7 @@ export function startGuard(options: GuardLoopOptions): Guard {
     for (const stop of plan.stops) {
       const decision = describeStop(stop, cgroup, pageBytes, appIsMetaMcp);
       const { instance } = stop;
+      recordStop(stats, { atMs: nowMs, reason: stop.reason, key: instance.key, launcherPid: instance.launcher.pid, why: decision.why, dryRun });
       if (dryRun) {
         reported.set(instance.id, { key: instance.key });
         log.warn({ ...decision, dryRun: true }, `would stop MCP instance (${stop.reason})`);
@@ -122,6 +128,7 @@ export function startGuard(options: GuardLoopOptions): Guard {
           (result) => {
             if (result.termed === 0 && result.killed === 0 && result.failed > 0) {
               cannotStop.add(instance.id);
+              stats.failedStops += 1;
               log.error(
                 { reason: stop.reason, key: instance.key, launcherPid: instance.launcher.pid, ...result },
                 'cannot stop MCP instance: the kernel refused every signal (EPERM: it runs as another user); not trying again',
@@ -133,7 +140,10 @@ export function startGuard(options: GuardLoopOptions): Guard {
               );
             }
           },
-          (error: unknown) => log.error({ err: error, key: instance.key }, 'failed to stop MCP instance'),
+          (error: unknown) => {
+            stats.failedStops += 1;
+            log.error({ err: error, key: instance.key }, 'failed to stop MCP instance');
+          },
         )
         .finally(() => inFlight.delete(instance.id));
     }
@@ -142,6 +152,19 @@ export function startGuard(options: GuardLoopOptions): Guard {
     const present = new Set(found.instances.map((instance) => instance.id));
     for (const id of reported.keys()) if (!present.has(id)) reported.delete(id);
     for (const id of cannotStop) if (!present.has(id)) cannotStop.delete(id);
+
+    const durationMs = performance.now() - startedAt;
+    Object.assign(stats, {
+      scans: stats.scans + 1,
+      lastScanAtMs: Date.now(),
+      lastScanDurationMs: durationMs,
+      scanSecondsTotal: stats.scanSecondsTotal + durationMs / 1000,
+      procs: procs.size,
+      appProcs: app.procs.size,
+      instances: viewInstances(found.instances, plan.states, pageBytes, cannotStop),
+      cgroup,
+      limits: viewLimits(cgroup, config.pidsHeadroom, config.memoryHeadroom),
+    });
   };
 
   const tick = async () => {
@@ -154,6 +177,8 @@ export function startGuard(options: GuardLoopOptions): Guard {
       if (pressed || current !== lastPidsCurrent || Date.now() - lastScanMs >= options.intervalMs) await scan();
     } catch (error) {
       // The guard must never take PID 1 down: log and try again at the next tick.
+      stats.scanErrors += 1;
+      stats.lastScanError = error instanceof Error ? error.message : String(error);
       log.error({ err: error }, 'guard scan failed; carrying on');
     } finally {
       scanning = false;

@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
-import { detectCgroupDirs } from '../cgroup/detect.js';
+import type { CgroupDirs } from '../cgroup/figures.js';
 import { readCgroupFigures } from '../cgroup/read-figures.js';
 import type { GuardStarter } from '../init/run-init.js';
 import type { ProcSource } from '../proc/proc-source.js';
 import type { Libc } from '../sys/libc.js';
 import { startGuard } from './guard-loop.js';
+import type { GuardStats } from './guard-stats.js';
 import type { Headroom } from './headroom.js';
 import { compilePatterns, DEFAULT_LAUNCHER_PATTERNS } from './launcher-patterns.js';
 import type { GuardConfig } from './policy.js';
@@ -27,6 +28,15 @@ export type GuardSettings = {
   intervalMs: number;
 };
 
+/** What the guard is given besides its settings, all decided at start-up. */
+export type GuardSetupContext = {
+  procSource: ProcSource;
+  /** The init's cgroups, found once at start-up. */
+  cgroupDirs: CgroupDirs;
+  /** Where the guard tells what it sees and does, for the report. */
+  stats: GuardStats;
+};
+
 /** How often pids.current is read: one small file, the guard's fastest signal of a storm. */
 const POLL_MS = 100;
 /** Used within this, an instance is busy; started within this, its key has a session in flight. */
@@ -36,13 +46,16 @@ const BUSY_WITHIN_MS = 1000;
  * Turns the settings into a guard config, finds the cgroup, and says at start-up what the
  * guard will do: which limits it watches, and which rules are off because there is none.
  */
-export function setupGuard(settings: GuardSettings, log: Logger, libc: Libc, procSource: ProcSource): GuardStarter | undefined {
+export function setupGuard(settings: GuardSettings, log: Logger, libc: Libc, { procSource, cgroupDirs, stats }: GuardSetupContext): GuardStarter | undefined {
+  stats.intervalMs = settings.intervalMs;
   if (settings.guardOff) {
+    stats.offReason = 'turned off (--guard-off)';
     log.info('guard off: running as a plain init');
     return undefined;
   }
   // Its pids are another namespace's: a decision about them would be about strangers.
   if (procSource.kind === 'foreign') {
+    stats.offReason = "/proc is another pid namespace's";
     log.warn("guard off: its pids would be read from /proc, which is not our pid namespace's");
     return undefined;
   }
@@ -61,7 +74,7 @@ export function setupGuard(settings: GuardSettings, log: Logger, libc: Libc, pro
     memoryHeadroom: settings.memoryHeadroom,
   };
   if (procSource.kind === 'none') log.info('no /proc: the guard lists processes with ps (ps-list) and the cgroup rules are off');
-  const cgroupDirs = detectCgroupDirs();
+  Object.assign(stats, { mode: settings.dryRun ? 'dry-run' : 'on', maxPerCommand: settings.maxPerCommand, maxInstances: settings.maxInstances });
   const figures = readCgroupFigures(cgroupDirs);
   if (figures.pids?.maxTasks === undefined) log.info({ cgroup: cgroupDirs.pids?.dir }, 'no pids limit found: the pids headroom rule is off');
   if (figures.memory?.limitBytes === undefined) log.info({ cgroup: cgroupDirs.memory?.dir }, 'no memory limit found: the memory headroom rule is off');
@@ -83,5 +96,6 @@ export function setupGuard(settings: GuardSettings, log: Logger, libc: Libc, pro
       cgroupDirs,
       libc,
       log,
+      stats,
     });
 }

@@ -4,6 +4,7 @@ import type { Libc } from '../sys/libc.js';
 import { type ChildExit, exitCodeForSpawnError, exitCodeOf } from './exit-code.js';
 import { forwardSignal } from './forward-signals.js';
 import { GraceDeadline } from './grace-deadline.js';
+import { type InitStats, newInitStats } from './init-stats.js';
 import { reapZombies, reapZombiesWithoutProc } from './reap-zombies.js';
 import type { SignalInbox } from './signal-inbox.js';
 import { isShutdownSignal } from './signals.js';
@@ -31,6 +32,8 @@ export type InitContext = {
   /** Whether pids read from /proc are the init's own. */
   procSource: ProcSource;
   startGuard?: GuardStarter;
+  /** Where the init counts what it does, for the report; its own when not given. */
+  stats?: InitStats;
 };
 
 /**
@@ -38,7 +41,12 @@ export type InitContext = {
  * become a subreaper, spawn, start the guard, then forward signals and reap zombies until
  * the child exits, stop what is left, and return the child's exit status.
  */
-export async function runInit(config: InitConfig, log: Logger, libc: Libc, { inbox, procSource, startGuard }: InitContext): Promise<number> {
+export async function runInit(
+  config: InitConfig,
+  log: Logger,
+  libc: Libc,
+  { inbox, procSource, startGuard, stats = newInitStats() }: InitContext,
+): Promise<number> {
   const initPid = process.pid;
   await startThreadpoolNow();
   // A /proc of another pid namespace names strangers: no pid read from it is used.
@@ -54,11 +62,10 @@ export async function runInit(config: InitConfig, log: Logger, libc: Libc, { inb
   let child: Awaited<ReturnType<typeof spawnChild>> | undefined;
   // libuv reaps the main child itself, and only while it runs is the pid its own.
   const isOwnedByLibuv = (pid: number) => child !== undefined && !isSpawnFailure(child) && pid === child.pid && child.isRunning();
-  let reapedTotal = 0;
   const reap = () => {
     if (procSource.kind === 'none') return;
     const reaped = procSource.kind === 'own' ? reapZombies({ initPid, libc, isOwnedByLibuv }) : reapZombiesWithoutProc({ libc, isOwnedByLibuv });
-    reapedTotal += reaped.length;
+    stats.zombiesReaped += reaped.length;
     if (reaped.length > 0) log.debug({ count: reaped.length, pids: reaped.slice(0, 20).map((r) => r.pid) }, 'reaped zombies');
   };
   // SIGCHLD coalesces (one may stand for many exits), so a periodic sweep backs it up.
@@ -76,6 +83,8 @@ export async function runInit(config: InitConfig, log: Logger, libc: Libc, { inb
     return exitCode;
   }
   const main = child;
+  stats.mainChild = { pid: main.pid, running: true };
+  void main.exited.then((exit) => (stats.mainChild = { pid: main.pid, running: false, exitCode: exitCodeOf(exit) }));
   log.info({ childPid: main.pid, command: config.command, initPid, subreaper, initTasks: countOwnTasks() }, 'started main child');
 
   const guard = startGuard?.(main.pid);
@@ -85,8 +94,10 @@ export async function runInit(config: InitConfig, log: Logger, libc: Libc, { inb
   inbox.deliverTo((signal) =>
     runGuarded(log, 'signal', () => {
       const outcome = forwardSignal(main, signal, config.group);
+      if (outcome === 'sent') stats.signalsForwarded.set(signal, (stats.signalsForwarded.get(signal) ?? 0) + 1);
       log.debug({ signal, childPid: main.pid, group: config.group, outcome }, 'forwarded signal');
       if (isShutdownSignal(signal)) {
+        stats.shuttingDown = true;
         const grace = deadline.onShutdownSignal();
         if (grace === 'started') log.info({ signal, graceMs: config.graceMs }, 'shutting down: grace period started');
         if (grace === 'cut') log.warn({ signal }, 'second shutdown signal: killing everything now');
@@ -107,10 +118,10 @@ export async function runInit(config: InitConfig, log: Logger, libc: Libc, { inb
   process.off('SIGCHLD', onChild);
   reap();
   const exitCode = exitCodeOf(exit);
-  if (summary.left === 0) log.info({ ...exit, exitCode, ...summary, reaped: reapedTotal }, 'main child exited; nothing left, exiting');
+  if (summary.left === 0) log.info({ ...exit, exitCode, ...summary, reaped: stats.zombiesReaped }, 'main child exited; nothing left, exiting');
   else
     log.warn(
-      { ...exit, exitCode, ...summary, reaped: reapedTotal },
+      { ...exit, exitCode, ...summary, reaped: stats.zombiesReaped },
       `main child exited; ${summary.left} processes would not go (another user's, or stuck in the kernel), exiting`,
     );
   return exitCode;

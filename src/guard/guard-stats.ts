@@ -1,0 +1,124 @@
+import type { CgroupFigures } from '../cgroup/figures.js';
+import type { InstanceState } from './activity.js';
+import { type Headroom, type Watermarks, watermarksOf } from './headroom.js';
+import type { Instance } from './instances.js';
+import type { StopReason } from './policy.js';
+
+/** One instance as an operator sees it. */
+export type InstanceView = {
+  key: string;
+  launcherPid: number;
+  orphaned: boolean;
+  starting: boolean;
+  busy: boolean;
+  idle: boolean;
+  ageMs: number;
+  idleMs: number;
+  tasks: number;
+  rssBytes: number;
+  /** The kernel refused to stop it (EPERM): the guard leaves it alone. */
+  refused: boolean;
+};
+
+/** One limit the guard watches, with the marks at which it acts. */
+export type LimitView = { current: number; marks: Watermarks };
+
+/** One stop, as the last few are kept for `status`. */
+export type StopRecord = { atMs: number; reason: StopReason; key: string; launcherPid: number; why: string; dryRun: boolean };
+
+/** How many stops are kept for `status`. */
+export const RECENT_STOPS = 10;
+
+/**
+ * What the guard has seen and done, for an operator to read: the loop writes it after each
+ * scan, the report reads it. Bounded: the instances of the last scan and the last stops.
+ */
+export type GuardStats = {
+  /** off: by --guard-off, or because it cannot run here (offReason says why). */
+  mode: 'on' | 'dry-run' | 'off';
+  offReason?: string;
+  intervalMs: number;
+  /** The caps: most instances of one key, and in all. */
+  maxPerCommand?: number;
+  maxInstances?: number;
+  scans: number;
+  scanErrors: number;
+  lastScanError?: string;
+  /** When the last scan completed. */
+  lastScanAtMs?: number;
+  lastScanDurationMs?: number;
+  scanSecondsTotal: number;
+  /** Processes in the namespace, and of those the app's, at the last scan. */
+  procs: number;
+  appProcs: number;
+  instances: InstanceView[];
+  cgroup: CgroupFigures;
+  limits: { pids?: LimitView; memory?: LimitView };
+  stops: Map<StopReason, number>;
+  /** Stops the kernel refused, and stops that failed otherwise. */
+  failedStops: number;
+  respawnLoops: number;
+  recentStops: StopRecord[];
+};
+
+export function newGuardStats(): GuardStats {
+  return {
+    mode: 'off',
+    intervalMs: 0,
+    scans: 0,
+    scanErrors: 0,
+    scanSecondsTotal: 0,
+    procs: 0,
+    appProcs: 0,
+    instances: [],
+    cgroup: {},
+    limits: {},
+    stops: new Map(),
+    failedStops: 0,
+    respawnLoops: 0,
+    recentStops: [],
+  };
+}
+
+/** The instances of one scan as an operator sees them. */
+export function viewInstances(
+  instances: readonly Instance[],
+  states: ReadonlyMap<string, InstanceState>,
+  pageBytes: number,
+  refused: ReadonlySet<string>,
+): InstanceView[] {
+  const views: InstanceView[] = [];
+  for (const instance of instances) {
+    const state = states.get(instance.id);
+    views.push({
+      key: instance.key,
+      launcherPid: instance.launcher.pid,
+      orphaned: instance.orphaned,
+      starting: state?.starting ?? false,
+      busy: state?.busy ?? false,
+      idle: state?.idle ?? false,
+      ageMs: Math.round(state?.ageMs ?? 0),
+      idleMs: Math.round(state?.idleMs ?? 0),
+      tasks: instance.tasks,
+      rssBytes: instance.rssPages * pageBytes,
+      refused: refused.has(instance.id),
+    });
+  }
+  return views;
+}
+
+/** The limits found in the cgroup, with the marks the headroom settings put on them. */
+export function viewLimits(cgroup: CgroupFigures, pidsHeadroom: Headroom, memoryHeadroom: Headroom): GuardStats['limits'] {
+  const limits: GuardStats['limits'] = {};
+  const { pids, memory } = cgroup;
+  if (pids?.maxTasks !== undefined) limits.pids = { current: pids.currentTasks, marks: watermarksOf(pidsHeadroom, pids.maxTasks) };
+  if (memory?.limitBytes !== undefined) limits.memory = { current: memory.workingSetBytes, marks: watermarksOf(memoryHeadroom, memory.limitBytes) };
+  return limits;
+}
+
+/** Adds a stop to the counters and to the last few kept. */
+export function recordStop(stats: GuardStats, stop: StopRecord): void {
+  stats.stops.set(stop.reason, (stats.stops.get(stop.reason) ?? 0) + 1);
+  stats.recentStops.push(stop);
+  if (stats.recentStops.length > RECENT_STOPS) stats.recentStops.splice(0, stats.recentStops.length - RECENT_STOPS);
+}

@@ -1,0 +1,102 @@
+import type { CgroupFigures } from '../cgroup/figures.js';
+import type { GuardStats, InstanceView, StopRecord } from '../guard/guard-stats.js';
+import type { Watermarks } from '../guard/headroom.js';
+import type { StopReason } from '../guard/policy.js';
+import type { InitStats } from '../init/init-stats.js';
+import { type Health, judgeHealth } from './health.js';
+
+/** A limit with its marks, as the report gives it. */
+export type LimitReport = { current: number } & Watermarks;
+
+/**
+ * Everything an operator can ask the running init, at one moment: what `GET /status`
+ * returns as JSON, what `metamcp-init status` prints, and what /metrics and /healthz are
+ * made from. Plain data, so that it crosses the wire unchanged.
+ */
+export type InitReport = {
+  version: string;
+  atMs: number;
+  init: { pid: number; startedAtMs: number; tasks?: number; rssBytes: number };
+  mainChild?: { pid: number; running: boolean; exitCode?: number };
+  shuttingDown: boolean;
+  zombiesReaped: number;
+  signalsForwarded: Record<string, number>;
+  /** Read at the moment of the report, not at the last scan. */
+  cgroup: CgroupFigures;
+  guard: {
+    mode: GuardStats['mode'];
+    offReason?: string;
+    intervalMs: number;
+    maxPerCommand?: number;
+    maxInstances?: number;
+    scans: number;
+    scanErrors: number;
+    lastScanError?: string;
+    lastScanAtMs?: number;
+    lastScanDurationMs?: number;
+    scanSecondsTotal: number;
+    procs: number;
+    appProcs: number;
+    instances: InstanceView[];
+    /** The limits as the last scan saw them, with the marks the guard acts at. */
+    limits: { pids?: LimitReport; memory?: LimitReport };
+    stops: Partial<Record<StopReason, number>>;
+    failedStops: number;
+    respawnLoops: number;
+    recentStops: StopRecord[];
+  };
+  health: Health;
+};
+
+/** The init's own figures at the moment of the report. */
+export type SelfFigures = { pid: number; tasks?: number; rssBytes: number };
+
+/** Puts the init's and the guard's figures together into one report. Pure. */
+export function buildReport(parts: {
+  version: string;
+  atMs: number;
+  self: SelfFigures;
+  cgroup: CgroupFigures;
+  init: InitStats;
+  guard: GuardStats;
+}): InitReport {
+  const { init, guard } = parts;
+  const limit = (view: GuardStats['limits']['pids']): LimitReport | undefined => (view ? { current: view.current, ...view.marks } : undefined);
+  const limits: InitReport['guard']['limits'] = {};
+  const pids = limit(guard.limits.pids);
+  if (pids) limits.pids = pids;
+  const memory = limit(guard.limits.memory);
+  if (memory) limits.memory = memory;
+  const withoutHealth: Omit<InitReport, 'health'> = {
+    version: parts.version,
+    atMs: parts.atMs,
+    init: { ...parts.self, startedAtMs: init.startedAtMs },
+    ...(init.mainChild ? { mainChild: { ...init.mainChild } } : {}),
+    shuttingDown: init.shuttingDown,
+    zombiesReaped: init.zombiesReaped,
+    signalsForwarded: Object.fromEntries(init.signalsForwarded),
+    cgroup: parts.cgroup,
+    guard: {
+      mode: guard.mode,
+      ...(guard.offReason === undefined ? {} : { offReason: guard.offReason }),
+      intervalMs: guard.intervalMs,
+      ...(guard.maxPerCommand === undefined ? {} : { maxPerCommand: guard.maxPerCommand }),
+      ...(guard.maxInstances === undefined ? {} : { maxInstances: guard.maxInstances }),
+      scans: guard.scans,
+      scanErrors: guard.scanErrors,
+      ...(guard.lastScanError === undefined ? {} : { lastScanError: guard.lastScanError }),
+      ...(guard.lastScanAtMs === undefined ? {} : { lastScanAtMs: guard.lastScanAtMs }),
+      ...(guard.lastScanDurationMs === undefined ? {} : { lastScanDurationMs: guard.lastScanDurationMs }),
+      scanSecondsTotal: guard.scanSecondsTotal,
+      procs: guard.procs,
+      appProcs: guard.appProcs,
+      instances: guard.instances,
+      limits,
+      stops: Object.fromEntries(guard.stops),
+      failedStops: guard.failedStops,
+      respawnLoops: guard.respawnLoops,
+      recentStops: guard.recentStops,
+    },
+  };
+  return { ...withoutHealth, health: judgeHealth(withoutHealth) };
+}

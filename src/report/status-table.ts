@@ -1,0 +1,123 @@
+import type { InstanceView } from '../guard/guard-stats.js';
+import type { InitReport, LimitReport } from './init-report.js';
+
+/** Keys longer than this are cut in the table, so that a row fits a terminal. */
+const KEY_COLUMN_CHARS = 48;
+
+/**
+ * The report as a person reads it: the init and its health, the limits, the instances
+ * grouped by key, and the last stops with their reasons. Pure.
+ */
+export function formatStatus(report: InitReport): string {
+  const { guard, init, mainChild } = report;
+  const lines: string[] = [];
+  const tasks = init.tasks === undefined ? '' : `, ${init.tasks} tasks`;
+  lines.push(`metamcp-init ${report.version}, pid ${init.pid}, up ${duration(report.atMs - init.startedAtMs)}, RSS ${bytes(init.rssBytes)}${tasks}`);
+  lines.push(`health:     ${report.health.healthy ? 'ok' : `NOT OK (${report.health.state})`}: ${report.health.reason}`);
+  const child = mainChild
+    ? `pid ${mainChild.pid}, ${mainChild.running ? 'running' : `exited${mainChild.exitCode === undefined ? '' : ` with status ${mainChild.exitCode}`}`}`
+    : 'not started';
+  const signals = Object.entries(report.signalsForwarded).map(([signal, count]) => `${signal} x${count}`);
+  lines.push(
+    `main child: ${child}${report.shuttingDown ? ', shutting down' : ''}; ${report.zombiesReaped} zombies reaped; signals forwarded: ${signals.length === 0 ? 'none' : signals.join(', ')}`,
+  );
+  const pids = report.cgroup.pids;
+  const memory = report.cgroup.memory;
+  lines.push(`pids:       ${pids ? `${pids.currentTasks} of ${pids.maxTasks ?? 'no limit'}${marks(guard.limits.pids, String)}` : 'no pids cgroup'}`);
+  lines.push(
+    `memory:     ${memory ? `${bytes(memory.workingSetBytes)} of ${memory.limitBytes === undefined ? 'no limit' : bytes(memory.limitBytes)}${marks(guard.limits.memory, bytes)}` : 'no memory cgroup'}`,
+  );
+  if (guard.mode === 'off') {
+    lines.push(`guard:      off${guard.offReason ? ` (${guard.offReason})` : ''}`);
+    return `${lines.join('\n')}\n`;
+  }
+  const lastScan =
+    guard.lastScanAtMs === undefined
+      ? 'no scan yet'
+      : `last scan ${duration(report.atMs - guard.lastScanAtMs)} ago, took ${(guard.lastScanDurationMs ?? 0).toFixed(1)} ms`;
+  const errors = guard.scanErrors === 0 ? '' : `, ${guard.scanErrors} failed scans (last: ${guard.lastScanError})`;
+  lines.push(
+    `guard:      ${guard.mode === 'dry-run' ? 'dry run (stops nothing)' : 'on'}; ${lastScan}; ${guard.procs} processes, ${guard.appProcs} of them the app's${errors}`,
+  );
+
+  lines.push('', `MCP instances: ${guard.instances.length}${guard.maxInstances === undefined ? '' : ` (cap ${guard.maxInstances})`}`);
+  const rows = [...groupByKey(guard.instances)].sort((a, b) => b[1].length - a[1].length || (a[0] < b[0] ? -1 : 1));
+  if (rows.length > 0) {
+    const header = ['KEY', 'COUNT/CAP', 'STARTING', 'BUSY', 'IDLE', 'ORPHANED', 'LONGEST IDLE', 'TASKS', 'RSS', 'OLDEST'];
+    const body = rows.map(([key, views]) => {
+      const idleFor = Math.max(...views.filter((v) => !v.starting).map((v) => v.idleMs), -1);
+      return [
+        cut(key),
+        `${views.length}/${guard.maxPerCommand ?? '-'}`,
+        String(views.filter((v) => v.starting).length),
+        String(views.filter((v) => v.busy).length),
+        String(views.filter((v) => v.idle).length),
+        String(views.filter((v) => v.orphaned).length),
+        idleFor < 0 ? '-' : duration(idleFor),
+        String(views.reduce((total, v) => total + v.tasks, 0)),
+        bytes(views.reduce((total, v) => total + v.rssBytes, 0)),
+        duration(Math.max(...views.map((v) => v.ageMs))),
+      ];
+    });
+    lines.push(...table([header, ...body]));
+  }
+
+  const stopped = Object.entries(guard.stops).map(([reason, count]) => `${reason} ${count}`);
+  lines.push(
+    '',
+    `Stops: ${stopped.length === 0 ? 'none' : stopped.join(', ')}${guard.failedStops > 0 ? `; ${guard.failedStops} failed` : ''}${guard.respawnLoops > 0 ? `; ${guard.respawnLoops} respawn loops backed off` : ''}`,
+  );
+  for (const stop of guard.recentStops.slice().reverse()) {
+    const ago = duration(report.atMs - stop.atMs);
+    lines.push(`  ${ago} ago  ${stop.dryRun ? 'would stop' : 'stopped'} ${cut(stop.key)} (pid ${stop.launcherPid}), ${stop.reason}: ${stop.why}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function marks(limit: LimitReport | undefined, show: (value: number) => string): string {
+  return limit ? ` (the guard acts from ${show(limit.high)}, stops anything from ${show(limit.critical)})` : '';
+}
+
+function groupByKey(instances: readonly InstanceView[]): Map<string, InstanceView[]> {
+  const byKey = new Map<string, InstanceView[]>();
+  for (const view of instances) byKey.set(view.key, [...(byKey.get(view.key) ?? []), view]);
+  return byKey;
+}
+
+/** Left-aligned columns, two spaces apart. */
+function table(rows: readonly string[][]): string[] {
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  return rows.map((row) =>
+    row
+      .map((cell, column) => cell.padEnd(widths[column]!))
+      .join('  ')
+      .trimEnd(),
+  );
+}
+
+function cut(key: string): string {
+  return key.length > KEY_COLUMN_CHARS ? `${key.slice(0, KEY_COLUMN_CHARS - 1)}…` : key;
+}
+
+/** 850ms, 12.3s, 4m05s, 2h03m, 3d04h. */
+export function duration(ms: number): string {
+  if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)}s`;
+  const pad = (n: number) => String(Math.floor(n)).padStart(2, '0');
+  if (s < 3600) return `${Math.floor(s / 60)}m${pad(s % 60)}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h${pad((s % 3600) / 60)}m`;
+  return `${Math.floor(s / 86400)}d${pad((s % 86400) / 3600)}h`;
+}
+
+/** 512 B, 1.5 KiB, 48.1 MiB, 3.9 GiB. */
+export function bytes(value: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let amount = value;
+  let unit = 0;
+  while (amount >= 1024 && unit < units.length - 1) {
+    amount /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${amount} B` : `${amount.toFixed(1)} ${units[unit]}`;
+}
