@@ -1,0 +1,17 @@
+// `npm run test:unit`: the pure tests, in seconds. No bundle, no root, no cgroup and no
+// process of the init: synthetic snapshots, fake /proc and cgroup files under a temp dir.
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/{cgroup,cli,guard,init,proc}/**/*.test.ts'],
+    exclude: [
+      '**/node_modules/**',
+      // These spawn processes and signal them, or write to the machine's cgroups (root).
+      'test/cgroup/real-cgroup.test.ts',
+      'test/init/forward-signals.test.ts',
+      'test/proc/read-snapshot.test.ts',
+      'test/proc/signal-proc.test.ts',
+    ],
+  },
+});
