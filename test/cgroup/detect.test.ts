@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { resolveCgroupDirs } from '../../src/cgroup/detect.js';
+import { detectCgroupDirs, resolveCgroupDirs } from '../../src/cgroup/detect.js';
+import { readCgroupFigures } from '../../src/cgroup/read-figures.js';
+import { useFakeRoot, cgroupV1 as v1, cgroupV2 as v2 } from '../helpers/fake-root.js';
 
 // The project's Linux machine, verbatim: v1 controllers, a v2 hierarchy with no
 // controllers at /sys/fs/cgroup/unified, and the memory cgroup below the mount's root.
@@ -187,5 +189,72 @@ describe('resolveCgroupDirs', () => {
 
   it('keeps colons that are part of the cgroup path', () => {
     expect(resolveCgroupDirs('0::/a:b\n', V2_HOST_NS_MOUNTINFO).pids?.dir).toBe('/sys/fs/cgroup/a:b');
+  });
+});
+
+describe('detectCgroupDirs', () => {
+  const fake = useFakeRoot();
+  const { writeFiles } = fake;
+
+  function writeProc(procSelfCgroup: string, mountinfo: string): string {
+    writeFiles({ '/proc/self/cgroup': procSelfCgroup, '/proc/self/mountinfo': mountinfo });
+    return `${fake.root}/proc`;
+  }
+
+  const V2_MOUNTINFO = '736 735 0:27 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime - cgroup2 cgroup2 rw,nsdelegate\n';
+  const V1_MOUNTINFO = `39 31 0:36 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids
+35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+`;
+
+  it('finds v1 dirs from fake /proc files', () => {
+    const procRoot = writeProc('8:pids:/job\n4:memory:/job\n0::/\n', V1_MOUNTINFO);
+    expect(detectCgroupDirs(procRoot, fake.root)).toEqual({ pids: v1('pids', '/sys/fs/cgroup/pids/job'), memory: v1('memory', '/sys/fs/cgroup/memory/job') });
+  });
+
+  it('finds the dirs whose figures readCgroupFigures reads', () => {
+    const procRoot = writeProc('8:pids:/job\n4:memory:/job\n0::/\n', V1_MOUNTINFO);
+    writeFiles({
+      '/sys/fs/cgroup/pids/job/pids.current': '5\n',
+      '/sys/fs/cgroup/pids/job/pids.max': '25\n',
+      '/sys/fs/cgroup/memory/job/memory.usage_in_bytes': '4096\n',
+      '/sys/fs/cgroup/memory/job/memory.limit_in_bytes': '8192\n',
+      '/sys/fs/cgroup/memory/job/memory.stat': 'total_inactive_file 1024\n',
+    });
+    expect(readCgroupFigures(detectCgroupDirs(procRoot, fake.root), fake.root)).toEqual({
+      pids: { currentTasks: 5, maxTasks: 25, dir: '/sys/fs/cgroup/pids/job' },
+      memory: { usageBytes: 4096, workingSetBytes: 3072, limitBytes: 8192, dir: '/sys/fs/cgroup/memory/job' },
+    });
+  });
+
+  it('keeps v2 controllers that cgroup.controllers lists', () => {
+    const procRoot = writeProc('0::/\n', V2_MOUNTINFO);
+    writeFiles({ '/sys/fs/cgroup/cgroup.controllers': 'cpuset cpu io memory hugetlb pids rdma misc\n' });
+    expect(detectCgroupDirs(procRoot, fake.root)).toEqual({ pids: v2('/sys/fs/cgroup'), memory: v2('/sys/fs/cgroup') });
+  });
+
+  it('drops v2 controllers that cgroup.controllers does not list', () => {
+    const procRoot = writeProc('0::/\n', V2_MOUNTINFO);
+    writeFiles({ '/sys/fs/cgroup/cgroup.controllers': 'cpu io memory\n', '/sys/fs/cgroup/pids.max': 'max\n' });
+    expect(detectCgroupDirs(procRoot, fake.root)).toEqual({ memory: v2('/sys/fs/cgroup') });
+  });
+
+  it('keeps a v2 controller whose limit file exists when cgroup.controllers cannot be read', () => {
+    const procRoot = writeProc('0::/system.slice/docker-abc.scope\n', V2_MOUNTINFO);
+    writeFiles({ '/sys/fs/cgroup/system.slice/docker-abc.scope/pids.max': '100\n' });
+    expect(detectCgroupDirs(procRoot, fake.root)).toEqual({ pids: v2('/sys/fs/cgroup/system.slice/docker-abc.scope') });
+  });
+
+  it('keeps v1 dirs without checking the files under them', () => {
+    const procRoot = writeProc('8:pids:/job\n', V1_MOUNTINFO);
+    expect(detectCgroupDirs(procRoot, fake.root)).toEqual({ pids: v1('pids', '/sys/fs/cgroup/pids/job') });
+  });
+
+  it('finds nothing when /proc/self/cgroup and mountinfo are missing', () => {
+    expect(detectCgroupDirs(`${fake.root}/proc`, fake.root)).toEqual({});
+  });
+
+  it('finds nothing when /proc/self/cgroup alone is missing', () => {
+    writeFiles({ '/proc/self/mountinfo': V2_MOUNTINFO });
+    expect(detectCgroupDirs(`${fake.root}/proc`, fake.root)).toEqual({});
   });
 });

@@ -1,10 +1,6 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { detectCgroupDirs } from '../../src/cgroup/detect.js';
-import type { CgroupDir } from '../../src/cgroup/figures.js';
+import { describe, expect, it } from 'vitest';
 import { parseLimit, parseMemoryStat, readCgroupFigures, readPidsCurrent } from '../../src/cgroup/read-figures.js';
+import { useFakeRoot, cgroupV1 as v1, cgroupV2 as v2 } from '../helpers/fake-root.js';
 
 // A real v1 memory.stat from the project machine, trimmed; inactive_file and
 // total_inactive_file differ so that the key chosen shows.
@@ -34,26 +30,8 @@ active_file 6517504
 
 const V1_NO_LIMIT = '9223372036854771712\n';
 
-let fsRoot: string;
-
-beforeEach(() => {
-  fsRoot = mkdtempSync(join(tmpdir(), 'metamcp-init-cgroup-'));
-});
-
-afterEach(() => {
-  rmSync(fsRoot, { recursive: true, force: true });
-});
-
-/** Writes files under fsRoot, by their path as the init would see it. */
-function writeFiles(files: Record<string, string>): void {
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(dirname(`${fsRoot}${path}`), { recursive: true });
-    writeFileSync(`${fsRoot}${path}`, text);
-  }
-}
-
-const v1 = (controller: string, dir: string): CgroupDir => ({ version: 1, dir, mountPoint: `/sys/fs/cgroup/${controller}` });
-const v2 = (dir: string): CgroupDir => ({ version: 2, dir, mountPoint: '/sys/fs/cgroup' });
+const fake = useFakeRoot();
+const { writeFiles } = fake;
 
 describe('parseLimit', () => {
   it('reads a count', () => {
@@ -99,13 +77,13 @@ describe('readCgroupFigures: pids', () => {
   it('reads a v1 limit', () => {
     const dir = '/sys/fs/cgroup/pids/job';
     writeFiles({ [`${dir}/pids.current`]: '7\n', [`${dir}/pids.max`]: '50\n' });
-    expect(readCgroupFigures({ pids: v1('pids', dir) }, fsRoot)).toEqual({ pids: { currentTasks: 7, maxTasks: 50, dir } });
+    expect(readCgroupFigures({ pids: v1('pids', dir) }, fake.root)).toEqual({ pids: { currentTasks: 7, maxTasks: 50, dir } });
   });
 
   it('reads v2 max as no limit', () => {
     const dir = '/sys/fs/cgroup';
     writeFiles({ [`${dir}/pids.current`]: '12\n', [`${dir}/pids.max`]: 'max\n' });
-    expect(readCgroupFigures({ pids: v2(dir) }, fsRoot)).toEqual({ pids: { currentTasks: 12, dir } });
+    expect(readCgroupFigures({ pids: v2(dir) }, fake.root)).toEqual({ pids: { currentTasks: 12, dir } });
   });
 
   it('reports a tighter parent with its own current', () => {
@@ -118,7 +96,7 @@ describe('readCgroupFigures: pids', () => {
       [`${parent}/pids.max`]: '50\n',
       '/sys/fs/cgroup/pids.current': '300\n',
     });
-    expect(readCgroupFigures({ pids: v2(dir) }, fsRoot).pids).toEqual({ currentTasks: 45, maxTasks: 50, dir: parent });
+    expect(readCgroupFigures({ pids: v2(dir) }, fake.root).pids).toEqual({ currentTasks: 45, maxTasks: 50, dir: parent });
   });
 
   it('reports its own level when it is the tighter one, or the parent has no limit', () => {
@@ -130,9 +108,9 @@ describe('readCgroupFigures: pids', () => {
       [`${parent}/pids.current`]: '45\n',
       [`${parent}/pids.max`]: '100\n',
     });
-    expect(readCgroupFigures({ pids: v1('pids', dir) }, fsRoot).pids).toEqual({ currentTasks: 10, maxTasks: 20, dir });
+    expect(readCgroupFigures({ pids: v1('pids', dir) }, fake.root).pids).toEqual({ currentTasks: 10, maxTasks: 20, dir });
     writeFiles({ [`${parent}/pids.max`]: 'max\n' });
-    expect(readCgroupFigures({ pids: v1('pids', dir) }, fsRoot).pids).toEqual({ currentTasks: 10, maxTasks: 20, dir });
+    expect(readCgroupFigures({ pids: v1('pids', dir) }, fake.root).pids).toEqual({ currentTasks: 10, maxTasks: 20, dir });
   });
 
   it('reports a limit set only on a parent', () => {
@@ -144,7 +122,7 @@ describe('readCgroupFigures: pids', () => {
       [`${parent}/pids.current`]: '8\n',
       [`${parent}/pids.max`]: '60\n',
     });
-    expect(readCgroupFigures({ pids: v1('pids', dir) }, fsRoot).pids).toEqual({ currentTasks: 8, maxTasks: 60, dir: parent });
+    expect(readCgroupFigures({ pids: v1('pids', dir) }, fake.root).pids).toEqual({ currentTasks: 8, maxTasks: 60, dir: parent });
   });
 
   it('reads no level above the mount point', () => {
@@ -155,7 +133,7 @@ describe('readCgroupFigures: pids', () => {
       '/sys/fs/cgroup/pids.current': '7\n',
       '/sys/fs/cgroup/pids.max': '8\n',
     });
-    expect(readCgroupFigures({ pids: v1('pids', dir) }, fsRoot).pids).toEqual({ currentTasks: 7, dir });
+    expect(readCgroupFigures({ pids: v1('pids', dir) }, fake.root).pids).toEqual({ currentTasks: 7, dir });
   });
 
   it('skips a level whose files cannot be read or parsed', () => {
@@ -168,29 +146,29 @@ describe('readCgroupFigures: pids', () => {
       [`${parent}/pids.max`]: '5\n',
       '/sys/fs/cgroup/pids/pids.current': '90\n',
     });
-    expect(readCgroupFigures({ pids: v1('pids', dir) }, fsRoot).pids).toEqual({ currentTasks: 3, maxTasks: 100, dir });
+    expect(readCgroupFigures({ pids: v1('pids', dir) }, fake.root).pids).toEqual({ currentTasks: 3, maxTasks: 100, dir });
   });
 
   it('reports its own current without a limit when its pids.max cannot be read', () => {
     const dir = '/sys/fs/cgroup/pids/job';
     writeFiles({ [`${dir}/pids.current`]: '4\n', [`${dir}/pids.max`]: 'nonsense\n' });
-    expect(readCgroupFigures({ pids: v1('pids', dir) }, fsRoot).pids).toEqual({ currentTasks: 4, dir });
+    expect(readCgroupFigures({ pids: v1('pids', dir) }, fake.root).pids).toEqual({ currentTasks: 4, dir });
   });
 
   it('leaves pids undefined when its own pids.current cannot be read', () => {
     const parent = '/sys/fs/cgroup/pids/outer';
     const dir = `${parent}/inner`;
     writeFiles({ [`${dir}/pids.max`]: '10\n', [`${parent}/pids.current`]: '3\n', [`${parent}/pids.max`]: '10\n' });
-    expect(readCgroupFigures({ pids: v1('pids', dir) }, fsRoot)).toEqual({});
-    expect(readCgroupFigures({ pids: v1('pids', '/sys/fs/cgroup/pids/missing') }, fsRoot)).toEqual({});
+    expect(readCgroupFigures({ pids: v1('pids', dir) }, fake.root)).toEqual({});
+    expect(readCgroupFigures({ pids: v1('pids', '/sys/fs/cgroup/pids/missing') }, fake.root)).toEqual({});
   });
 });
 
 describe('readPidsCurrent', () => {
   it('reads pids.current, or undefined when it is gone', () => {
     writeFiles({ '/sys/fs/cgroup/pids.current': '17\n' });
-    expect(readPidsCurrent('/sys/fs/cgroup', fsRoot)).toBe(17);
-    expect(readPidsCurrent('/sys/fs/cgroup/gone', fsRoot)).toBeUndefined();
+    expect(readPidsCurrent('/sys/fs/cgroup', fake.root)).toBe(17);
+    expect(readPidsCurrent('/sys/fs/cgroup/gone', fake.root)).toBeUndefined();
   });
 });
 
@@ -202,7 +180,7 @@ describe('readCgroupFigures: memory', () => {
       [`${dir}/memory.limit_in_bytes`]: V1_NO_LIMIT,
       [`${dir}/memory.stat`]: V1_MEMORY_STAT,
     });
-    expect(readCgroupFigures({ memory: v1('memory', dir) }, fsRoot).memory).toEqual({
+    expect(readCgroupFigures({ memory: v1('memory', dir) }, fake.root).memory).toEqual({
       usageBytes: 124256256,
       workingSetBytes: 124256256 - 80000000,
       dir,
@@ -216,7 +194,7 @@ describe('readCgroupFigures: memory', () => {
       [`${dir}/memory.limit_in_bytes`]: '268435456\n',
       [`${dir}/memory.stat`]: V1_MEMORY_STAT.replace(/^total_.*\n/gm, ''),
     });
-    expect(readCgroupFigures({ memory: v1('memory', dir) }, fsRoot).memory).toEqual({
+    expect(readCgroupFigures({ memory: v1('memory', dir) }, fake.root).memory).toEqual({
       usageBytes: 124256256,
       workingSetBytes: 124256256 - 78565376,
       limitBytes: 268435456,
@@ -227,7 +205,7 @@ describe('readCgroupFigures: memory', () => {
   it('reads a v2 limit and subtracts inactive_file', () => {
     const dir = '/sys/fs/cgroup';
     writeFiles({ [`${dir}/memory.current`]: '60000000\n', [`${dir}/memory.max`]: '536870912\n', [`${dir}/memory.stat`]: V2_MEMORY_STAT });
-    expect(readCgroupFigures({ memory: v2(dir) }, fsRoot).memory).toEqual({
+    expect(readCgroupFigures({ memory: v2(dir) }, fake.root).memory).toEqual({
       usageBytes: 60000000,
       workingSetBytes: 40000000,
       limitBytes: 536870912,
@@ -238,7 +216,7 @@ describe('readCgroupFigures: memory', () => {
   it('reads v2 max as no limit and never lets the working set go below zero', () => {
     const dir = '/sys/fs/cgroup';
     writeFiles({ [`${dir}/memory.current`]: '1000\n', [`${dir}/memory.max`]: 'max\n', [`${dir}/memory.stat`]: V2_MEMORY_STAT });
-    expect(readCgroupFigures({ memory: v2(dir) }, fsRoot).memory).toEqual({ usageBytes: 1000, workingSetBytes: 0, dir });
+    expect(readCgroupFigures({ memory: v2(dir) }, fake.root).memory).toEqual({ usageBytes: 1000, workingSetBytes: 0, dir });
   });
 
   it('reports a parent whose limit leaves less room for the working set', () => {
@@ -253,7 +231,7 @@ describe('readCgroupFigures: memory', () => {
       [`${parent}/memory.max`]: '200000000\n',
       [`${parent}/memory.stat`]: 'inactive_file 150000000\n',
     });
-    expect(readCgroupFigures({ memory: v2(dir) }, fsRoot).memory).toEqual({
+    expect(readCgroupFigures({ memory: v2(dir) }, fake.root).memory).toEqual({
       usageBytes: 300000000,
       workingSetBytes: 150000000,
       limitBytes: 200000000,
@@ -271,76 +249,18 @@ describe('readCgroupFigures: memory', () => {
       [`${parent}/memory.current`]: '150\n',
       [`${parent}/memory.max`]: '200\n',
     });
-    expect(readCgroupFigures({ memory: v2(dir) }, fsRoot).memory).toEqual({ usageBytes: 100, workingSetBytes: 60, dir });
+    expect(readCgroupFigures({ memory: v2(dir) }, fake.root).memory).toEqual({ usageBytes: 100, workingSetBytes: 60, dir });
   });
 
   it('counts all usage as working set when its own memory.stat cannot be read', () => {
     const dir = '/sys/fs/cgroup';
     writeFiles({ [`${dir}/memory.current`]: '1000\n', [`${dir}/memory.max`]: 'max\n' });
-    expect(readCgroupFigures({ memory: v2(dir) }, fsRoot).memory).toEqual({ usageBytes: 1000, workingSetBytes: 1000, dir });
+    expect(readCgroupFigures({ memory: v2(dir) }, fake.root).memory).toEqual({ usageBytes: 1000, workingSetBytes: 1000, dir });
   });
 
   it('leaves memory undefined when its own usage cannot be read', () => {
     const dir = '/sys/fs/cgroup/memory/job';
     writeFiles({ [`${dir}/memory.limit_in_bytes`]: '100\n', [`${dir}/memory.stat`]: V1_MEMORY_STAT });
-    expect(readCgroupFigures({ memory: v1('memory', dir) }, fsRoot)).toEqual({});
-  });
-});
-
-describe('detectCgroupDirs', () => {
-  function writeProc(procSelfCgroup: string, mountinfo: string): string {
-    writeFiles({ '/proc/self/cgroup': procSelfCgroup, '/proc/self/mountinfo': mountinfo });
-    return `${fsRoot}/proc`;
-  }
-
-  const V2_MOUNTINFO = '736 735 0:27 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime - cgroup2 cgroup2 rw,nsdelegate\n';
-  const V1_MOUNTINFO = `39 31 0:36 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids
-35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
-`;
-
-  it('finds v1 dirs from fake /proc files and reads their figures', () => {
-    const procRoot = writeProc('8:pids:/job\n4:memory:/job\n0::/\n', V1_MOUNTINFO);
-    writeFiles({
-      '/sys/fs/cgroup/pids/job/pids.current': '5\n',
-      '/sys/fs/cgroup/pids/job/pids.max': '25\n',
-      '/sys/fs/cgroup/memory/job/memory.usage_in_bytes': '4096\n',
-      '/sys/fs/cgroup/memory/job/memory.limit_in_bytes': '8192\n',
-      '/sys/fs/cgroup/memory/job/memory.stat': 'total_inactive_file 1024\n',
-    });
-    const dirs = detectCgroupDirs(procRoot, fsRoot);
-    expect(dirs).toEqual({ pids: v1('pids', '/sys/fs/cgroup/pids/job'), memory: v1('memory', '/sys/fs/cgroup/memory/job') });
-    expect(readCgroupFigures(dirs, fsRoot)).toEqual({
-      pids: { currentTasks: 5, maxTasks: 25, dir: '/sys/fs/cgroup/pids/job' },
-      memory: { usageBytes: 4096, workingSetBytes: 3072, limitBytes: 8192, dir: '/sys/fs/cgroup/memory/job' },
-    });
-  });
-
-  it('keeps v2 controllers that cgroup.controllers lists', () => {
-    const procRoot = writeProc('0::/\n', V2_MOUNTINFO);
-    writeFiles({ '/sys/fs/cgroup/cgroup.controllers': 'cpuset cpu io memory hugetlb pids rdma misc\n' });
-    expect(detectCgroupDirs(procRoot, fsRoot)).toEqual({ pids: v2('/sys/fs/cgroup'), memory: v2('/sys/fs/cgroup') });
-  });
-
-  it('drops v2 controllers that cgroup.controllers does not list', () => {
-    const procRoot = writeProc('0::/\n', V2_MOUNTINFO);
-    writeFiles({ '/sys/fs/cgroup/cgroup.controllers': 'cpu io memory\n', '/sys/fs/cgroup/pids.max': 'max\n' });
-    expect(detectCgroupDirs(procRoot, fsRoot)).toEqual({ memory: v2('/sys/fs/cgroup') });
-  });
-
-  it('keeps a v2 controller whose limit file exists when cgroup.controllers cannot be read', () => {
-    const procRoot = writeProc('0::/system.slice/docker-abc.scope\n', V2_MOUNTINFO);
-    writeFiles({ '/sys/fs/cgroup/system.slice/docker-abc.scope/pids.max': '100\n' });
-    expect(detectCgroupDirs(procRoot, fsRoot)).toEqual({ pids: v2('/sys/fs/cgroup/system.slice/docker-abc.scope') });
-  });
-
-  it('keeps v1 dirs without checking the files under them', () => {
-    const procRoot = writeProc('8:pids:/job\n', V1_MOUNTINFO);
-    expect(detectCgroupDirs(procRoot, fsRoot)).toEqual({ pids: v1('pids', '/sys/fs/cgroup/pids/job') });
-  });
-
-  it('finds nothing when /proc/self/cgroup or mountinfo is missing', () => {
-    expect(detectCgroupDirs(`${fsRoot}/proc`, fsRoot)).toEqual({});
-    writeFiles({ '/proc/self/mountinfo': V2_MOUNTINFO });
-    expect(detectCgroupDirs(`${fsRoot}/proc`, fsRoot)).toEqual({});
+    expect(readCgroupFigures({ memory: v1('memory', dir) }, fake.root)).toEqual({});
   });
 });
