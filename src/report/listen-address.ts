@@ -16,6 +16,7 @@ export function parseListenAddress(text: string): ListenAddress | string {
   const family = isIP(host);
   if (family === 0) return `Expected a numeric IP address, not '${host}': a host name would need a DNS lookup.`;
   if (family === 6 && match[1] === undefined) return 'Expected an IPv6 address in brackets, such as [::1]:9464.';
+  if (family === 4 && match[1] !== undefined) return 'Expected an IPv4 address without brackets, such as 127.0.0.1:9464.';
   return { host, port };
 }
 
