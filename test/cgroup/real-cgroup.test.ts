@@ -1,9 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 import { detectCgroupDirs, resolveCgroupDirs } from '../../src/cgroup/detect.js';
 import { readCgroupFigures, readPidsCurrent } from '../../src/cgroup/read-figures.js';
 import { readStat } from '../../src/proc/read-proc.js';
+import { makePidsCgroup, type PidsCgroup } from '../helpers/cgroups.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 // The machine's writable cgroup v1 pids controller, as a container's pids_limit uses it.
@@ -11,43 +12,12 @@ const PIDS_MOUNT = '/sys/fs/cgroup/pids';
 const isSkipped = process.env.METAMCP_INIT_SKIP_ROOT === '1';
 if (isSkipped) console.warn('SKIPPED: test/cgroup/real-cgroup.test.ts needs root and a writable cgroup v1 pids controller (METAMCP_INIT_SKIP_ROOT=1)');
 
-let made = 0;
-const cgroups: string[] = [];
-const sleepers: ChildProcess[] = [];
-
-afterEach(async () => {
-  try {
-    for (const sleeper of sleepers.splice(0)) {
-      if (sleeper.exitCode === null && sleeper.signalCode === null) {
-        const exited = new Promise((resolve) => sleeper.once('exit', resolve));
-        sleeper.kill('SIGKILL');
-        await exited;
-      }
-    }
-  } finally {
-    // Innermost first: a cgroup with children cannot be removed.
-    for (const dir of cgroups.splice(0).reverse()) {
-      await waitFor(() => readFileSync(`${dir}/cgroup.procs`, 'utf8') === '', { what: `${dir} to empty` });
-      rmdirSync(dir);
-    }
-  }
-});
-
-/** Creates a pids cgroup with pids.max = maxTasks; removed after the test. */
-function makePidsCgroup(dir: string, maxTasks: number): string {
-  mkdirSync(dir);
-  cgroups.push(dir);
-  writeFileSync(`${dir}/pids.max`, String(maxTasks));
-  return dir;
-}
-
-/** Starts `sleep` inside a cgroup and resolves once it has exec'd there. */
-async function startSleeperIn(dir: string): Promise<number> {
-  const sleeper = spawn('sh', ['-c', `echo $$ > ${dir}/cgroup.procs && exec sleep 1000`], { stdio: 'ignore' });
-  sleepers.push(sleeper);
-  const pid = sleeper.pid;
-  if (pid === undefined) throw new Error('spawn sh failed');
-  await waitFor(() => readStat(pid)?.comm === 'sleep', { what: `sleep ${pid} to start in ${dir}` });
+/** Starts `sleep` inside a cgroup and resolves once it has exec'd there; the cgroup's removal kills it. */
+async function startSleeperIn(cgroup: PidsCgroup): Promise<number> {
+  const [command, ...args] = [...cgroup.prefix, 'sleep', '1000'];
+  const pid = spawn(command!, args, { stdio: 'ignore' }).pid;
+  if (pid === undefined) throw new Error(`spawn ${command} failed`);
+  await waitFor(() => readStat(pid)?.comm === 'sleep', { what: `sleep ${pid} to start in ${cgroup.path}` });
   return pid;
 }
 
@@ -55,8 +25,9 @@ const resolveOf = (pid: number) => resolveCgroupDirs(readFileSync(`/proc/${pid}/
 
 describe.runIf(!isSkipped)('cgroup v1 on the real kernel', () => {
   it('resolves the cgroup of a process moved into it and reads its pids limit', async () => {
-    const dir = makePidsCgroup(`${PIDS_MOUNT}/metamcp-init-cgtest-${process.pid}-${made++}`, 50);
-    const pid = await startSleeperIn(dir);
+    const cgroup = makePidsCgroup(50);
+    const dir = cgroup.path;
+    const pid = await startSleeperIn(cgroup);
 
     const pids = resolveOf(pid).pids;
     expect(pids).toEqual({ version: 1, dir, mountPoint: PIDS_MOUNT });
@@ -65,13 +36,13 @@ describe.runIf(!isSkipped)('cgroup v1 on the real kernel', () => {
   });
 
   it('reports a tighter parent cgroup of a nested one', async () => {
-    const outer = makePidsCgroup(`${PIDS_MOUNT}/metamcp-init-cgtest-${process.pid}-${made++}`, 50);
-    const inner = makePidsCgroup(`${outer}/inner`, 100);
+    const outer = makePidsCgroup(50);
+    const inner = makePidsCgroup(100, outer);
     const pid = await startSleeperIn(inner);
 
     const pids = resolveOf(pid).pids;
-    expect(pids).toEqual({ version: 1, dir: inner, mountPoint: PIDS_MOUNT });
-    expect(readCgroupFigures({ pids })).toEqual({ pids: { currentTasks: 1, maxTasks: 50, dir: outer } });
+    expect(pids).toEqual({ version: 1, dir: inner.path, mountPoint: PIDS_MOUNT });
+    expect(readCgroupFigures({ pids })).toEqual({ pids: { currentTasks: 1, maxTasks: 50, dir: outer.path } });
   });
 
   it("detects the cgroups that hold the test's own process", () => {

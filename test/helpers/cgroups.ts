@@ -20,12 +20,13 @@ export type MemoryCgroup = TestCgroup & { limitBytes: number; usageBytes: () => 
 const made: string[] = [];
 
 afterEach(async () => {
-  for (const path of made.splice(0)) await removeCgroup(path);
+  // Innermost first: a cgroup with children cannot be removed.
+  for (const path of made.splice(0).reverse()) await removeCgroup(path);
 });
 
-/** Creates a pids cgroup with pids.max = max. */
-export function makePidsCgroup(max: number): PidsCgroup {
-  const cgroup = makeCgroup('pids', { 'pids.max': String(max) });
+/** Creates a pids cgroup with pids.max = max, nested in `parent` when one is given. */
+export function makePidsCgroup(max: number, parent?: PidsCgroup): PidsCgroup {
+  const cgroup = makeCgroup('pids', { 'pids.max': String(max) }, parent?.path);
   return { ...cgroup, max, current: () => Number(readFileSync(`${cgroup.path}/pids.current`, 'utf8')) };
 }
 
@@ -40,10 +41,10 @@ export function makeMemoryCgroup(limitBytes: number): MemoryCgroup {
   };
 }
 
-function makeCgroup(controller: string, settings: Record<string, string>): TestCgroup {
+function makeCgroup(controller: string, settings: Record<string, string>, parentPath?: string): TestCgroup {
   const root = `/sys/fs/cgroup/${controller}`;
   if (!existsSync(`${root}/cgroup.procs`)) throw new Error(`no cgroup v1 ${controller} controller at ${root}`);
-  const path = `${root}/metamcp-init-test-${process.pid}-${made.length}-${Date.now()}`;
+  const path = `${parentPath ?? root}/metamcp-init-test-${process.pid}-${made.length}-${Date.now()}`;
   mkdirSync(path);
   made.push(path);
   for (const [file, value] of Object.entries(settings)) writeFileSync(`${path}/${file}`, value);
