@@ -45,14 +45,6 @@ export function followLogs(container: string): { stdout: () => string; stderr: (
   return { stdout: () => out, stderr: () => err, stop: () => void child.kill() };
 }
 
-/** The JSON lines of a log stream. */
-export function jsonLines(text: string): Record<string, unknown>[] {
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
-}
-
 /** The container's state, as `docker inspect` gives it. */
 export function inspectState(container: string): { Running: boolean; Pid: number; ExitCode: number; Status: string } {
   return JSON.parse(docker('inspect', '-f', '{{json .State}}', container)) as { Running: boolean; Pid: number; ExitCode: number; Status: string };

@@ -9,11 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readProcText } from '../../src/proc/read-file.js';
 import type { ProcRef } from '../../src/proc/snapshot.js';
 import { type Samples, sampleCgroup } from '../helpers/cgroup-sampler.js';
-import { stopDecisions } from '../helpers/guard-log.js';
+import { jsonLines, stopDecisions } from '../helpers/guard-log.js';
 import { limitHits, type SimEvent } from '../helpers/leak-sim.js';
 import { cmdlineOf, descendantsOf, isAlive, readStat } from '../helpers/procs.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { docker, dockerLogs, followLogs, imageSize, inspectState, isDockerUp, jsonLines, median, pidsCgroupDir, run, timeUntilStdout } from './docker-cli.js';
+import { docker, dockerLogs, followLogs, imageSize, inspectState, isDockerUp, median, pidsCgroupDir, run, timeUntilStdout } from './docker-cli.js';
 
 const SKIP = process.env.METAMCP_INIT_SKIP_DOCKER === '1';
 if (SKIP) console.warn('SKIPPED: docker tests (METAMCP_INIT_SKIP_DOCKER=1)');

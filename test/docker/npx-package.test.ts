@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jsonLines } from '../helpers/guard-log.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -42,11 +43,7 @@ describe('the npm package', () => {
     expect(result.error).toBeUndefined();
     expect(result.status).toBe(7);
     // It was the init that ran it, as a subreaper under npm exec, and it logged to stderr.
-    const started = result.stderr
-      .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as Record<string, unknown>)
-      .find((line) => line.msg === 'started main child');
+    const started = jsonLines(result.stderr).find((line) => line.msg === 'started main child');
     expect(started).toMatchObject({ name: 'metamcp-init', command: ['sh', '-c', 'exit 7'], subreaper: true });
   }, 180_000);
 

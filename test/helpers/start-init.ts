@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
 import { readChildPids } from '../../src/proc/read-proc.js';
 import type { ProcRef } from '../../src/proc/snapshot.js';
+import { jsonLines } from './guard-log.js';
 import { killTree, refOf } from './procs.js';
 import { waitFor } from './wait-for.js';
 
@@ -97,11 +98,7 @@ export function startInit(options: StartOptions): RunningInit {
         timeoutMs,
         what: `"${text}" on stdout; stderr: ${err.slice(-500)}`,
       }),
-    logLines: () =>
-      err
-        .split('\n')
-        .filter((line) => line.startsWith('{'))
-        .map((line) => JSON.parse(line) as Record<string, unknown>),
+    logLines: () => jsonLines(err),
   };
 }
 
