@@ -2,10 +2,11 @@
 // scan (app tree → instances → plan) that carries its memory from one snapshot to the next.
 import type { CgroupFigures } from '../../src/cgroup/figures.js';
 import { type AppLineage, EMPTY_LINEAGE, findAppTree } from '../../src/guard/app-tree.js';
+import { commandKey } from '../../src/guard/command-key.js';
 import { findInstances, type Instance, type KnownLauncher } from '../../src/guard/instances.js';
 import { compilePatterns, DEFAULT_LAUNCHER_PATTERNS } from '../../src/guard/launcher-patterns.js';
 import { EMPTY_POLICY_HISTORY, type GuardConfig, type InFlight, type Plan, type PolicyHistory, planStops } from '../../src/guard/policy.js';
-import type { ProcInfo } from '../../src/proc/snapshot.js';
+import { type ProcInfo, refKey } from '../../src/proc/snapshot.js';
 
 export const INIT_PID = 1;
 export const MAIN_PID = 7;
@@ -53,6 +54,27 @@ export function makeNpmTree(
       cpuTicks,
     }),
   ];
+}
+
+/**
+ * An instance as findInstances makes it of a live launcher's tree (`members`, launcher
+ * first), for tests of what comes after it; figures are the members' sums.
+ */
+export function makeInstance(members: readonly ProcInfo[], overrides: Partial<Instance> = {}): Instance {
+  const launcher = members[0]!;
+  return {
+    id: refKey(launcher),
+    key: commandKey(launcher.argv),
+    launcher: { pid: launcher.pid, startTicks: launcher.startTicks },
+    launcherAlive: true,
+    orphaned: false,
+    members,
+    pgid: launcher.pgid,
+    tasks: members.reduce((sum, member) => sum + member.threads, 0),
+    rssPages: members.reduce((sum, member) => sum + member.rssPages, 0),
+    cpuTicks: members.reduce((sum, member) => sum + member.cpuTicks, 0),
+    ...overrides,
+  };
 }
 
 /** Every process of a snapshot by pid: the init, the main child (MetaMCP's backend) and `procs`. */
