@@ -1,20 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { EMPTY_LINEAGE, findAppTree } from '../../src/guard/app-tree.js';
-import { findInstances, type KnownLauncher } from '../../src/guard/instances.js';
-import type { ProcInfo } from '../../src/proc/snapshot.js';
-import { GuardModel, INIT_PID, MAIN_PID, makeConfig, makeNpmTree, makeProc, makeProcs } from '../helpers/snapshots.js';
+import { findInstances } from '../../src/guard/instances.js';
+import { findOnce, GuardModel, INIT_PID, MAIN_PID, makeConfig, makeNpmTree, makeProc, makeProcs } from '../helpers/snapshots.js';
 
 const { patterns } = makeConfig();
 
-/** One scan with no memory of earlier ones. */
-function find(procs: ProcInfo[], known: ReadonlyMap<string, KnownLauncher> = new Map()) {
-  const app = findAppTree({ procs: makeProcs(procs), initPid: INIT_PID, mainPid: MAIN_PID, lineage: EMPTY_LINEAGE });
-  return findInstances({ app, initPid: INIT_PID, patterns, known });
-}
-
 describe('findInstances', () => {
   it("makes one instance of launcher → sh → server, keyed by npm's title", () => {
-    const { instances } = find(makeNpmTree(100));
+    const { instances } = findOnce(makeNpmTree(100));
     expect(instances).toHaveLength(1);
     expect(instances[0]).toMatchObject({
       id: '100:100',
@@ -29,7 +22,7 @@ describe('findInstances', () => {
 
   it("never takes the init, the main child or processes outside a launcher's tree", () => {
     const other = makeProc(50, { ppid: MAIN_PID, pgid: MAIN_PID, sid: MAIN_PID, argv: ['node', 'worker.js'] });
-    const { instances } = find([other, ...makeNpmTree(100)]);
+    const { instances } = findOnce([other, ...makeNpmTree(100)]);
     const members = instances.flatMap((i) => i.members.map((m) => m.pid));
     expect(members).not.toContain(INIT_PID);
     expect(members).not.toContain(MAIN_PID);
@@ -39,7 +32,7 @@ describe('findInstances', () => {
   it("does not take the group of a launcher that does not lead one, and never signals the main child's group", () => {
     const launcher = makeProc(100, { ppid: MAIN_PID, pgid: MAIN_PID, sid: MAIN_PID, argv: ['npx', '-y', 'some-mcp-server'] });
     const sibling = makeProc(60, { ppid: MAIN_PID, pgid: MAIN_PID, sid: MAIN_PID, argv: ['node', 'worker.js'] });
-    const { instances } = find([launcher, sibling]);
+    const { instances } = findOnce([launcher, sibling]);
     expect(instances[0]!.members.map((m) => m.pid)).toEqual([100]);
     expect(instances[0]!.pgid).toBeUndefined();
   });
@@ -90,8 +83,8 @@ describe('findInstances', () => {
 
   it("does not take a process that has forked but not exec'd: its command line is still its parent's", () => {
     const forked = makeProc(300, { ppid: MAIN_PID, flags: 0x40, argv: ['npx', '-y', '@modelcontextprotocol/server-memory'] });
-    expect(find([forked]).instances).toEqual([]);
-    expect(find([{ ...forked, flags: 0 }]).instances).toHaveLength(1);
+    expect(findOnce([forked]).instances).toEqual([]);
+    expect(findOnce([{ ...forked, flags: 0 }]).instances).toHaveLength(1);
   });
 
   it('calls a live launcher orphaned once its parent in the app died', () => {
@@ -118,42 +111,5 @@ describe('findInstances', () => {
     expect(instances).toHaveLength(1);
     expect(instances[0]).toMatchObject({ id: 'session:100', orphaned: true, launcherAlive: false });
     expect(instances[0]!.pgid).toBeUndefined();
-  });
-});
-
-describe('findAppTree: only what the app started', () => {
-  it('leaves alone launchers that are not descendants of the main child', () => {
-    // Not PID 1 (npx metamcp-init): other npx processes on the machine are not ours.
-    const stranger = makeNpmTree(300, { parent: 250 });
-    expect(find([makeProc(250, { ppid: 0, argv: ['bash'] }), ...stranger]).instances).toEqual([]);
-  });
-
-  it('leaves alone what docker exec left behind, reparented to PID 1', () => {
-    const tail = makeProc(400, { ppid: INIT_PID, pgid: 0, sid: 0, argv: ['tail', '-f', '/var/log/mcp-server.log'] });
-    const vim = makeProc(401, { ppid: INIT_PID, pgid: 401, sid: 401, argv: ['vim', 'src/mcp-server.ts'] });
-    const model = new GuardModel();
-    expect(model.scan([tail, vim], { nowMs: 0 }).instances).toEqual([]);
-    expect(model.scan([tail, vim], { nowMs: 60_000 }).stops).toEqual([]);
-  });
-
-  it('never makes PID 1 or its group an instance, even when PID 1 is titled npm exec', () => {
-    // ENTRYPOINT ["npx", "metamcp-init", …]: PID 1 is npm exec, the init its child.
-    const pid1 = makeProc(1, { ppid: 0, pgid: 1, sid: 1, argv: ['npm exec metamcp-init -- node app.js'] });
-    const init = makeProc(5, { ppid: 1, pgid: 1, sid: 1, argv: ['node', '/root/.npm/_npx/x/node_modules/.bin/metamcp-init'] });
-    const main = makeProc(MAIN_PID, { ppid: 5, argv: ['node', 'app.js'] });
-    const procs = new Map([pid1, init, main, ...makeNpmTree(100)].map((p) => [p.pid, p]));
-    const app = findAppTree({ procs, initPid: 5, mainPid: MAIN_PID, lineage: EMPTY_LINEAGE });
-    expect([...app.procs.keys()]).toEqual([100, 101, 102]);
-    expect(app.protectedIds.has(1)).toBe(true);
-    const { instances } = findInstances({ app, initPid: 5, patterns, known: new Map() });
-    expect(instances.map((i) => i.pgid)).toEqual([100]);
-  });
-
-  it("forgets a session once nothing is left in it, so a later holder of that id is not the app's", () => {
-    const model = new GuardModel();
-    model.scan(makeNpmTree(100), { nowMs: 0 });
-    model.scan([], { nowMs: 100 });
-    const later = makeProc(150, { ppid: INIT_PID, pgid: 100, sid: 100, argv: ['npx', 'something-else'] });
-    expect(model.scan([later], { nowMs: 200 }).instances).toEqual([]);
   });
 });

@@ -94,6 +94,12 @@ export function makeProcs(procs: readonly ProcInfo[]): Map<number, ProcInfo> {
   return new Map(all.map((proc) => [proc.pid, proc]));
 }
 
+/** The app tree and instances of one scan with no memory of earlier ones, under the default patterns. */
+export function findOnce(procs: readonly ProcInfo[], known: ReadonlyMap<string, KnownLauncher> = new Map()) {
+  const app = findAppTree({ procs: makeProcs(procs), initPid: INIT_PID, mainPid: MAIN_PID, lineage: EMPTY_LINEAGE });
+  return findInstances({ app, initPid: INIT_PID, patterns: makeConfig().patterns, known });
+}
+
 /** The defaults of the CLI, with overrides. */
 export function makeConfig(overrides: Partial<GuardConfig> = {}): GuardConfig {
   return {
