@@ -165,9 +165,12 @@ describe('readCgroupFigures: pids', () => {
 });
 
 describe('readPidsCurrent', () => {
-  it('reads pids.current, or undefined when it is gone', () => {
+  it('reads pids.current', () => {
     writeFiles({ '/sys/fs/cgroup/pids.current': '17\n' });
     expect(readPidsCurrent('/sys/fs/cgroup', fake.root)).toBe(17);
+  });
+
+  it('gives undefined when the cgroup is gone', () => {
     expect(readPidsCurrent('/sys/fs/cgroup/gone', fake.root)).toBeUndefined();
   });
 });

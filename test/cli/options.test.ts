@@ -78,10 +78,13 @@ describe('parseArgs', () => {
     expect(result).toMatchObject({ kind: 'run', config: { command: ['node', '--grace', 'x'], graceMs: 2000 } });
   });
 
-  it('reads METAMCP_INIT_* variables, and a flag wins over them', () => {
+  it('reads METAMCP_INIT_* variables', () => {
     const env = { METAMCP_INIT_GRACE: '1500ms', METAMCP_INIT_GROUP: 'yes', METAMCP_INIT_LOG_LEVEL: 'debug' };
     expect(parse(['--', 'x'], env).result).toMatchObject({ config: { graceMs: 1500, group: true, logLevel: 'debug' } });
-    expect(parse(['--grace', '3', '--', 'x'], env).result).toMatchObject({ config: { graceMs: 3000 } });
+  });
+
+  it('lets a flag win over its variable', () => {
+    expect(parse(['--grace', '3', '--', 'x'], { METAMCP_INIT_GRACE: '1500ms' }).result).toMatchObject({ config: { graceMs: 3000 } });
   });
 
   it('reads a false boolean variable as false', () => {
@@ -126,10 +129,15 @@ describe('parseArgs', () => {
     expect(parse(['--idle-after', '2h', '--', 'x']).result).toMatchObject({ config: { idleAfterMs: 7_200_000 } });
   });
 
-  it('prints --help and --version on request and exits 0', () => {
+  it('prints --help, with the variables, on stdout and exits 0', () => {
     const help = parse(['--help']);
     expect(help.result).toEqual({ kind: 'exit', exitCode: 0 });
     expect(help.out).toContain('METAMCP_INIT_GRACE');
-    expect(parse(['--version']).out).toBe('1.2.3\n');
+  });
+
+  it('prints --version on stdout and exits 0', () => {
+    const version = parse(['--version']);
+    expect(version.result).toEqual({ kind: 'exit', exitCode: 0 });
+    expect(version.out).toBe('1.2.3\n');
   });
 });

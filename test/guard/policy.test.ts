@@ -60,18 +60,27 @@ describe('planStops: the duplicate rule', () => {
     expect(scanUntil(new GuardModel(config), trees(2, pkgA, 100), 20_000, 200_000).stops).toEqual([]);
   });
 
-  it('stops an idle, settled instance beyond the cap, the longest idle first, one per key at a time', () => {
+  /** Four instances of pkgA (cap 2) and one of pkgB, scanned to 50 s; 110 was used at 40 s, the others never. */
+  function overTheCap() {
     const model = new GuardModel(config);
     const all = [...trees(4, pkgA, 100), ...trees(1, pkgB, 500)];
-    // Instance 110 is used at 40 s, the others never: 100 is the longest idle (ties go to the oldest).
     scanUntil(model, all, 20_000, 39_000);
     const usedAt40 = all.map((p) => (p.pid >= 110 && p.pid < 120 ? { ...p, cpuTicks: 1 } : p));
-    expect(scanUntil(model, usedAt40, 40_000, 49_000).stops).toEqual([]);
-    const plan = model.scan(usedAt40, { nowMs: 50_000 });
+    const before = scanUntil(model, usedAt40, 40_000, 49_000);
+    return { model, procs: usedAt40, before, plan: model.scan(usedAt40, { nowMs: 50_000 }) };
+  }
+
+  it('stops an idle, settled instance beyond the cap, the longest idle first', () => {
+    const { before, plan } = overTheCap();
+    expect(before.stops).toEqual([]);
+    // 100 is the longest idle (ties go to the oldest).
     expect(stopped(plan)).toEqual([[100, 'duplicate']]);
     expect(plan.stops[0]!.evidence).toMatchObject({ idle: true, starting: false, busy: false, instancesOfKey: 4, busyOfKey: 0, startingOfKey: 0 });
-    // While 100's stop is under way, no other instance of its key is touched.
-    const next = model.scan(usedAt40, { nowMs: 51_000, inFlight: new Map([['100:100', { key: plan.stops[0]!.instance.key }]]) });
+  });
+
+  it('touches no other instance of a key while the stop of one is under way', () => {
+    const { model, procs, plan } = overTheCap();
+    const next = model.scan(procs, { nowMs: 51_000, inFlight: new Map([['100:100', { key: plan.stops[0]!.instance.key }]]) });
     expect(next.stops).toEqual([]);
   });
 

@@ -13,8 +13,11 @@ describe('exitCodeOf', () => {
 });
 
 describe('exitCodeForSpawnError', () => {
-  it('is 127 for a command that is not found, 126 for one that cannot run', () => {
+  it('is 127 for a command that is not found', () => {
     expect(exitCodeForSpawnError('ENOENT')).toBe(127);
+  });
+
+  it('is 126 for a command that cannot run', () => {
     expect(exitCodeForSpawnError('EACCES')).toBe(126);
     expect(exitCodeForSpawnError('ENOEXEC')).toBe(126);
   });
