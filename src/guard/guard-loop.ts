@@ -15,6 +15,9 @@ import { looksLikeMetaMcp } from './metamcp.js';
 import { EMPTY_POLICY_HISTORY, type GuardConfig, planStops } from './policy.js';
 import { stopInstance } from './stop-instance.js';
 
+/** While scans keep failing, one is logged this often. */
+const ERROR_REPEAT_MS = 60_000;
+
 export type GuardLoopOptions = {
   config: GuardConfig;
   /** Full scan at least this often. */
@@ -66,6 +69,7 @@ export function startGuard(options: GuardLoopOptions): Guard {
   let pressed = false;
   let lastScanMs = 0;
   let lastSummary = '';
+  let lastErrorLoggedMs = -Infinity;
 
   const scan = async () => {
     lastScanMs = Date.now();
@@ -176,10 +180,15 @@ export function startGuard(options: GuardLoopOptions): Guard {
       // in the quiet moments between requests.
       if (pressed || current !== lastPidsCurrent || Date.now() - lastScanMs >= options.intervalMs) await scan();
     } catch (error) {
-      // The guard must never take PID 1 down: log and try again at the next tick.
+      // The guard must never take PID 1 down: log and try again at the next tick. Failures
+      // that go on are said once a minute, with how many there were, not at every tick.
+      const nowMs = Date.now();
       stats.scanErrors += 1;
-      stats.lastScanError = error instanceof Error ? error.message : String(error);
-      log.error({ err: error }, 'guard scan failed; carrying on');
+      stats.lastScanError = (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ').trim();
+      if (nowMs - lastErrorLoggedMs >= ERROR_REPEAT_MS) {
+        log.error({ err: error, failedScans: stats.scanErrors }, 'guard scan failed; carrying on');
+        lastErrorLoggedMs = nowMs;
+      }
     } finally {
       scanning = false;
     }

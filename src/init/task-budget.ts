@@ -17,7 +17,11 @@ export async function startThreadpoolNow(): Promise<void> {
   }
 }
 
-/** The init's own task (thread) count: its share of pids.max. */
-export function countOwnTasks(): number {
-  return readdirSync('/proc/self/task').length;
+/** The init's own task (thread) count: its share of pids.max; undefined without /proc. */
+export function countOwnTasks(): number | undefined {
+  try {
+    return readdirSync('/proc/self/task').length;
+  } catch {
+    return undefined;
+  }
 }

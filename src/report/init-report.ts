@@ -16,7 +16,7 @@ export type LimitReport = { current: number } & Watermarks;
 export type InitReport = {
   version: string;
   atMs: number;
-  init: { pid: number; startedAtMs: number; tasks?: number; rssBytes: number };
+  init: { pid: number; startedAtMs: number; tasks?: number; rssBytes?: number };
   mainChild?: { pid: number; running: boolean; exitCode?: number };
   shuttingDown: boolean;
   zombiesReaped: number;
@@ -49,7 +49,7 @@ export type InitReport = {
 };
 
 /** The init's own figures at the moment of the report. */
-export type SelfFigures = { pid: number; tasks?: number; rssBytes: number };
+export type SelfFigures = { pid: number; tasks: number | undefined; rssBytes: number | undefined };
 
 /** Puts the init's and the guard's figures together into one report. Pure. */
 export function buildReport(parts: {

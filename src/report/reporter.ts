@@ -14,17 +14,18 @@ export function reporterOf(parts: { version: string; init: InitStats; guard: Gua
     buildReport({
       version: parts.version,
       atMs: Date.now(),
-      self: { pid: process.pid, tasks: ownTasks(), rssBytes: process.memoryUsage.rss() },
+      self: { pid: process.pid, tasks: countOwnTasks(), rssBytes: ownRssBytes() },
       cgroup: readCgroupFigures(parts.cgroupDirs),
       init: parts.init,
       guard: parts.guard,
     });
 }
 
-function ownTasks(): number | undefined {
+/** The init's resident memory; undefined without /proc, where libuv reads it from. */
+function ownRssBytes(): number | undefined {
   try {
-    return countOwnTasks();
+    return process.memoryUsage.rss();
   } catch {
-    return undefined; // no /proc
+    return undefined;
   }
 }

@@ -11,8 +11,9 @@ const KEY_COLUMN_CHARS = 48;
 export function formatStatus(report: InitReport): string {
   const { guard, init, mainChild } = report;
   const lines: string[] = [];
+  const rss = init.rssBytes === undefined ? '' : `, RSS ${bytes(init.rssBytes)}`;
   const tasks = init.tasks === undefined ? '' : `, ${init.tasks} tasks`;
-  lines.push(`metamcp-init ${report.version}, pid ${init.pid}, up ${duration(report.atMs - init.startedAtMs)}, RSS ${bytes(init.rssBytes)}${tasks}`);
+  lines.push(`metamcp-init ${report.version}, pid ${init.pid}, up ${duration(report.atMs - init.startedAtMs)}${rss}${tasks}`);
   lines.push(`health:     ${report.health.healthy ? 'ok' : `NOT OK (${report.health.state})`}: ${report.health.reason}`);
   const child = mainChild
     ? `pid ${mainChild.pid}, ${mainChild.running ? 'running' : `exited${mainChild.exitCode === undefined ? '' : ` with status ${mainChild.exitCode}`}`}`
