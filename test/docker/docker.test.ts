@@ -1,6 +1,6 @@
 // docker/Dockerfile and docker/compose.yml in a real Docker engine, on a MetaMCP-like base
 // image made on this machine (scripts/docker/make-base-image.sh): no registry is reachable.
-import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { readProcText } from '../../src/proc/read-file.js';
 import type { ProcRef } from '../../src/proc/snapshot.js';
 import { type Samples, sampleCgroup } from '../helpers/cgroup-sampler.js';
 import { jsonLines, stopDecisions } from '../helpers/guard-log.js';
-import { limitHits, type SimEvent } from '../helpers/leak-sim.js';
+import { limitHits, readSimReport, type SimEvent } from '../helpers/leak-sim.js';
 import { cmdlineOf, descendantsOf, isAlive, readStat } from '../helpers/procs.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { docker, dockerLogs, followLogs, imageSize, inspectState, isDockerUp, median, pidsCgroupDir, run, timeUntilStdout } from './docker-cli.js';
@@ -46,6 +46,25 @@ function runDetached(what: string, options: string[], image = IMAGE, command: st
   const name = containerName(what);
   docker('run', '-d', '--name', name, '--label', LABEL, '--network', 'none', ...options, image, ...command);
   return name;
+}
+
+/**
+ * `docker run` options of the simulator's leak storm under a pids limit and 1 GiB, writing its
+ * report to reportDir/report.jsonl (reportDir must be writable by the container's user).
+ */
+function stormOptions(pidsMax: number, reportDir: string): string[] {
+  return [
+    '--pids-limit',
+    String(pidsMax),
+    '--memory',
+    '1g',
+    '--memory-swap',
+    '1g',
+    '-v',
+    `${reportDir}:/report`,
+    '-e',
+    'METAMCP_LIKE_ARGS=--storm 10 --storm-seconds 4 --server-flags "--threads 4" --report-file /report/report.jsonl',
+  ];
 }
 
 /** The guard's stop decisions in the init's log. */
@@ -175,26 +194,9 @@ describe.runIf(!SKIP)('metamcp-init in a real Docker engine', () => {
     beforeAll(async () => {
       const reportDir = makeTempDir('metamcp-init-storm-');
       chmodSync(reportDir, 0o777); // written by uid 1001 in the container
-      report = () => {
-        const file = join(reportDir, 'report.jsonl');
-        return existsSync(file)
-          ? readFileSync(file, 'utf8')
-              .split('\n')
-              .filter(Boolean)
-              .map((line) => JSON.parse(line) as SimEvent)
-          : [];
-      };
+      report = () => readSimReport(join(reportDir, 'report.jsonl'));
       name = runDetached('storm', [
-        '--pids-limit',
-        String(PIDS_MAX),
-        '--memory',
-        '1g',
-        '--memory-swap',
-        '1g',
-        '-v',
-        `${reportDir}:/report`,
-        '-e',
-        'METAMCP_LIKE_ARGS=--storm 10 --storm-seconds 4 --server-flags "--threads 4" --report-file /report/report.jsonl',
+        ...stormOptions(PIDS_MAX, reportDir),
         '-e',
         `METAMCP_INIT_MAX_PER_COMMAND=${CAP}`,
         '-e',
@@ -311,22 +313,7 @@ describe.runIf(!SKIP)('metamcp-init in a real Docker engine', () => {
   it('without the init, the same storm in the base image alone hits the pids limit', async () => {
     const reportDir = makeTempDir('metamcp-init-storm-base-');
     chmodSync(reportDir, 0o777);
-    const name = runDetached(
-      'storm-base',
-      [
-        '--pids-limit',
-        '150',
-        '--memory',
-        '1g',
-        '--memory-swap',
-        '1g',
-        '-v',
-        `${reportDir}:/report`,
-        '-e',
-        'METAMCP_LIKE_ARGS=--storm 10 --storm-seconds 4 --server-flags "--threads 4" --report-file /report/report.jsonl',
-      ],
-      BASE_IMAGE,
-    );
+    const name = runDetached('storm-base', stormOptions(150, reportDir), BASE_IMAGE);
     const dir = pidsCgroupDir(inspectState(name).Pid);
     let peakTasks = 0;
     const timer = setInterval(() => {
@@ -347,13 +334,7 @@ describe.runIf(!SKIP)('metamcp-init in a real Docker engine', () => {
       clearInterval(timer);
       logs.stop();
     }
-    const file = join(reportDir, 'report.jsonl');
-    const hits = limitHits(
-      readFileSync(file, 'utf8')
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => JSON.parse(line) as SimEvent),
-    );
+    const hits = limitHits(readSimReport(join(reportDir, 'report.jsonl')));
     console.log(`docker e2e: the storm without the init: peak pids.current ${peakTasks}/150, ${hits.length} EAGAIN/aborts`);
     expect(peakTasks).toBe(150);
     expect(hits.length).toBeGreaterThan(0);

@@ -55,16 +55,17 @@ export type SummaryEvent = SimEvent & {
 /** A fresh report file path and the simulator's command line with it. */
 export function leakSimCommand(args: string[]): { command: string[]; report: () => SimEvent[] } {
   const file = join(mkdtempSync(join(tmpdir(), 'leak-sim-')), 'report.jsonl');
-  return {
-    command: [process.execPath, LEAK_SIM, '--report-file', file, ...args],
-    report: () =>
-      existsSync(file)
-        ? readFileSync(file, 'utf8')
-            .split('\n')
-            .filter(Boolean)
-            .map((line) => JSON.parse(line) as SimEvent)
-        : [],
-  };
+  return { command: [process.execPath, LEAK_SIM, '--report-file', file, ...args], report: () => readSimReport(file) };
+}
+
+/** The events of a simulator's report file so far (none before it is written). */
+export function readSimReport(file: string): SimEvent[] {
+  return existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as SimEvent)
+    : [];
 }
 
 /** Events that show the app hit the pids limit: EAGAIN on spawn, or a launcher Node aborted. */
