@@ -26,6 +26,16 @@ export function readCgroupFigures(dirs: CgroupDirs, fsRoot = ''): CgroupFigures 
   return figures;
 }
 
+/**
+ * The figures with a pids limit the operator gave (--pids-max): the tighter of it and the
+ * cgroup's own applies. For a limit the init cannot see, such as Kubernetes' podPidsLimit on
+ * the pod's cgroup above the container's. Without a pids controller nothing counts tasks.
+ */
+export function withPidsMax(figures: CgroupFigures, pidsMax: number | undefined): CgroupFigures {
+  if (pidsMax === undefined || figures.pids === undefined) return figures;
+  return { ...figures, pids: { ...figures.pids, maxTasks: Math.min(figures.pids.maxTasks ?? Infinity, pidsMax) } };
+}
+
 /** pids.current of one cgroup directory: one small read, for fast polling. */
 export function readPidsCurrent(dir: string, fsRoot = ''): number | undefined {
   return parseCount(readProcText(`${fsRoot}${dir}/pids.current`));

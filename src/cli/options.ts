@@ -107,6 +107,12 @@ const OPTIONS: readonly OptionSpec[] = [
     description: 'stop instances when pids.current comes this close to pids.max',
   },
   {
+    flags: '--pids-max <tasks>',
+    key: 'pidsMax',
+    parse: parseIntegerAtLeast(1),
+    description: "a pids limit the init cannot see in its cgroup, such as Kubernetes' podPidsLimit; the tighter of it and pids.max applies",
+  },
+  {
     flags: '--memory-headroom <bytes|percent>',
     key: 'memoryHeadroom',
     defaultValue: '10%',

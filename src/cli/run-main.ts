@@ -37,7 +37,7 @@ export async function runMain(inbox: SignalInbox): Promise<number> {
     ? await startReportServer({
         listen: config.metricsListen,
         log,
-        report: reporterOf({ version: METAMCP_INIT_VERSION, init: initStats, guard: guardStats, cgroupDirs }),
+        report: reporterOf({ version: METAMCP_INIT_VERSION, init: initStats, guard: guardStats, cgroupDirs, pidsMax: config.pidsMax }),
       })
     : undefined;
   try {

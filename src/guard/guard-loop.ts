@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { CgroupDirs } from '../cgroup/figures.js';
-import { readCgroupFigures, readPidsCurrent } from '../cgroup/read-figures.js';
+import { readCgroupFigures, readPidsCurrent, withPidsMax } from '../cgroup/read-figures.js';
 import type { ProcSource } from '../proc/proc-source.js';
 import { readCwd, readIoBytes, readUptimeSeconds } from '../proc/read-proc.js';
 import { readProcsWithPsList } from '../proc/read-ps-list.js';
@@ -31,6 +31,8 @@ export type GuardLoopOptions = {
   /** Decided once at start-up: the guard never runs on a foreign /proc. */
   procSource: Exclude<ProcSource, { kind: 'foreign' }>;
   cgroupDirs: CgroupDirs;
+  /** The operator's pids limit, applied over the cgroup's own (--pids-max). */
+  pidsMax?: number | undefined;
   libc: Libc;
   log: Logger;
   /** Where the loop tells what it sees and does, after every scan. */
@@ -77,7 +79,7 @@ export function startGuard(options: GuardLoopOptions): Guard {
     const procs = await readProcs();
     const nowMs = Date.now();
     const uptimeSeconds = procFs ? readUptimeSeconds() : undefined;
-    const cgroup = readCgroupFigures(cgroupDirs);
+    const cgroup = withPidsMax(readCgroupFigures(cgroupDirs), options.pidsMax);
     lastPidsCurrent = cgroup.pids?.currentTasks;
     const app = findAppTree({ procs, initPid, mainPid, lineage });
     lineage = app.lineage;

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { CgroupDirs } from '../cgroup/figures.js';
-import { readCgroupFigures } from '../cgroup/read-figures.js';
+import { readCgroupFigures, withPidsMax } from '../cgroup/read-figures.js';
 import type { GuardStarter } from '../init/run-init.js';
 import type { ProcSource } from '../proc/proc-source.js';
 import type { Libc } from '../sys/libc.js';
@@ -23,6 +23,8 @@ export type GuardSettings = {
   idleAfterMs: number;
   startGraceMs: number;
   pidsHeadroom: Headroom;
+  /** A pids limit to act on besides the cgroup's own (one the init cannot see). */
+  pidsMax?: number;
   memoryHeadroom: Headroom;
   stopGraceMs: number;
   intervalMs: number;
@@ -75,7 +77,7 @@ export function setupGuard(settings: GuardSettings, log: Logger, libc: Libc, { p
   };
   if (procSource.kind === 'none') log.info('no /proc: the guard lists processes with ps (ps-list) and the cgroup rules are off');
   Object.assign(stats, { mode: settings.dryRun ? 'dry-run' : 'on', maxPerCommand: settings.maxPerCommand, maxInstances: settings.maxInstances });
-  const figures = readCgroupFigures(cgroupDirs);
+  const figures = withPidsMax(readCgroupFigures(cgroupDirs), settings.pidsMax);
   if (figures.pids?.maxTasks === undefined) log.info({ cgroup: cgroupDirs.pids?.dir }, 'no pids limit found: the pids headroom rule is off');
   if (figures.memory?.limitBytes === undefined) log.info({ cgroup: cgroupDirs.memory?.dir }, 'no memory limit found: the memory headroom rule is off');
   const { patterns: _compiled, ...rules } = config;
@@ -94,6 +96,7 @@ export function setupGuard(settings: GuardSettings, log: Logger, libc: Libc, { p
       mainPid,
       procSource,
       cgroupDirs,
+      pidsMax: settings.pidsMax,
       libc,
       log,
       stats,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseLimit, parseMemoryStat, readCgroupFigures, readPidsCurrent } from '../../src/cgroup/read-figures.js';
+import { parseLimit, parseMemoryStat, readCgroupFigures, readPidsCurrent, withPidsMax } from '../../src/cgroup/read-figures.js';
 import { useFakeRoot, cgroupV1 as v1, cgroupV2 as v2 } from '../helpers/fake-root.js';
 
 // A real v1 memory.stat from the project machine, trimmed; inactive_file and
@@ -265,5 +265,23 @@ describe('readCgroupFigures: memory', () => {
     const dir = '/sys/fs/cgroup/memory/job';
     writeFiles({ [`${dir}/memory.limit_in_bytes`]: '100\n', [`${dir}/memory.stat`]: V1_MEMORY_STAT });
     expect(readCgroupFigures({ memory: v1('memory', dir) }, fake.root)).toEqual({});
+  });
+});
+
+describe('withPidsMax', () => {
+  const figures = { pids: { currentTasks: 50, dir: '/c' }, memory: { usageBytes: 1, workingSetBytes: 1, dir: '/m' } };
+
+  it('gives a cgroup without a pids limit the one the operator set', () => {
+    expect(withPidsMax(figures, 100).pids).toEqual({ currentTasks: 50, maxTasks: 100, dir: '/c' });
+  });
+
+  it('keeps the tighter of the two', () => {
+    expect(withPidsMax({ pids: { currentTasks: 50, maxTasks: 80, dir: '/c' } }, 100).pids?.maxTasks).toBe(80);
+    expect(withPidsMax({ pids: { currentTasks: 50, maxTasks: 800, dir: '/c' } }, 100).pids?.maxTasks).toBe(100);
+  });
+
+  it('changes nothing without a pids controller to count tasks, or without the option', () => {
+    expect(withPidsMax({}, 100)).toEqual({});
+    expect(withPidsMax(figures, undefined)).toBe(figures);
   });
 });
