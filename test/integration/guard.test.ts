@@ -159,17 +159,24 @@ describe.runIf(rootTestsEnabled())('the guard, as PID 1 in a real pids cgroup', 
 });
 
 describe.runIf(rootTestsEnabled())('the guard, as PID 1 in a real memory cgroup', () => {
-  it('stops duplicates before the memory limit: no OOM kill', async () => {
+  /**
+   * A storm of trees of about 150 MiB each (two Node processes and 100 MiB allocated by the
+   * server) in a 700 MiB cgroup: eight of them would need about 1 GiB.
+   */
+  function startMemoryStorm(initArgs: string[]) {
     const cgroup = makeMemoryCgroup(700 * 1024 ** 2);
-    // Each tree holds about 150 MiB (two Node processes and 100 MiB allocated by the server):
-    // eight of them would need about 1 GiB.
     const sim = leakSimCommand(['--storm', '2', '--storm-seconds', '4', '--server-flags', '--rss-mb 100']);
     const run = startInit({
       mode: 'pid1',
       prefix: cgroup.prefix,
       command: sim.command,
-      initArgs: ['--max-per-command', '100', '--memory-headroom', '25%', '--stop-grace', '500ms', '--interval', '200ms'],
+      initArgs: [...initArgs, '--max-per-command', '100', '--memory-headroom', '25%', '--interval', '200ms'],
     });
+    return { cgroup, run };
+  }
+
+  it('stops duplicates before the memory limit: no OOM kill', async () => {
+    const { cgroup, run } = startMemoryStorm(['--stop-grace', '500ms']);
     let peakBytes = 0;
     const timer = setInterval(() => (peakBytes = Math.max(peakBytes, cgroup.usageBytes())), 20);
     try {
@@ -193,14 +200,7 @@ describe.runIf(rootTestsEnabled())('the guard, as PID 1 in a real memory cgroup'
   // Under load the servers fill their 100 MB slowly: the OOM killer may come long after the
   // storm ends, so the wait is budgeted for a loaded machine (it passes in ~1 s when idle).
   it('with --dry-run the same storm reaches the limit and the OOM killer', { timeout: 150_000 }, async () => {
-    const cgroup = makeMemoryCgroup(700 * 1024 ** 2);
-    const sim = leakSimCommand(['--storm', '2', '--storm-seconds', '4', '--server-flags', '--rss-mb 100']);
-    const run = startInit({
-      mode: 'pid1',
-      prefix: cgroup.prefix,
-      command: sim.command,
-      initArgs: ['--dry-run', '--max-per-command', '100', '--memory-headroom', '25%', '--interval', '200ms'],
-    });
+    const { cgroup, run } = startMemoryStorm(['--dry-run']);
     await run.waitForStdout('scenario-done', 30_000);
     await waitFor(() => cgroup.oomKills() > 0, { timeoutMs: 90_000, what: 'the OOM killer' });
     expect(stops(run).some((line) => line.reason === 'memory-headroom' && line.dryRun === true)).toBe(true);
