@@ -67,6 +67,15 @@ function stormOptions(pidsMax: number, reportDir: string): string[] {
   ];
 }
 
+/**
+ * `-e METAMCP_INIT_…` options of a guard that acts within seconds, so that a test ends soon:
+ * instances count as settled and idle after 1 s and get 1 s after TERM; `vars` add or override.
+ */
+function quickGuardEnv(vars: Record<string, string | number>): string[] {
+  const all = { STOP_GRACE: '1s', IDLE_AFTER: '1s', START_GRACE: '1s', ...vars };
+  return Object.entries(all).flatMap(([name, value]) => ['-e', `METAMCP_INIT_${name}=${value}`]);
+}
+
 /** The guard's stop decisions in the init's log. */
 function stopLines(stderr: string): Record<string, unknown>[] {
   return stopDecisions(jsonLines(stderr));
@@ -197,21 +206,7 @@ describe.runIf(!SKIP)('metamcp-init in a real Docker engine', () => {
       report = () => readSimReport(join(reportDir, 'report.jsonl'));
       name = runDetached('storm', [
         ...stormOptions(PIDS_MAX, reportDir),
-        '-e',
-        `METAMCP_INIT_MAX_PER_COMMAND=${CAP}`,
-        '-e',
-        'METAMCP_INIT_STOP_GRACE=1s',
-        '-e',
-        'METAMCP_INIT_INTERVAL=1s',
-        // Idle duplicates are trimmed once settled and idle: short here, so the test ends soon.
-        '-e',
-        'METAMCP_INIT_IDLE_AFTER=1s',
-        '-e',
-        'METAMCP_INIT_START_GRACE=1s',
-        '-e',
-        `METAMCP_INIT_GRACE=${GRACE_MS / 1000}s`,
-        '-e',
-        'METAMCP_INIT_LOG_FORMAT=json',
+        ...quickGuardEnv({ MAX_PER_COMMAND: CAP, INTERVAL: '1s', GRACE: `${GRACE_MS / 1000}s`, LOG_FORMAT: 'json' }),
       ]);
       hostPid = inspectState(name).Pid;
       const dir = pidsCgroupDir(hostPid);
@@ -354,18 +349,7 @@ describe.runIf(!SKIP)('metamcp-init in a real Docker engine', () => {
         '150',
         '-e',
         'METAMCP_LIKE_ARGS=--sessions-never-closed 4 --server-flags "--ignore-term --ignore-eof"',
-        '-e',
-        'METAMCP_INIT_MAX_PER_COMMAND=2',
-        '-e',
-        'METAMCP_INIT_STOP_GRACE=1s',
-        '-e',
-        'METAMCP_INIT_INTERVAL=500ms',
-        '-e',
-        'METAMCP_INIT_IDLE_AFTER=1s',
-        '-e',
-        'METAMCP_INIT_START_GRACE=1s',
-        '-e',
-        `METAMCP_INIT_GRACE=${GRACE_MS / 1000}s`,
+        ...quickGuardEnv({ MAX_PER_COMMAND: 2, INTERVAL: '500ms', GRACE: `${GRACE_MS / 1000}s` }),
       ]);
       await waitFor(() => jsonLines(dockerLogs(name).stderr).filter((line) => line.msg === 'stopped MCP instance').length >= 2, {
         timeoutMs: 20_000,
