@@ -254,21 +254,28 @@ describe('planStops: headroom', () => {
     expect(plan.stops[0]!.evidence).toMatchObject({ pressure: 'urgent', starting: false });
   });
 
-  it('when only starting trees are left and they will reach the limit, stops the youngest, one per key at a time', () => {
+  /** A guard that saw one full tree of A, then only four launchers of A that have not started their servers. */
+  function onlyStarting() {
     const model = new GuardModel();
     scanUntil(model, trees(1, pkgA, 100), 20_000, 21_000);
     const launchers = [300, 310, 320, 330].map((pid) => makeNpmTree(pid, { pkg: pkgA, startTicks: 2750 + pid })[0]!);
     scanUntil(model, launchers, 28_000, 30_000);
+    return { model, launchers };
+  }
+
+  it('when only starting trees are left and they will reach the limit, stops the youngest, one per key at a time', () => {
+    const { model, launchers } = onlyStarting();
     // 165 + 4 × 12 = 213 ≥ 200: the youngest, 330, goes.
     const plan = model.scan(launchers, { nowMs: 31_000, cgroup: pidsAt(165) });
     expect(stopped(plan)).toEqual([[330, 'pids-headroom']]);
     expect(plan.stops[0]!.evidence).toMatchObject({ pressure: 'urgent', starting: true });
-    // At the critical mark the limit comes first: the youngest go while, grown, the rest would
-    // reach the limit itself (233, 210), then one per key at a time.
-    const critical = new GuardModel();
-    scanUntil(critical, trees(1, pkgA, 100), 20_000, 21_000);
-    scanUntil(critical, launchers, 28_000, 30_000);
-    expect(stopped(critical.scan(launchers, { nowMs: 31_000, cgroup: pidsAt(185) }))).toEqual([
+  });
+
+  it('at the critical mark, stops the youngest starting trees while, grown, the rest would reach the limit itself', () => {
+    const { model, launchers } = onlyStarting();
+    // The limit comes first: the youngest go while, grown, the rest would reach the limit itself
+    // (233, 210), then one per key at a time.
+    expect(stopped(model.scan(launchers, { nowMs: 31_000, cgroup: pidsAt(185) }))).toEqual([
       [330, 'pids-headroom'],
       [320, 'pids-headroom'],
     ]);
