@@ -2,7 +2,7 @@ import type { InstanceView } from '../guard/guard-stats.js';
 import type { InitReport, LimitReport } from './init-report.js';
 
 /** Keys longer than this are cut in the table, so that a row fits a terminal. */
-const KEY_COLUMN_CHARS = 48;
+const KEY_COLUMN_CHARS = 64;
 
 /**
  * The report as a person reads it: the init and its health, the limits, the instances

@@ -464,6 +464,22 @@ describe.runIf(!SKIP)('metamcp-init in a real Docker engine', () => {
       console.log(`docker e2e: compose app container: ${JSON.stringify(limits)}`);
     });
 
+    it("is healthy by its healthcheck (busybox wget on the init's /healthz), and `status` works in it as the image's non-root user", async () => {
+      await waitFor(() => docker('inspect', '-f', '{{.State.Health.Status}}', app) === 'healthy', {
+        timeoutMs: 30_000,
+        intervalMs: 500,
+        what: 'the app container to be healthy',
+      });
+      expect(docker('exec', app, 'id', '-u')).toBe('1001');
+      // The address comes from the container's METAMCP_INIT_METRICS_LISTEN, as the init's does.
+      const status = docker('exec', app, 'node', '/opt/metamcp-init/metamcp-init.cjs', 'status');
+      expect(status).toMatch(/^health: {5}ok: /m);
+      expect(status).toMatch(/^pids: {7}\d+ of 400 \(the guard acts from 320, stops anything from 360\)$/m);
+      expect(status).toMatch(/^MCP instances: 2$/m);
+      const health = JSON.parse(docker('inspect', '-f', '{{json .State.Health}}', app)) as { Log: { ExitCode: number }[] };
+      expect(health.Log.at(-1)?.ExitCode).toBe(0);
+    });
+
     it('comes down cleanly: the init ends the app with its status, and nothing of the stack is left', () => {
       compose('stop');
       expect(inspectState(app).ExitCode).toBe(0);
