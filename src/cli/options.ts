@@ -167,7 +167,11 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv, outpu
     .passThroughOptions()
     .exitOverride()
     .configureOutput({ ...output, outputError: (text, write) => write(text) })
-    .addHelpText('after', '\nEvery option can also be set by its METAMCP_INIT_* variable; a flag wins over it.');
+    .addHelpText(
+      'after',
+      '\nEvery option can also be set by its METAMCP_INIT_* variable; a flag wins over it.' +
+        '\n\nmetamcp-init status [--json] [--address <ip:port>]: what a running init sees (it must run with --metrics-listen).',
+    );
   for (const spec of OPTIONS) {
     const option = new Option(spec.flags, `${spec.description} [${envNameOf(spec.flags)}]`);
     if (spec.defaultValue !== undefined) option.default(spec.defaultValue);
