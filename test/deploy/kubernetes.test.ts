@@ -10,7 +10,7 @@ import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import { type ISecret, Secret } from 'kubernetes-models/v1/Secret';
 import { type IService, Service } from 'kubernetes-models/v1/Service';
 import { describe, expect, it } from 'vitest';
-import { CHECKS, collectManifests, listenPortOf } from './manifest-checks.js';
+import { ASSUMED_POD_PIDS_LIMIT, CHECKS, collectManifests, listenPortOf } from './manifest-checks.js';
 import { indexKubernetesModels, type KubeObject, loadManifestDocuments, type ManifestDocument, modelFor, readDockerEntrypoint } from './manifests.js';
 
 const MANIFEST_DIR = fileURLToPath(new URL('../../deploy/kubernetes/', import.meta.url));
@@ -277,6 +277,63 @@ const BREAKAGES: readonly Breakage[] = [
     make: (objects) => {
       delete appPod(objects).terminationGracePeriodSeconds;
       envVar(appContainer(objects), 'METAMCP_INIT_GRACE').value = '45s';
+    },
+  },
+  {
+    check: 'METAMCP_INIT_PIDS_MAX, where set',
+    mistake: 'a limit with a unit, which the init refuses',
+    expected: /container metamcp: METAMCP_INIT_PIDS_MAX "1k" is not a whole number of at least 1/,
+    make: (objects) => {
+      envVar(appContainer(objects), 'METAMCP_INIT_PIDS_MAX').value = '1k';
+    },
+  },
+  {
+    check: 'METAMCP_INIT_PIDS_MAX, where set',
+    mistake: "the kubelet's -1 (no limit) copied in",
+    expected: /METAMCP_INIT_PIDS_MAX "-1" is not a whole number of at least 1/,
+    make: (objects) => {
+      envVar(appContainer(objects), 'METAMCP_INIT_PIDS_MAX').value = '-1';
+    },
+  },
+  {
+    check: "the pod's podPidsLimit is declared once",
+    mistake: 'METAMCP_INIT_PIDS_MAX raised, the assumed podPidsLimit not',
+    expected: /METAMCP_INIT_PIDS_MAX 2047 is more than the podPidsLimit 1024 the pod assumes/,
+    make: (objects) => {
+      envVar(appContainer(objects), 'METAMCP_INIT_PIDS_MAX').value = '2047';
+    },
+  },
+  {
+    check: "the pod's podPidsLimit is declared once",
+    mistake: 'the assumed podPidsLimit lowered, METAMCP_INIT_PIDS_MAX not',
+    expected: /METAMCP_INIT_PIDS_MAX 1023 is more than the podPidsLimit 512 the pod assumes/,
+    make: (objects) => {
+      podAnnotations(deployment(objects))[ASSUMED_POD_PIDS_LIMIT] = '512';
+    },
+  },
+  {
+    check: "the pod's podPidsLimit is declared once",
+    mistake: 'the assumed podPidsLimit annotation dropped',
+    expected: /METAMCP_INIT_PIDS_MAX is set, but the pod has no metamcp-init\/assumed-pod-pids-limit annotation/,
+    make: (objects) => {
+      delete podAnnotations(deployment(objects))[ASSUMED_POD_PIDS_LIMIT];
+    },
+  },
+  {
+    check: "the pod's podPidsLimit is declared once",
+    mistake: 'the assumed podPidsLimit written with a unit',
+    expected: /metamcp-init\/assumed-pod-pids-limit "1Ki" is not a whole number/,
+    make: (objects) => {
+      podAnnotations(deployment(objects))[ASSUMED_POD_PIDS_LIMIT] = '1Ki';
+    },
+  },
+  {
+    check: "the pod's podPidsLimit is declared once",
+    mistake: 'METAMCP_INIT_PIDS_MAX dropped, the podPidsLimit still assumed',
+    expected: /assumes podPidsLimit 1024, but sets no METAMCP_INIT_PIDS_MAX/,
+    make: (objects) => {
+      const container = appContainer(objects);
+      container.env = (container.env ?? []).filter((variable) => variable.name !== 'METAMCP_INIT_PIDS_MAX');
     },
   },
   {

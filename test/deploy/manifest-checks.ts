@@ -13,7 +13,7 @@ import type { IPodTemplateSpec } from 'kubernetes-models/v1/PodTemplateSpec';
 import type { IProbe } from 'kubernetes-models/v1/Probe';
 import { type ISecret, Secret } from 'kubernetes-models/v1/Secret';
 import { type IService, Service } from 'kubernetes-models/v1/Service';
-import { parseDurationMs } from '../../src/cli/parse-values.js';
+import { parseDurationMs, parseIntegerAtLeast } from '../../src/cli/parse-values.js';
 import type { KubeObject, ManifestDocument } from './manifests.js';
 
 type Labels = Record<string, string>;
@@ -58,6 +58,8 @@ const INIT_DEFAULT_GRACE = '10s';
 const KUBERNETES_DEFAULT_TERMINATION_GRACE_SECONDS = 30;
 const POSTGRES_DEFAULT_PORT = 5432;
 const INIT_VARIABLE = /^METAMCP_INIT_/;
+/** The pod annotation that declares, in one place, the kubelet podPidsLimit the manifests assume. */
+export const ASSUMED_POD_PIDS_LIMIT = 'metamcp-init/assumed-pod-pids-limit';
 const PROMETHEUS = { scrape: 'prometheus.io/scrape', port: 'prometheus.io/port', path: 'prometheus.io/path' } as const;
 
 export function collectManifests(documents: readonly ManifestDocument[], initEntrypoint: readonly string[]): Manifests {
@@ -216,6 +218,19 @@ function metricsPorts(manifests: Manifests): Array<{ workload: Workload; contain
   return initContainersOf(manifests).map(({ workload, container }) => {
     const listen = envValue(manifests, workload.namespace, container, 'METAMCP_INIT_METRICS_LISTEN');
     return { workload, container, port: listen === undefined ? 'METAMCP_INIT_METRICS_LISTEN is not set' : listenPortOf(listen) };
+  });
+}
+
+/** Each init container's METAMCP_INIT_PIDS_MAX as the init reads it: a number, a problem, or undefined when unset. */
+function pidsMaxes(manifests: Manifests): Array<{ workload: Workload; container: IContainer; pidsMax: number | string | undefined }> {
+  return initContainersOf(manifests).map(({ workload, container }) => {
+    const text = envValue(manifests, workload.namespace, container, 'METAMCP_INIT_PIDS_MAX');
+    if (text === undefined) return { workload, container, pidsMax: undefined };
+    try {
+      return { workload, container, pidsMax: parseIntegerAtLeast(1)(text) }; // the init's own parser
+    } catch {
+      return { workload, container, pidsMax: `METAMCP_INIT_PIDS_MAX ${JSON.stringify(text)} is not a whole number of at least 1: the init refuses it` };
+    }
   });
 }
 
@@ -443,6 +458,34 @@ export const CHECKS: readonly Check[] = [
           : [
               `${workload.where}: terminationGracePeriodSeconds ${periodSeconds} is not longer than METAMCP_INIT_GRACE ${grace}: the kubelet would KILL the init before its grace ends`,
             ];
+      }),
+  },
+  {
+    title: 'METAMCP_INIT_PIDS_MAX, where set, is a whole number of at least 1',
+    run: (manifests) =>
+      pidsMaxes(manifests).flatMap(({ workload, container, pidsMax }) =>
+        typeof pidsMax === 'string' ? [`${workload.where}: container ${container.name}: ${pidsMax}`] : [],
+      ),
+  },
+  {
+    title: `the pod's podPidsLimit is declared once (${ASSUMED_POD_PIDS_LIMIT}), and METAMCP_INIT_PIDS_MAX is set to at most it`,
+    run: (manifests) =>
+      pidsMaxes(manifests).flatMap(({ workload, container, pidsMax }) => {
+        const where = `${workload.where}: container ${container.name}`;
+        const assumed = workload.annotations[ASSUMED_POD_PIDS_LIMIT];
+        if (assumed === undefined) {
+          return pidsMax === undefined ? [] : [`${where}: METAMCP_INIT_PIDS_MAX is set, but the pod has no ${ASSUMED_POD_PIDS_LIMIT} annotation to hold it to`];
+        }
+        if (!/^\d+$/.test(assumed) || Number(assumed) < 1)
+          return [`${where}: ${ASSUMED_POD_PIDS_LIMIT} ${JSON.stringify(assumed)} is not a whole number of at least 1`];
+        // The pod's pids limit is out of the init's sight: without the variable the guard sees none.
+        if (pidsMax === undefined)
+          return [`${where}: the pod assumes podPidsLimit ${assumed}, but sets no METAMCP_INIT_PIDS_MAX: the guard would see no pids limit`];
+        if (typeof pidsMax === 'string') return []; // the check above reports it
+        // The container's pids.current leaves out the pod's other containers (the pause container, sidecars).
+        return pidsMax <= Number(assumed)
+          ? []
+          : [`${where}: METAMCP_INIT_PIDS_MAX ${pidsMax} is more than the podPidsLimit ${assumed} the pod assumes (${ASSUMED_POD_PIDS_LIMIT})`];
       }),
   },
   {
