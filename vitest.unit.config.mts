@@ -13,5 +13,11 @@ export default defineConfig({
       'test/proc/read-snapshot.test.ts',
       'test/proc/signal-proc.test.ts',
     ],
+    // Pure tests share no state but caches: one module graph in worker threads starts in a
+    // fraction of the time a fresh process per file takes.
+    pool: 'threads',
+    isolate: false,
+    // Nothing here waits on time: a slow machine makes a test slow, not wrong.
+    testTimeout: 60_000,
   },
 });

@@ -100,10 +100,13 @@ export function findOnce(procs: readonly ProcInfo[], known: ReadonlyMap<string, 
   return findInstances({ app, initPid: INIT_PID, patterns: makeConfig().patterns, known });
 }
 
+// Compiled once: RE2 compiles slowly, and the generated-tables test makes 3000 configs.
+const DEFAULT_PATTERNS = compilePatterns(DEFAULT_LAUNCHER_PATTERNS);
+
 /** The defaults of the CLI, with overrides. */
 export function makeConfig(overrides: Partial<GuardConfig> = {}): GuardConfig {
   return {
-    patterns: compilePatterns(DEFAULT_LAUNCHER_PATTERNS),
+    patterns: DEFAULT_PATTERNS,
     maxPerCommand: 8,
     orphanGraceMs: 10_000,
     idleAfterMs: 120_000,
