@@ -17,7 +17,7 @@ export default defineConfig({
     // fraction of the time a fresh process per file takes.
     pool: 'threads',
     isolate: false,
-    // Nothing here waits on time: a slow machine makes a test slow, not wrong.
+    // A loaded machine makes a pure test slow, not wrong.
     testTimeout: 60_000,
   },
 });
