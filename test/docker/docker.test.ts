@@ -280,12 +280,18 @@ describe.runIf(!SKIP)('metamcp-init in a real Docker engine', () => {
       expect(dockerLogs(name).stdout).toBe('ready\nscenario-done\n');
     });
 
-    it('has no zombie that outlives one sample (100 ms), and none at the end', () => {
+    it('has no zombie that outlives one sample (100 ms), and none at the end', async () => {
       const lasting = [...zombies.entries()].filter(([, seen]) => seen.samples.length > 1);
       expect(zombieSamples).toBeGreaterThanOrEqual(sampledMs / 250);
       expect(lasting).toEqual([]);
-      const init = readStat(hostPid)!;
-      expect([init, ...descendantsOf(hostPid)].filter((proc) => proc.state === 'Z')).toEqual([]);
+      // A zombie whose parent is an app process is that parent's to reap, and on a loaded
+      // machine it may take the parent a moment; none may stay.
+      const zombiesNow = () => [readStat(hostPid)!, ...descendantsOf(hostPid)].filter((proc) => proc.state === 'Z');
+      await waitFor(() => zombiesNow().length === 0, {
+        timeoutMs: 10_000,
+        intervalMs: 100,
+        what: `no zombie in the container (${JSON.stringify(zombiesNow())})`,
+      });
     });
 
     it("ends on docker stop within the grace period, with the app's exit status, leaving nothing", () => {
@@ -319,17 +325,25 @@ describe.runIf(!SKIP)('metamcp-init in a real Docker engine', () => {
       }
     }, 10);
     const logs = followLogs(name);
+    const hitsNow = () => limitHits(readSimReport(join(reportDir, 'report.jsonl')));
     try {
       await waitFor(() => logs.stdout().includes('scenario-done'), {
         timeoutMs: 60_000,
         intervalMs: 100,
         what: 'scenario-done from the storm without the init',
       });
+      // On a loaded machine the launched trees are still growing when the launches end;
+      // nothing stops them here, so they reach the limit.
+      await waitFor(() => peakTasks === 150 && hitsNow().length > 0, {
+        timeoutMs: 60_000,
+        intervalMs: 100,
+        what: `the limit to be hit (peak ${peakTasks}/150)`,
+      });
     } finally {
       clearInterval(timer);
       logs.stop();
     }
-    const hits = limitHits(readSimReport(join(reportDir, 'report.jsonl')));
+    const hits = hitsNow();
     console.log(`docker e2e: the storm without the init: peak pids.current ${peakTasks}/150, ${hits.length} EAGAIN/aborts`);
     expect(peakTasks).toBe(150);
     expect(hits.length).toBeGreaterThan(0);
