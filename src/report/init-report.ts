@@ -1,5 +1,5 @@
 import type { CgroupFigures } from '../cgroup/figures.js';
-import type { GuardStats, InstanceView, StopRecord } from '../guard/guard-stats.js';
+import type { GuardStats } from '../guard/guard-stats.js';
 import type { Watermarks } from '../guard/headroom.js';
 import type { StopReason } from '../guard/policy.js';
 import type { InitStats } from '../init/init-stats.js';
@@ -23,27 +23,11 @@ export type InitReport = {
   signalsForwarded: Record<string, number>;
   /** Read at the moment of the report, not at the last scan. */
   cgroup: CgroupFigures;
-  guard: {
-    mode: GuardStats['mode'];
-    offReason?: string;
-    intervalMs: number;
-    maxPerCommand?: number;
-    maxInstances?: number;
-    scans: number;
-    scanErrors: number;
-    lastScanError?: string;
-    lastScanAtMs?: number;
-    lastScanDurationMs?: number;
-    scanSecondsTotal: number;
-    procs: number;
-    appProcs: number;
-    instances: InstanceView[];
+  /** The guard's stats, with its limits' marks flat and its counters as plain objects (the cgroup is the one above). */
+  guard: Omit<GuardStats, 'limits' | 'stops' | 'cgroup'> & {
     /** The limits as the last scan saw them, with the marks the guard acts at. */
     limits: { pids?: LimitReport; memory?: LimitReport };
     stops: Partial<Record<StopReason, number>>;
-    failedStops: number;
-    respawnLoops: number;
-    recentStops: StopRecord[];
   };
   health: Health;
 };
@@ -60,7 +44,8 @@ export function buildReport(parts: {
   init: InitStats;
   guard: GuardStats;
 }): InitReport {
-  const { init, guard } = parts;
+  const { init } = parts;
+  const { cgroup: _atLastScan, stops, ...guard } = parts.guard;
   const limit = (view: GuardStats['limits']['pids']): LimitReport | undefined => (view ? { current: view.current, ...view.marks } : undefined);
   const limits: InitReport['guard']['limits'] = {};
   const pids = limit(guard.limits.pids);
@@ -76,27 +61,7 @@ export function buildReport(parts: {
     zombiesReaped: init.zombiesReaped,
     signalsForwarded: Object.fromEntries(init.signalsForwarded),
     cgroup: parts.cgroup,
-    guard: {
-      mode: guard.mode,
-      ...(guard.offReason === undefined ? {} : { offReason: guard.offReason }),
-      intervalMs: guard.intervalMs,
-      ...(guard.maxPerCommand === undefined ? {} : { maxPerCommand: guard.maxPerCommand }),
-      ...(guard.maxInstances === undefined ? {} : { maxInstances: guard.maxInstances }),
-      scans: guard.scans,
-      scanErrors: guard.scanErrors,
-      ...(guard.lastScanError === undefined ? {} : { lastScanError: guard.lastScanError }),
-      ...(guard.lastScanAtMs === undefined ? {} : { lastScanAtMs: guard.lastScanAtMs }),
-      ...(guard.lastScanDurationMs === undefined ? {} : { lastScanDurationMs: guard.lastScanDurationMs }),
-      scanSecondsTotal: guard.scanSecondsTotal,
-      procs: guard.procs,
-      appProcs: guard.appProcs,
-      instances: guard.instances,
-      limits,
-      stops: Object.fromEntries(guard.stops),
-      failedStops: guard.failedStops,
-      respawnLoops: guard.respawnLoops,
-      recentStops: guard.recentStops,
-    },
+    guard: { ...guard, limits, stops: Object.fromEntries(stops) },
   };
   return { ...withoutHealth, health: judgeHealth(withoutHealth) };
 }
