@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/{cgroup,cli,deploy,guard,init,proc,report}/**/*.test.ts'],
+    include: ['test/*.test.ts', 'test/{cgroup,cli,deploy,guard,init,proc,report}/**/*.test.ts'],
     exclude: [
       '**/node_modules/**',
       // These spawn processes and signal them, or write to the machine's cgroups (root).

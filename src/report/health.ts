@@ -1,9 +1,4 @@
-import type { InitReport, LimitReport } from './init-report.js';
-
-/** Why the container is, or is not, healthy. */
-export type HealthState = 'ok' | 'main-child-not-started' | 'main-child-exited' | 'guard-not-scanning' | 'stuck-at-pids-limit' | 'stuck-at-memory-limit';
-
-export type Health = { healthy: boolean; state: HealthState; reason: string };
+import type { Health, HealthState, InitReport, LimitReport } from './init-report.js';
 
 /** A guard whose last completed scan is older than this many intervals has stopped watching. */
 const STALE_INTERVALS = 5;

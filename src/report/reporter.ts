@@ -3,7 +3,8 @@ import { readCgroupFigures, withPidsMax } from '../cgroup/read-figures.js';
 import type { GuardStats } from '../guard/guard-stats.js';
 import type { InitStats } from '../init/init-stats.js';
 import { countOwnTasks } from '../init/task-budget.js';
-import { buildReport, type InitReport } from './init-report.js';
+import { buildReport } from './build-report.js';
+import type { InitReport } from './init-report.js';
 
 /**
  * Makes the report of the running init on demand: the counters as they stand, the cgroup

@@ -2,7 +2,8 @@
 import { type GuardStats, type InstanceView, newGuardStats } from '../../src/guard/guard-stats.js';
 import { watermarksOf } from '../../src/guard/headroom.js';
 import { type InitStats, newInitStats } from '../../src/init/init-stats.js';
-import { buildReport, type InitReport } from '../../src/report/init-report.js';
+import { buildReport } from '../../src/report/build-report.js';
+import type { InitReport } from '../../src/report/init-report.js';
 
 export const T0 = 1_800_000_000_000;
 
