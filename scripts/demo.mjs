@@ -204,7 +204,7 @@ async function orphans() {
   const reaped = end?.reaped ?? 0;
   const orphaned = reaped < count && report?.left === 0 ? reaped : count;
   const early = orphaned < count ? ` (its shell reaped the other ${count - orphaned} sleeps itself: they ended before it exited)` : '';
-  const seenZombies = report?.maxZombies ? `the child saw at most ${report.maxZombies} zombies at once` : 'the child never saw a zombie';
+  const seenZombies = report?.maxZombies ? `the child saw at most ${plural(report.maxZombies, 'zombie')} at once` : 'the child never saw a zombie';
   const summary = report
     ? `${orphaned} orphans were left behind by the child${early}. The init reaped ${reaped >= orphaned ? `all ${orphaned}` : `only ${reaped}`}: ${seenZombies}, and ${report.left === 0 ? `all were gone within ${report.msAfterLastExit} ms of the last sleep's end` : `${report.left} are still there`}. Exit status ${exit.status}.`
     : 'The child did not say what it found.';
