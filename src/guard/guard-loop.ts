@@ -167,7 +167,7 @@ export function startGuard(options: GuardLoopOptions): Guard {
       scanSecondsTotal: stats.scanSecondsTotal + durationMs / 1000,
       procs: procs.size,
       appProcs: app.procs.size,
-      instances: viewInstances(found.instances, plan.states, pageBytes, cannotStop),
+      instances: viewInstances(found.instances, plan.states, pageBytes, cannotStop, inFlight),
       cgroup,
       limits: viewLimits(cgroup, config.pidsHeadroom, config.memoryHeadroom),
     });

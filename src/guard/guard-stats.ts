@@ -18,7 +18,22 @@ export type InstanceView = {
   rssBytes: number;
   /** The kernel refused to stop it (EPERM): the guard leaves it alone. */
   refused: boolean;
+  /** The guard is stopping it now (TERM sent, within its stop grace). */
+  stopping: boolean;
 };
+
+/** The states an operator sees, one per instance. */
+export const INSTANCE_STATES = ['stopping', 'orphaned', 'starting', 'busy', 'settled', 'idle'] as const;
+export type InstanceViewState = (typeof INSTANCE_STATES)[number];
+
+/** An instance's one state, the first that holds in INSTANCE_STATES' order. */
+export function stateOfView(view: InstanceView): InstanceViewState {
+  if (view.stopping) return 'stopping';
+  if (view.orphaned) return 'orphaned';
+  if (view.starting) return 'starting';
+  if (view.busy) return 'busy';
+  return view.idle ? 'idle' : 'settled';
+}
 
 /** One limit the guard watches, with the marks at which it acts. */
 export type LimitView = { current: number; marks: Watermarks };
@@ -86,6 +101,7 @@ export function viewInstances(
   states: ReadonlyMap<string, InstanceState>,
   pageBytes: number,
   refused: ReadonlySet<string>,
+  stopping: { has: (id: string) => boolean },
 ): InstanceView[] {
   const views: InstanceView[] = [];
   for (const instance of instances) {
@@ -102,6 +118,7 @@ export function viewInstances(
       tasks: instance.tasks,
       rssBytes: instance.rssPages * pageBytes,
       refused: refused.has(instance.id),
+      stopping: stopping.has(instance.id),
     });
   }
   return views;

@@ -1,4 +1,4 @@
-import type { InstanceView } from '../guard/guard-stats.js';
+import { INSTANCE_STATES, type InstanceView, stateOfView } from '../guard/guard-stats.js';
 import type { InitReport } from './init-report.js';
 import type { MetricFamily, Sample } from './prometheus-text.js';
 
@@ -10,7 +10,6 @@ export const OTHER_KEYS = '(other keys)';
 const MAX_KEY_LABEL_CHARS = 160;
 
 const STOP_REASONS = ['orphan', 'duplicate', 'max-instances', 'pids-headroom', 'memory-headroom'] as const;
-const INSTANCE_STATES = ['starting', 'busy', 'settled', 'idle', 'orphaned'] as const;
 
 /** The metric families of one report, every name prefixed `metamcp_init_`. Pure. */
 export function metricsOf(report: InitReport): MetricFamily[] {
@@ -60,9 +59,9 @@ export function metricsOf(report: InitReport): MetricFamily[] {
     gauge('guard_app_processes', "Of those, the app's: the main child's tree.", [{ value: guard.appProcs }]),
     gauge(
       'instances',
-      `MCP instances by command key and state (starting, busy, settled, idle, orphaned); at most ${MAX_KEY_LABELS} keys, the rest as key="${OTHER_KEYS}".`,
+      `MCP instances by command key and state (stopping, orphaned, starting, busy, settled, idle); at most ${MAX_KEY_LABELS} keys, the rest as key="${OTHER_KEYS}".`,
       [...byKey].flatMap(([key, views]) =>
-        INSTANCE_STATES.map((state) => ({ labels: { key, state }, value: views.filter((v) => stateOf(v) === state).length })),
+        INSTANCE_STATES.map((state) => ({ labels: { key, state }, value: views.filter((v) => stateOfView(v) === state).length })),
       ),
     ),
     gauge(
@@ -85,14 +84,6 @@ export function metricsOf(report: InitReport): MetricFamily[] {
       { value: guard.respawnLoops },
     ]),
   ];
-}
-
-/** One state per instance, the one an operator acts on first. */
-function stateOf(view: InstanceView): (typeof INSTANCE_STATES)[number] {
-  if (view.orphaned) return 'orphaned';
-  if (view.starting) return 'starting';
-  if (view.busy) return 'busy';
-  return view.idle ? 'idle' : 'settled';
 }
 
 /** Instances by key label: the keys with the most instances keep their own, the rest share one. */

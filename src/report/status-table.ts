@@ -1,8 +1,8 @@
-import type { InstanceView } from '../guard/guard-stats.js';
+import { INSTANCE_STATES, type InstanceView, stateOfView } from '../guard/guard-stats.js';
 import type { InitReport, LimitReport } from './init-report.js';
 
-/** Keys longer than this are cut in the table, so that a row fits a terminal. */
-const KEY_COLUMN_CHARS = 64;
+/** Keys longer than this are cut, so that a row fits a terminal. */
+const KEY_COLUMN_CHARS = 72;
 
 /**
  * The report as a person reads it: the init and its health, the limits, the instances
@@ -44,20 +44,18 @@ export function formatStatus(report: InitReport): string {
   lines.push('', `MCP instances: ${guard.instances.length}${guard.maxInstances === undefined ? '' : ` (cap ${guard.maxInstances})`}`);
   const rows = [...groupByKey(guard.instances)].sort((a, b) => b[1].length - a[1].length || (a[0] < b[0] ? -1 : 1));
   if (rows.length > 0) {
-    const header = ['KEY', 'COUNT/CAP', 'STARTING', 'BUSY', 'IDLE', 'ORPHANED', 'LONGEST IDLE', 'TASKS', 'RSS', 'OLDEST'];
+    // The key last: it is the one long cell, and the figures stay aligned before it.
+    const header = ['N/CAP', 'STATES', 'IDLE FOR', 'TASKS', 'RSS', 'AGE', 'KEY'];
     const body = rows.map(([key, views]) => {
-      const idleFor = Math.max(...views.filter((v) => !v.starting).map((v) => v.idleMs), -1);
+      const settled = views.filter((v) => !v.starting && !v.stopping);
       return [
-        cut(key),
         `${views.length}/${guard.maxPerCommand ?? '-'}`,
-        String(views.filter((v) => v.starting).length),
-        String(views.filter((v) => v.busy).length),
-        String(views.filter((v) => v.idle).length),
-        String(views.filter((v) => v.orphaned).length),
-        idleFor < 0 ? '-' : duration(idleFor),
+        statesOf(views),
+        settled.length === 0 ? '-' : duration(Math.max(...settled.map((v) => v.idleMs))),
         String(views.reduce((total, v) => total + v.tasks, 0)),
         bytes(views.reduce((total, v) => total + v.rssBytes, 0)),
         duration(Math.max(...views.map((v) => v.ageMs))),
+        cut(key),
       ];
     });
     lines.push(...table([header, ...body]));
@@ -69,10 +67,20 @@ export function formatStatus(report: InitReport): string {
     `Stops: ${stopped.length === 0 ? 'none' : stopped.join(', ')}${guard.failedStops > 0 ? `; ${guard.failedStops} failed` : ''}${guard.respawnLoops > 0 ? `; ${guard.respawnLoops} respawn loops backed off` : ''}`,
   );
   for (const stop of guard.recentStops.slice().reverse()) {
-    const ago = duration(report.atMs - stop.atMs);
-    lines.push(`  ${ago} ago  ${stop.dryRun ? 'would stop' : 'stopped'} ${cut(stop.key)} (pid ${stop.launcherPid}), ${stop.reason}: ${stop.why}`);
+    lines.push(
+      `  ${duration(report.atMs - stop.atMs)} ago: ${stop.dryRun ? 'would stop' : 'stopped'} pid ${stop.launcherPid} (${stop.reason}), ${cut(stop.key)}`,
+    );
+    lines.push(`    ${stop.why}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** How many instances are in each state, e.g. `1 busy, 2 idle`. */
+function statesOf(views: readonly InstanceView[]): string {
+  return INSTANCE_STATES.map((state) => [state, views.filter((v) => stateOfView(v) === state).length] as const)
+    .filter(([, count]) => count > 0)
+    .map(([state, count]) => `${count} ${state}`)
+    .join(', ');
 }
 
 function marks(limit: LimitReport | undefined, show: (value: number) => string): string {

@@ -21,6 +21,7 @@ export function view(key: string, fields: Partial<InstanceView> = {}): InstanceV
     tasks: 23,
     rssBytes: 100 * 2 ** 20,
     refused: false,
+    stopping: false,
     ...fields,
   };
 }

@@ -28,18 +28,20 @@ describe('metricsOf', () => {
             view('k'),
             view('k', { orphaned: true }),
             view('k', { orphaned: true, starting: true }),
+            view('k', { stopping: true, orphaned: true }),
           ];
         }),
       ),
     );
     expect(Object.fromEntries(samplesOf(text, 'metamcp_init_instances').map((s) => [s.labels.state, s.value]))).toEqual({
+      stopping: 1,
+      orphaned: 2,
       starting: 1,
       busy: 1,
       settled: 1,
       idle: 1,
-      orphaned: 2,
     });
-    expect(sampleOf(text, 'metamcp_init_instance_tasks', { key: 'k' })).toBe(6 * 23);
+    expect(sampleOf(text, 'metamcp_init_instance_tasks', { key: 'k' })).toBe(7 * 23);
   });
 
   it(`gives at most ${MAX_KEY_LABELS} keys a label of their own, the most instances first, and sums the rest`, () => {
