@@ -64,7 +64,7 @@ export function formatStatus(report: InitReport): string {
   const stopped = Object.entries(guard.stops).map(([reason, count]) => `${reason} ${count}`);
   lines.push(
     '',
-    `Stops: ${stopped.length === 0 ? 'none' : stopped.join(', ')}${guard.failedStops > 0 ? `; ${guard.failedStops} failed` : ''}${guard.respawnLoops > 0 ? `; ${guard.respawnLoops} respawn loops backed off` : ''}`,
+    `Stops: ${stopped.length === 0 ? 'none' : stopped.join(', ')}${guard.failedStops > 0 ? `; ${guard.failedStops} failed` : ''}${guard.respawnLoops > 0 ? `; ${guard.respawnLoops} respawn loop${guard.respawnLoops === 1 ? '' : 's'} backed off` : ''}`,
   );
   for (const stop of guard.recentStops.slice().reverse()) {
     lines.push(
