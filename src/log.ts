@@ -9,7 +9,8 @@ export const LOG_FORMATS: readonly LogFormat[] = ['auto', 'json', 'pretty'];
 /**
  * The init's logger: pino lines on stderr, never stdout (the child owns stdout: stdio MCP
  * speaks on it). Writes are synchronous, in this thread: an async destination or a pino
- * transport would start threads, and threads count against pids.max (docs/facts.md).
+ * transport would start threads, and threads count against pids.max (docs/facts.md). The
+ * bundle carries pino without its transports (build.mjs): `transport` would throw.
  */
 export function createLogger(level: LogLevel, format: LogFormat): Logger {
   const stderr = pino.destination({ fd: 2, sync: true });
