@@ -50,29 +50,6 @@ const pinoWithoutTransports = {
   },
 };
 
-/**
- * node:http is needed only with --metrics-listen and by `metamcp-init status`: it is loaded
- * when the report server or the status client first calls it, not at start-up. These are
- * the functions src/ imports from it; importing any other fails the build, by name.
- */
-const lazyHttp = {
-  name: 'lazy-node-http',
-  setup(pluginBuild) {
-    pluginBuild.onResolve({ filter: /^node:http$/ }, (args) =>
-      args.namespace === 'lazy-http' ? { path: args.path, external: true } : { path: args.path, namespace: 'lazy-http' },
-    );
-    pluginBuild.onLoad({ filter: /.*/, namespace: 'lazy-http' }, () => ({
-      loader: 'js',
-      contents: [
-        'let http;',
-        "const load = () => (http ??= require('node:http'));",
-        'export const createServer = (...args) => load().createServer(...args);',
-        'export const get = (...args) => load().get(...args);',
-      ].join('\n'),
-    }));
-  },
-};
-
 const OUTFILE = 'dist/metamcp-init.cjs';
 
 const result = await build({
@@ -83,7 +60,7 @@ const result = await build({
   target: 'node20',
   format: 'cjs',
   external: ['koffi'],
-  plugins: [pinoWithoutTransports, lazyHttp],
+  plugins: [pinoWithoutTransports],
   // V8 keeps the whole source of the bundle in memory; without whitespace and with shorter
   // syntax it is 40% smaller. Names are kept, so that stack traces in the log stay readable.
   minifyWhitespace: true,

@@ -7,11 +7,9 @@ import { runInit } from '../init/run-init.js';
 import type { SignalInbox } from '../init/signal-inbox.js';
 import { createLogger } from '../log.js';
 import { procSourceOfThisProcess } from '../proc/proc-source.js';
-import { startReportServer } from '../report/report-server.js';
 import { reporterOf } from '../report/reporter.js';
 import { loadLibc } from '../sys/libc.js';
 import { parseArgs } from './options.js';
-import { runStatus } from './run-status.js';
 
 declare const METAMCP_INIT_VERSION: string;
 
@@ -19,7 +17,7 @@ declare const METAMCP_INIT_VERSION: string;
 export async function runMain(inbox: SignalInbox): Promise<number> {
   const output = { writeOut: (text: string) => process.stdout.write(text), writeErr: (text: string) => process.stderr.write(text) };
   // `metamcp-init status` asks a running init; a program named `status` runs as `-- status`.
-  if (process.argv[2] === 'status') return runStatus(process.argv.slice(3), process.env, output);
+  if (process.argv[2] === 'status') return (await import('./run-status.js')).runStatus(process.argv.slice(3), process.env, output);
   const parsed = parseArgs(process.argv.slice(2), process.env, output, METAMCP_INIT_VERSION);
   if (parsed.kind === 'exit') return parsed.exitCode;
   const { config } = parsed;
@@ -33,8 +31,9 @@ export async function runMain(inbox: SignalInbox): Promise<number> {
   const initStats = newInitStats();
   const guardStats = newGuardStats();
   const startGuard = setupGuard(config, log, libc, { procSource, cgroupDirs, stats: guardStats });
+  // Loaded only when asked for: node:http and the report cost memory at every start.
   const server = config.metricsListen
-    ? await startReportServer({
+    ? await (await import('../report/report-server.js')).startReportServer({
         listen: config.metricsListen,
         log,
         report: reporterOf({ version: METAMCP_INIT_VERSION, init: initStats, guard: guardStats, cgroupDirs, pidsMax: config.pidsMax }),
