@@ -181,7 +181,7 @@ describe.runIf(!SKIP)('metamcp-init in a real Docker engine', () => {
 
     it('has the entrypoint and, by default, the CMD of delorenj/metamcp', () => {
       const config = JSON.parse(docker('image', 'inspect', '-f', '{{json .Config}}', IMAGE)) as { Entrypoint: string[]; Cmd: string[]; User: string };
-      expect(config.Entrypoint).toEqual(['node', '/opt/metamcp-init/metamcp-init.cjs', '--']);
+      expect(config.Entrypoint).toEqual(['node', '--v8-pool-size=1', '/opt/metamcp-init/metamcp-init.cjs', '--']);
       expect(config.Cmd).toEqual(['/usr/local/bin/docker-entrypoint.sh']);
       expect(config.User).toBe('nextjs');
     });
@@ -466,8 +466,9 @@ describe.runIf(!SKIP)('metamcp-init in a real Docker engine', () => {
           .map((line) => line.split('=') as [string, string]),
       );
       expect(limits).toEqual({ pids: '400', memory: String(4 * 1024 ** 3), memsw: String(4 * 1024 ** 3), cpu: '200000/100000' });
-      expect(docker('exec', app, 'cat', '/proc/1/cmdline').split('\0').slice(0, 4)).toEqual([
+      expect(docker('exec', app, 'cat', '/proc/1/cmdline').split('\0').slice(0, 5)).toEqual([
         'node',
+        '--v8-pool-size=1',
         '/opt/metamcp-init/metamcp-init.cjs',
         '--',
         './docker-entrypoint.sh',
