@@ -280,12 +280,13 @@ describe.runIf(!SKIP)('metamcp-init in a real Docker engine', () => {
       expect(dockerLogs(name).stdout).toBe('ready\nscenario-done\n');
     });
 
-    it('has no zombie that outlives one sample (100 ms), and none at the end', async () => {
-      const lasting = [...zombies.entries()].filter(([, seen]) => seen.samples.length > 1);
+    it("has no zombie of the init's that outlives one sample (100 ms), and none at the end", async () => {
+      // The init reaps what is its own; an app process's zombie child is that process's to
+      // reap, and on a loaded machine a launcher may take a few samples to get to it.
+      const lasting = [...zombies.entries()].filter(([, seen]) => seen.ppid === hostPid && seen.samples.length > 1);
       expect(zombieSamples).toBeGreaterThanOrEqual(sampledMs / 250);
       expect(lasting).toEqual([]);
-      // A zombie whose parent is an app process is that parent's to reap, and on a loaded
-      // machine it may take the parent a moment; none may stay.
+      // None may stay.
       const zombiesNow = () => [readStat(hostPid)!, ...descendantsOf(hostPid)].filter((proc) => proc.state === 'Z');
       await waitFor(() => zombiesNow().length === 0, {
         timeoutMs: 10_000,
