@@ -5,7 +5,6 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // The Docker end-to-end runs apart: `npm run test:docker` (vitest.docker.config.mts).
     exclude: ['test/docker/docker.test.ts', '**/node_modules/**'],
-    benchmark: { include: ['bench/**/*.bench.ts'] },
     globalSetup: ['test/helpers/build-bundle.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
