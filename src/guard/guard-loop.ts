@@ -15,6 +15,9 @@ import { looksLikeMetaMcp } from './metamcp.js';
 import { EMPTY_POLICY_HISTORY, type GuardConfig, planStops } from './policy.js';
 import { stopInstance } from './stop-instance.js';
 
+/** With no MCP instance and pids.current unchanged, a full scan every this many intervals. */
+const QUIET_SCANS = 10;
+
 /** While scans keep failing, one is logged this often. */
 const ERROR_REPEAT_MS = 60_000;
 
@@ -178,9 +181,13 @@ export function startGuard(options: GuardLoopOptions): Guard {
     scanning = true;
     try {
       const current = cgroupDirs.pids ? readPidsCurrent(cgroupDirs.pids.dir) : undefined;
+      // With no MCP instance and pids.current still, a full scan can find nothing new but a
+      // process that exec'd without a fork: every QUIET_SCANS intervals is enough then. Idle
+      // scans were most of the init's idle CPU (1.5% of a core at 250 processes).
+      stats.scanEveryMs = current !== undefined && !pressed && stats.instances.length === 0 ? QUIET_SCANS * options.intervalMs : options.intervalMs;
       // Near a limit every poll scans: what is busy must be seen at once, and stops happen
       // in the quiet moments between requests.
-      if (pressed || current !== lastPidsCurrent || Date.now() - lastScanMs >= options.intervalMs) await scan();
+      if (pressed || current !== lastPidsCurrent || Date.now() - lastScanMs >= stats.scanEveryMs) await scan();
     } catch (error) {
       // The guard must never take PID 1 down: log and try again at the next tick. Failures
       // that go on are said once a minute, with how many there were, not at every tick.
@@ -196,9 +203,28 @@ export function startGuard(options: GuardLoopOptions): Guard {
     }
   };
 
-  void tick();
-  const timer = setInterval(() => void tick(), options.pollMs);
-  return { stop: () => clearInterval(timer) };
+  // Near the high mark pids.current is read every pollMs. Far from it, as often as a growth
+  // of one task a millisecond (a storm of 40 npx trees a second) could reach the mark, and
+  // at least every interval: each read is a wake-up of PID 1.
+  const nextPollMs = () => {
+    const pids = stats.limits.pids;
+    if (pressed || pids === undefined || lastPidsCurrent === undefined) return options.pollMs;
+    return Math.max(options.pollMs, Math.min(options.intervalMs, pids.marks.high - lastPidsCurrent));
+  };
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const loop = () => {
+    void tick().finally(() => {
+      if (!stopped) timer = setTimeout(loop, nextPollMs());
+    });
+  };
+  loop();
+  return {
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
 }
 
 /** I/O bytes of every member of every instance: one small read each, only for those. */

@@ -53,6 +53,8 @@ export type GuardStats = {
   mode: 'on' | 'dry-run' | 'off';
   offReason?: string;
   intervalMs: number;
+  /** How often a full scan is due now: the interval, or more while nothing is there to guard. */
+  scanEveryMs: number;
   /** The caps: most instances of one key, and in all. */
   maxPerCommand?: number;
   maxInstances?: number;
@@ -80,6 +82,7 @@ export function newGuardStats(): GuardStats {
   return {
     mode: 'off',
     intervalMs: 0,
+    scanEveryMs: 0,
     scans: 0,
     scanErrors: 0,
     scanSecondsTotal: 0,

@@ -50,6 +50,7 @@ const BUSY_WITHIN_MS = 1000;
  */
 export function setupGuard(settings: GuardSettings, log: Logger, libc: Libc, { procSource, cgroupDirs, stats }: GuardSetupContext): GuardStarter | undefined {
   stats.intervalMs = settings.intervalMs;
+  stats.scanEveryMs = settings.intervalMs;
   if (settings.guardOff) {
     stats.offReason = 'turned off (--guard-off)';
     log.info('guard off: running as a plain init');

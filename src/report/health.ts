@@ -1,6 +1,6 @@
 import type { Health, HealthState, InitReport, LimitReport } from './init-report.js';
 
-/** A guard whose last completed scan is older than this many intervals has stopped watching. */
+/** A guard whose last completed scan is older than this many of its scan gaps has stopped watching. */
 const STALE_INTERVALS = 5;
 /** ...and never less than this: a loaded machine may delay a scan by seconds. */
 const MIN_STALE_MS = 10_000;
@@ -22,7 +22,7 @@ export function judgeHealth(report: Omit<InitReport, 'health'>): Health {
     );
   }
   if (guard.mode !== 'off') {
-    const staleAfterMs = Math.max(STALE_INTERVALS * guard.intervalMs, MIN_STALE_MS);
+    const staleAfterMs = Math.max(STALE_INTERVALS * guard.scanEveryMs, MIN_STALE_MS);
     const sinceMs = report.atMs - (guard.lastScanAtMs ?? report.init.startedAtMs);
     if (sinceMs > staleAfterMs) {
       const last = guard.lastScanAtMs === undefined ? 'no scan has completed' : `the last scan completed ${seconds(sinceMs)} ago`;

@@ -34,6 +34,7 @@ export function reportOf(change: (init: InitStats, guard: GuardStats) => void = 
     ...newGuardStats(),
     mode: 'on',
     intervalMs: 1000,
+    scanEveryMs: 1000,
     maxPerCommand: 8,
     scans: 60,
     lastScanAtMs: atMs - 1000,

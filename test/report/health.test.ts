@@ -21,13 +21,17 @@ describe('judgeHealth', () => {
     expect(reportOf((init) => (init.shuttingDown = true)).health.healthy).toBe(true);
   });
 
-  it('is unhealthy when the last completed scan is older than five intervals and 10 s, with the last scan error', () => {
+  it('is unhealthy when the last completed scan is older than five scan gaps and 10 s, with the last scan error', () => {
     const stale = reportOf((_, guard) => Object.assign(guard, { lastScanAtMs: T0 + 60_000 - 10_001, lastScanError: 'spawn ps EAGAIN' }));
     expect(stale.health).toMatchObject({ healthy: false, state: 'guard-not-scanning' });
     expect(stale.health.reason).toContain('spawn ps EAGAIN');
     expect(reportOf((_, guard) => (guard.lastScanAtMs = T0 + 60_000 - 9_999)).health.healthy).toBe(true);
-    const slowInterval = reportOf((_, guard) => Object.assign(guard, { intervalMs: 5000, lastScanAtMs: T0 + 60_000 - 20_000 }));
+    const slowInterval = reportOf((_, guard) => Object.assign(guard, { intervalMs: 5000, scanEveryMs: 5000, lastScanAtMs: T0 + 60_000 - 20_000 }));
     expect(slowInterval.health.healthy).toBe(true);
+    // With nothing to guard the loop scans every 10 intervals: five of those gaps, not of intervals.
+    const quiet = (sinceMs: number) => reportOf((_, guard) => Object.assign(guard, { scanEveryMs: 10_000, lastScanAtMs: T0 + 60_000 - sinceMs }));
+    expect(quiet(45_000).health.healthy).toBe(true);
+    expect(quiet(51_000).health.state).toBe('guard-not-scanning');
   });
 
   it('counts from the start when no scan has completed yet', () => {
