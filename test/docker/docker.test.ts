@@ -368,15 +368,16 @@ describe.runIf(!SKIP)('metamcp-init in a real Docker engine', () => {
         'METAMCP_LIKE_ARGS=--sessions-never-closed 4 --server-flags "--ignore-term --ignore-eof"',
         ...quickGuardEnv({ MAX_PER_COMMAND: 2, INTERVAL: '500ms', GRACE: `${GRACE_MS / 1000}s` }),
       ]);
+      // 20 s was too short at load 20 on two cores: npm-like launchers took that long to settle.
       await waitFor(() => jsonLines(dockerLogs(name).stderr).filter((line) => line.msg === 'stopped MCP instance').length >= 2, {
-        timeoutMs: 20_000,
+        timeoutMs: 60_000,
         intervalMs: 200,
         what: '2 duplicates stopped',
       });
       const hostPid = inspectState(name).Pid;
       // The kept servers must have their TERM handler in place, or TERM would end them at once.
       await waitFor(() => descendantsOf(hostPid).filter((proc) => catchesTerm(proc.pid) && cmdlineOf(proc.pid).includes('fake-mcp-server.js')).length === 2, {
-        timeoutMs: 20_000,
+        timeoutMs: 60_000,
         intervalMs: 100,
         what: 'the 2 kept servers to catch TERM',
       });
