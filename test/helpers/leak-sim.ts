@@ -1,7 +1,8 @@
 // Runs the leak simulator (test/fixtures/leak-sim) and reads what it reports.
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { onTestFinished } from 'vitest';
 import { FIXTURES } from './start-init.js';
 
 export const LEAK_SIM = `${FIXTURES}leak-sim/metamcp-like.js`;
@@ -52,9 +53,11 @@ export type SummaryEvent = SimEvent & {
   closes: number;
 };
 
-/** A fresh report file path and the simulator's command line with it. */
+/** A fresh report file path, removed when the test ends, and the simulator's command line with it. */
 export function leakSimCommand(args: string[]): { command: string[]; report: () => SimEvent[] } {
-  const file = join(mkdtempSync(join(tmpdir(), 'leak-sim-')), 'report.jsonl');
+  const dir = mkdtempSync(join(tmpdir(), 'leak-sim-'));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'report.jsonl');
   return { command: [process.execPath, LEAK_SIM, '--report-file', file, ...args], report: () => readSimReport(file) };
 }
 

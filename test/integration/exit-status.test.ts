@@ -1,7 +1,7 @@
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { MODES, startInit } from '../helpers/start-init.js';
 
 describe.each(MODES)('exit status (%s)', (mode) => {
@@ -33,7 +33,9 @@ describe.each(MODES)('exit status (%s)', (mode) => {
   });
 
   it('exits 126 and names the file when it is not executable', async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'metamcp-init-')), 'not-executable.sh');
+    const dir = mkdtempSync(join(tmpdir(), 'metamcp-init-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'not-executable.sh');
     writeFileSync(file, '#!/bin/sh\necho hi\n');
     chmodSync(file, 0o644);
     const run = startInit({ mode, command: [file] });
