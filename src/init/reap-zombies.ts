@@ -13,12 +13,18 @@ export type ReapOptions = {
 };
 
 /**
- * Reaps every exited child of the init, one pid at a time with waitpid(pid, WNOHANG).
- * Never waitpid(-1): it would take the exit status of libuv's own child (docs/facts.md).
- * A zombie's pid cannot be reused before it is reaped, so this is race-free.
+ * Reaps every exited child of the init. First the kernel names the waiting children one at a
+ * time (waitid with WNOWAIT), each then reaped by its pid: the cost follows the zombies, not
+ * the children, like tini's waitpid(-1) loop. That stops at libuv's own child when it waits
+ * too (it may hide others behind it), and only then are the children listed and tried one by
+ * one with waitpid(pid, WNOHANG). Never waitpid(-1): it would take the exit status of libuv's
+ * own child (docs/facts.md). A zombie's pid cannot be reused before it is reaped, so this is
+ * race-free.
  */
-export function reapZombies({ initPid, libc, isOwnedByLibuv, procRoot }: ReapOptions): Reaped[] {
+export function reapZombies(options: ReapOptions): Reaped[] {
+  const { initPid, libc, isOwnedByLibuv, procRoot } = options;
   const reaped: Reaped[] = [];
+  if (reapNamedByKernel(libc, isOwnedByLibuv, reaped) === 'none-left') return reaped;
   for (const pid of listChildPids(initPid, procRoot)) {
     if (isOwnedByLibuv(pid)) continue;
     const result = libc.waitPidNoHang(pid);
@@ -37,16 +43,27 @@ function listChildPids(initPid: number, procRoot?: string): number[] {
 }
 
 /**
- * Reaps exited children without reading /proc, for when /proc is not the init's own: the
- * kernel names one waiting child at a time (waitid with WNOWAIT), which is then reaped by
- * its pid. Stops at libuv's own child, which libuv reaps itself.
+ * Reaps exited children without reading /proc, for when /proc is not the init's own. Stops
+ * at libuv's own child, which libuv reaps itself: nothing behind it can be found then.
  */
 export function reapZombiesWithoutProc({ libc, isOwnedByLibuv }: Pick<ReapOptions, 'libc' | 'isOwnedByLibuv'>): Reaped[] {
   const reaped: Reaped[] = [];
-  for (let pid = libc.peekExitedChild(); pid !== undefined && !isOwnedByLibuv(pid); pid = libc.peekExitedChild()) {
+  reapNamedByKernel(libc, isOwnedByLibuv, reaped);
+  return reaped;
+}
+
+/**
+ * The kernel names one waiting child at a time (waitid with WNOWAIT), which is then reaped by
+ * its pid, into `reaped`. Says whether it ran out of waiting children or stopped at one it may
+ * not take.
+ */
+function reapNamedByKernel(libc: Libc, isOwnedByLibuv: (pid: number) => boolean, reaped: Reaped[]): 'none-left' | 'stopped' {
+  for (;;) {
+    const pid = libc.peekExitedChild();
+    if (pid === undefined) return 'none-left';
+    if (isOwnedByLibuv(pid)) return 'stopped';
     const result = libc.waitPidNoHang(pid);
-    if (result.kind !== 'reaped') break;
+    if (result.kind !== 'reaped') return 'stopped';
     reaped.push({ pid, status: result.status });
   }
-  return reaped;
 }
