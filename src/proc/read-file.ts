@@ -6,9 +6,9 @@ let buffer = Buffer.allocUnsafe(64 * 1024);
 
 /**
  * Reads a file into the shared buffer, whole or its first `maxBytes`; returns the length
- * read, or undefined when gone.
+ * read, or undefined when gone. With `oneRecord`, a read shorter than asked is the end.
  */
-function readIntoBuffer(path: string, maxBytes = Infinity): number | undefined {
+function readIntoBuffer(path: string, maxBytes = Infinity, oneRecord = false): number | undefined {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -27,6 +27,7 @@ function readIntoBuffer(path: string, maxBytes = Infinity): number | undefined {
       const n = readSync(fd, buffer, length, Math.min(buffer.length, maxBytes) - length, null);
       if (n === 0) return length;
       length += n;
+      if (oneRecord && length < buffer.length) return length;
     }
   } catch {
     // ESRCH and friends: the process exited between open and read.
@@ -42,6 +43,17 @@ function readIntoBuffer(path: string, maxBytes = Infinity): number | undefined {
  */
 export function readProcText(path: string, encoding: BufferEncoding = 'latin1'): string | undefined {
   const length = readIntoBuffer(path);
+  return length === undefined ? undefined : buffer.toString(encoding, 0, length);
+}
+
+/**
+ * Reads a /proc file that the kernel makes whole at the first read, one record such as
+ * /proc/PID/stat, or undefined when it is gone. A read that returns less than the buffer
+ * holds all of it, so the read that would return 0 is never made: a quarter of the system
+ * calls of a scan. Not for files of many records (maps, children): those come in pieces.
+ */
+export function readProcRecordText(path: string, encoding: BufferEncoding = 'latin1'): string | undefined {
+  const length = readIntoBuffer(path, Infinity, true);
   return length === undefined ? undefined : buffer.toString(encoding, 0, length);
 }
 

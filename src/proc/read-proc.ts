@@ -1,6 +1,6 @@
 import { readdirSync, readlinkSync } from 'node:fs';
 import { parseStat } from './parse-stat.js';
-import { readProcText } from './read-file.js';
+import { readProcRecordText, readProcText } from './read-file.js';
 import type { ProcStat } from './snapshot.js';
 
 /** The pids /proc lists now. */
@@ -15,7 +15,7 @@ export function listPids(procRoot = '/proc'): number[] {
 
 /** /proc/PID/stat of one process, or undefined when it is gone. */
 export function readStat(pid: number, procRoot = '/proc'): ProcStat | undefined {
-  const text = readProcText(`${procRoot}/${pid}/stat`);
+  const text = readProcRecordText(`${procRoot}/${pid}/stat`);
   return text === undefined ? undefined : parseStat(text);
 }
 

@@ -41,7 +41,8 @@ export class ProcScanner {
         if (argv.length > 0 && !hasNotExeced(stat) && stat.startTicks < settledBeforeTicks)
           this.#cache.set(pid, { startTicks: stat.startTicks, comm: stat.comm, argv });
       }
-      procs.set(pid, { ...stat, argv });
+      // The fresh stat object itself, not a copy: one allocation less per process and scan.
+      procs.set(pid, Object.assign(stat, { argv }));
     }
     for (const pid of this.#cache.keys()) if (!procs.has(pid)) this.#cache.delete(pid);
     return procs;

@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseStat } from '../../src/proc/parse-stat.js';
 
@@ -35,5 +36,43 @@ describe('parseStat', () => {
     expect(parseStat('')).toBeUndefined();
     expect(parseStat('12 (x) S 1 2 3')).toBeUndefined();
     expect(parseStat('not a stat line')).toBeUndefined();
+  });
+
+  it('reads every process of this machine as splitting the line at its spaces does', () => {
+    // The oracle: the plain reading of proc(5), fields counted from the last ')'.
+    const bySplit = (line: string) => {
+      const close = line.lastIndexOf(')');
+      const fields = line
+        .slice(close + 2)
+        .split(' ')
+        .map(Number);
+      const field = (n: number) => fields[n - 3]!;
+      return {
+        state: line.charAt(close + 2),
+        ppid: field(4),
+        pgid: field(5),
+        sid: field(6),
+        flags: field(9),
+        cpuTicks: field(14) + field(15),
+        threads: field(20),
+        startTicks: field(22),
+        rssPages: field(24),
+      };
+    };
+    const lines = readdirSync('/proc')
+      .filter((name) => /^\d+$/.test(name))
+      .flatMap((pid) => {
+        try {
+          return [readFileSync(`/proc/${pid}/stat`, 'latin1')];
+        } catch {
+          return [];
+        }
+      });
+    expect(lines.length).toBeGreaterThan(1);
+    for (const line of lines) expect(parseStat(line)).toMatchObject(bySplit(line));
+  });
+
+  it('reads a negative or signed field as a number', () => {
+    expect(parseStat(NODE.replace(' 2397 2405 2405 ', ' 2397 -2405 +2405 '))).toMatchObject({ pgid: -2405, sid: 2405 });
   });
 });
