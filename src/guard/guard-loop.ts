@@ -13,10 +13,8 @@ import { type GuardStats, recordStop, viewInstances, viewLimits } from './guard-
 import { findInstances, type Instance, type KnownLauncher } from './instances.js';
 import { looksLikeMetaMcp } from './metamcp.js';
 import { EMPTY_POLICY_HISTORY, type GuardConfig, planStops } from './policy.js';
+import { decideScan, nextPollMs, scanEveryMs } from './scan-timing.js';
 import { stopInstance } from './stop-instance.js';
-
-/** With no MCP instance and pids.current unchanged, a full scan every this many intervals. */
-const QUIET_SCANS = 10;
 
 /** While scans keep failing, one is logged this often. */
 const ERROR_REPEAT_MS = 60_000;
@@ -25,7 +23,7 @@ export type GuardLoopOptions = {
   config: GuardConfig;
   /** Full scan at least this often. */
   intervalMs: number;
-  /** pids.current is one small read: poll it this often, and scan when it changed. */
+  /** pids.current is one small read: poll it this often, and scan when it grew. */
   pollMs: number;
   stopGraceMs: number;
   dryRun: boolean;
@@ -46,7 +44,7 @@ export type GuardLoopOptions = {
 export type Guard = { stop: () => void };
 
 /**
- * Runs the guard: polls pids.current, scans /proc when it moved or the interval passed,
+ * Runs the guard: polls pids.current, scans /proc when it grew, when near a limit, or when a scan is due (scan-timing.ts),
  * finds the app's instances, reads how much each was used, plans with the pure policy,
  * logs each decision, and stops instances in the background. Never spawns and never
  * blocks: it keeps working in a full pids cgroup.
@@ -81,7 +79,7 @@ export function startGuard(options: GuardLoopOptions): Guard {
     const startedAt = performance.now();
     const procs = await readProcs();
     const nowMs = Date.now();
-    const uptimeSeconds = procFs ? readUptimeSeconds() : undefined;
+    const uptimeSeconds = procFs ? readUptimeSeconds(options.procSource.kind === 'own' ? options.procSource.root : undefined) : undefined;
     const cgroup = withPidsMax(readCgroupFigures(cgroupDirs), options.pidsMax);
     lastPidsCurrent = cgroup.pids?.currentTasks;
     const app = findAppTree({ procs, initPid, mainPid, lineage });
@@ -180,14 +178,12 @@ export function startGuard(options: GuardLoopOptions): Guard {
     if (scanning) return;
     scanning = true;
     try {
-      const current = cgroupDirs.pids ? readPidsCurrent(cgroupDirs.pids.dir) : undefined;
-      // With no MCP instance and pids.current still, a full scan can find nothing new but a
-      // process that exec'd without a fork: every QUIET_SCANS intervals is enough then. Idle
-      // scans were most of the init's idle CPU (1.5% of a core at 250 processes).
-      stats.scanEveryMs = current !== undefined && !pressed && stats.instances.length === 0 ? QUIET_SCANS * options.intervalMs : options.intervalMs;
-      // Near a limit every poll scans: what is busy must be seen at once, and stops happen
-      // in the quiet moments between requests.
-      if (pressed || current !== lastPidsCurrent || Date.now() - lastScanMs >= stats.scanEveryMs) await scan();
+      const currentTasks = cgroupDirs.pids ? readPidsCurrent(cgroupDirs.pids.dir) : undefined;
+      const state = { currentTasks, seenTasks: lastPidsCurrent, pressed, instances: stats.instances.length, msSinceLastScan: Date.now() - lastScanMs };
+      stats.scanEveryMs = scanEveryMs(state, options);
+      const decision = decideScan(state, options);
+      lastPidsCurrent = decision.seenTasks;
+      if (decision.scan) await scan();
     } catch (error) {
       // The guard must never take PID 1 down: log and try again at the next tick. Failures
       // that go on are said once a minute, with how many there were, not at every tick.
@@ -203,19 +199,11 @@ export function startGuard(options: GuardLoopOptions): Guard {
     }
   };
 
-  // Near the high mark pids.current is read every pollMs. Far from it, as often as a growth
-  // of one task a millisecond (a storm of 40 npx trees a second) could reach the mark, and
-  // at least every interval: each read is a wake-up of PID 1.
-  const nextPollMs = () => {
-    const pids = stats.limits.pids;
-    if (pressed || pids === undefined || lastPidsCurrent === undefined) return options.pollMs;
-    return Math.max(options.pollMs, Math.min(options.intervalMs, pids.marks.high - lastPidsCurrent));
-  };
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   const loop = () => {
     void tick().finally(() => {
-      if (!stopped) timer = setTimeout(loop, nextPollMs());
+      if (!stopped) timer = setTimeout(loop, nextPollMs({ pressed, seenTasks: lastPidsCurrent, highMark: stats.limits.pids?.marks.high }, options));
     });
   };
   loop();
