@@ -13,6 +13,9 @@ import { initEnv, inits, median, NODE, p95, ROOT, say, sig, sleep, startPid1 } f
 
 const STAMP = join(ROOT, 'bench/report/signal-stamp.cjs');
 const REAP = join(ROOT, 'bench/report/reap-orphans.cjs');
+/** A reference, not a contender: what any Node PID 1 costs (node-floor-init.cjs says what it does). */
+export const NODE_FLOOR = 'Node floor';
+const NODE_FLOOR_INIT = join(ROOT, 'bench/report/node-floor-init.cjs');
 
 const envOf = (name) => (name === 'metamcp-init' ? initEnv() : {});
 
@@ -69,7 +72,7 @@ export async function run({ quick }) {
   const orphans = quick ? 200 : 2000;
   const signalCount = quick ? 5 : 20;
   const startupsPerRound = quick ? 1 : 2;
-  const contenders = inits();
+  const contenders = { ...inits(), [NODE_FLOOR]: [NODE, '--v8-pool-size=1', NODE_FLOOR_INIT] };
   const names = Object.keys(contenders);
   const raw = Object.fromEntries(
     [...names, 'no init'].map((name) => [name, { reapMs: [], reapCpuMs: [], usr1Micros: [], usr1RoundMedians: [], termToExitMs: [], startupMs: [] }]),
@@ -110,11 +113,11 @@ export async function run({ quick }) {
  * metamcp-init against tini: the median of the ratios of the two within each round (so that a
  * slow moment of the machine falls on both sides of a ratio), with the lowest and highest.
  */
-export function pairedRatio(data, field) {
+export function pairedRatio(data, field, name = 'metamcp-init') {
   const roundMedians = (all) =>
     Array.from({ length: all.length / data.signalCount }, (_, i) => median(all.slice(i * data.signalCount, (i + 1) * data.signalCount)));
   const per = (name) => (field === 'usr1Micros' ? (data.raw[name].usr1RoundMedians ?? roundMedians(data.raw[name].usr1Micros)) : data.raw[name][field]);
-  const init = per('metamcp-init');
+  const init = per(name);
   const tini = per('tini');
   const ratios = init.map((value, i) => value / tini[i]);
   return { median: median(ratios), low: Math.min(...ratios), high: Math.max(...ratios), rounds: ratios.length };
@@ -131,7 +134,8 @@ export function targets(data) {
       target: 'reaping ≤ 1.0× tini',
       figure:
         `${x2(reap.median)} (${data.orphans} orphans, median of ${reap.rounds} rounds' ratios, from ${x2(reap.low)} to ${x2(reap.high)}; ` +
-        `medians ${sig(row('metamcp-init').reapMs)} ms against ${sig(row('tini').reapMs)} ms)`,
+        `medians ${sig(row('metamcp-init').reapMs)} ms against ${sig(row('tini').reapMs)} ms` +
+        (data.raw[NODE_FLOOR] ? `; the Node floor ${x2(pairedRatio(data, 'reapMs', NODE_FLOOR).median)})` : ')'),
       met: reap.median <= 1.0,
     },
     {
@@ -162,7 +166,9 @@ export function render(data) {
   lines.push(
     `Medians of ${data.rounds} rounds (reaping, TERM to exit), ${data.rounds * data.signalCount} signals, and ${data.rounds * data.startupsPerRound} start-ups each; ` +
       'the targets compare the ratios within each round. ' +
-      'The SIGUSR1 latency includes the child\'s own (Node) signal dispatch, the same for every init; "no init" is the child as PID 1 itself, the floor of start-up (unshare, a new /proc, bash).',
+      'The SIGUSR1 latency includes the child\'s own (Node) signal dispatch, the same for every init; "no init" is the child as PID 1 itself, the floor of start-up (unshare, a new /proc, bash). ' +
+      `*${NODE_FLOOR}* is a reference, not an init to use: \`bench/report/node-floor-init.cjs\`, 30 lines of Node that spawn the child, reap with the same system calls as metamcp-init and forward three signals, nothing else; ` +
+      "what metamcp-init costs beyond it is its own, what it costs beyond tini is a Node process's.",
   );
   return lines.join('\n');
 }
