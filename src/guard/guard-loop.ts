@@ -56,7 +56,7 @@ export function startGuard(options: GuardLoopOptions): Guard {
   const procFs = options.procSource.kind === 'own';
   const scanner = new ProcScanner(options.procSource.kind === 'own' ? options.procSource.root : '/proc', ticksPerSecond);
   // Linux reads /proc, fork-free; only where there is none does `ps` (through ps-list) serve.
-  const readProcs: () => Map<number, ProcInfo> | Promise<Map<number, ProcInfo>> = procFs ? () => scanner.scan() : readProcsWithPsList;
+  const readProcs: () => Map<number, ProcInfo> | Promise<Map<number, ProcInfo>> = procFs ? () => scanner.scanInSlices() : readProcsWithPsList;
   let scanning = false;
   const inFlight = new Map<string, { key: string }>();
   // Dry run: each decision is said once, and is then treated as if under way.
