@@ -1,7 +1,7 @@
 // The benchmark report: runs every section side by side in one go and writes BENCHMARKS.md with
 // its pictures. Root only (pid namespaces, cgroups); installs tini and dumb-init from Debian's
 // packages when they are missing. `npm run bench` builds first, then runs this.
-//   node bench/report/run.mjs              the full run (about 15 minutes): BENCHMARKS.md,
+//   node bench/report/run.mjs              the full run (about 16 minutes): BENCHMARKS.md,
 //                                          docs/images/bench-*.svg, bench/results/bench-<date>.json
 //   node bench/report/run.mjs --quick      a few seconds of each section, into a temporary
 //                                          directory (or --out DIR); fails if a section has no figures
@@ -94,8 +94,8 @@ function markdown(results, { imageLinks }) {
     out.push('**Quick mode**: a few seconds of each section, to check that the bench works. These figures are too few to judge a target by.', '');
   out.push(
     `Written by \`npm run bench\` (\`bench/report/run.mjs\`) on ${m.date.slice(0, 10)}; do not edit by hand, run it again. ` +
-      `It needs root (pid namespaces, cgroups) and takes about 15 minutes; it installs tini and dumb-init from Debian's packages ` +
-      '(`apt-get install -y tini dumb-init`) when they are missing. `node bench/report/run.mjs --quick` runs a few seconds of each section ' +
+      `It needs root (pid namespaces, cgroups) and takes about 16 minutes; it installs tini and dumb-init from Debian's packages ` +
+      '(`apt-get install -y tini dumb-init`) when they are missing. `node bench/report/run.mjs --quick` runs a few seconds of each section (about 30 s in all) ' +
       'into a temporary directory (CI runs it, in `.ci/run`). Every contender runs side by side in one run: the three inits at the same ' +
       'time (idle), or interleaved with the order rotated (PID 1), or one after the other (storms, which need the whole machine).',
   );
