@@ -44,14 +44,13 @@ describe.runIf(rootTestsEnabled())('/metrics, /healthz and /status of the init a
     const run = startInit({ mode: 'pid1', prefix: cgroup.prefix, command: sim.command, initArgs: [...LISTEN, '--max-per-command', '3', '--stop-grace', '1s'] });
     const address = await reportAddressOf(run);
     const init = await run.initRef();
-    let scrapes = 0;
+    const scrapes: string[] = [];
     let peak = 0;
     while (!run.stdout().toString().includes('scenario-done')) {
       const before = cgroup.current();
       const { status, body } = await httpGet(address, '/metrics');
       const after = cgroup.current();
       expect(status).toBe(200);
-      expect(promtoolCheck(body)).toEqual({ ok: true, output: '' });
       // Read at the scrape, between the two reads here; a storm moves it by a tree (23 tasks) at most meanwhile.
       const current = sampleOf(body, 'metamcp_init_cgroup_pids_current')!;
       expect(current).toBeGreaterThanOrEqual(Math.min(before, after) - 23);
@@ -59,11 +58,15 @@ describe.runIf(rootTestsEnabled())('/metrics, /healthz and /status of the init a
       expect(sampleOf(body, 'metamcp_init_cgroup_pids_max')).toBe(cgroup.max);
       expect(sampleOf(body, 'metamcp_init_main_child_running')).toBe(1);
       peak = Math.max(peak, current);
-      scrapes += 1;
-      if (scrapes > 400) throw new Error('the storm never ended');
+      scrapes.push(body);
+      if (scrapes.length > 400) throw new Error('the storm never ended');
+      await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    expect(scrapes).toBeGreaterThan(5);
+    expect(scrapes.length).toBeGreaterThan(5);
     expect(peak).toBeGreaterThan(cgroup.max * 0.5);
+    // promtool after the storm, on every scrape of it: a check of 1 s on a loaded machine must
+    // not thin out the scrapes taken during it.
+    for (const body of scrapes) expect(promtoolCheck(body)).toEqual({ ok: true, output: '' });
 
     // Once the storm is over the figures stand still: they match exactly.
     const settled = await waitFor(
