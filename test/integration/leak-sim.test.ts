@@ -165,6 +165,10 @@ describe("the leak simulator's crash accounting", () => {
     ]);
     const events = await eventually((e) => summary(e) && e, 'the summary');
     const held = sessions(events)[0]!.launcherPids[0]!;
+    // MetaMCP closes the idle spare only once it is connected, not while it starts: on a loaded
+    // machine the spare started after the last session may still be starting.
+    const spare = events.filter((e) => e.event === 'launch' && e.purpose === 'idle').at(-1)!.launcherPid;
+    await eventually((e) => e.some((x) => x.event === 'connected' && x.launcherPid === spare), 'the idle spare to connect');
     const server = await waitFor(() => serverOf(held), { what: 'the held server' });
     process.kill(server, 'SIGKILL');
 
