@@ -41,6 +41,18 @@ export function readPidsCurrent(dir: string, fsRoot = ''): number | undefined {
   return parseCount(readProcText(`${fsRoot}${dir}/pids.current`));
 }
 
+/**
+ * The memory working set of one cgroup directory, for fast polling: one small read of usage,
+ * which bounds the working set from above, and memory.stat only when usage is at least
+ * exactFromBytes. Exact from there on; below it, usage.
+ */
+export function pollWorkingSet(dir: CgroupDir, exactFromBytes: number, fsRoot = ''): number | undefined {
+  const files = MEMORY_FILES[dir.version];
+  const usageBytes = parseCount(readProcText(`${fsRoot}${dir.dir}/${files.usage}`));
+  if (usageBytes === undefined || usageBytes < exactFromBytes) return usageBytes;
+  return workingSetOf(usageBytes, readInactiveFileBytes(`${fsRoot}${dir.dir}/memory.stat`, files) ?? 0);
+}
+
 /** A limit file's value: a count, Infinity for no limit (`max`, or v1's huge value), undefined when unparsable. */
 export function parseLimit(text: string): number | undefined {
   const value = text.trim();

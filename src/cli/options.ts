@@ -131,7 +131,8 @@ const OPTIONS: readonly OptionSpec[] = [
     key: 'intervalMs',
     defaultValue: '1s',
     parse: parsePositiveDurationMs,
-    description: 'full scan at least this often, every 10 intervals while there is no MCP instance (pids.current is read every 100 ms near the limit)',
+    description:
+      'full scan at least this often, every 10 intervals while there is no MCP instance (pids.current and memory usage are read every 100 ms near a limit)',
   },
   { flags: '--dry-run', key: 'dryRun', parse: parseBoolean, description: 'log what the guard would stop, and stop nothing' },
   { flags: '--guard-off', key: 'guardOff', parse: parseBoolean, description: 'run as a plain init: no MCP guard at all' },

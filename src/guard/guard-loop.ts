@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { CgroupDirs } from '../cgroup/figures.js';
-import { readCgroupFigures, readPidsCurrent, withPidsMax } from '../cgroup/read-figures.js';
+import { pollWorkingSet, readCgroupFigures, readPidsCurrent, withPidsMax } from '../cgroup/read-figures.js';
 import type { ProcSource } from '../proc/proc-source.js';
 import { readCwd, readIoBytes, readUptimeSeconds } from '../proc/read-proc.js';
 import { readProcsWithPsList } from '../proc/read-ps-list.js';
@@ -13,7 +13,7 @@ import { type GuardStats, recordStop, viewInstances, viewLimits } from './guard-
 import { findInstances, type Instance, type KnownLauncher } from './instances.js';
 import { looksLikeMetaMcp } from './metamcp.js';
 import { EMPTY_POLICY_HISTORY, type GuardConfig, planStops } from './policy.js';
-import { decideScan, nextPollMs, scanEveryMs } from './scan-timing.js';
+import { decideScan, type MemoryPoll, nextPollMs, scanEveryMs } from './scan-timing.js';
 import { stopInstance } from './stop-instance.js';
 
 /** While scans keep failing, one is logged this often. */
@@ -69,6 +69,9 @@ export function startGuard(options: GuardLoopOptions): Guard {
   let appIsMetaMcp = false;
   const checked = new Set<string>();
   let lastPidsCurrent: number | undefined;
+  // The working set of the level with the tightest memory limit, as last read (a poll reads
+  // usage, which bounds it, while under the high mark).
+  let memoryBytes: number | undefined;
   let pressed = false;
   let lastScanMs = 0;
   let lastSummary = '';
@@ -82,6 +85,7 @@ export function startGuard(options: GuardLoopOptions): Guard {
     const uptimeSeconds = procFs ? readUptimeSeconds(options.procSource.kind === 'own' ? options.procSource.root : undefined) : undefined;
     const cgroup = withPidsMax(readCgroupFigures(cgroupDirs), options.pidsMax);
     lastPidsCurrent = cgroup.pids?.currentTasks;
+    memoryBytes = cgroup.memory?.workingSetBytes;
     const app = findAppTree({ procs, initPid, mainPid, lineage });
     lineage = app.lineage;
     const found = findInstances({ app, initPid, patterns: config.patterns, known });
@@ -174,12 +178,33 @@ export function startGuard(options: GuardLoopOptions): Guard {
     });
   };
 
+  // Memory of the level whose limit the last scan found tightest: its working set as just read,
+  // as that scan saw it, and its marks.
+  const pollMemory = (): MemoryPoll | undefined => {
+    const seen = stats.cgroup.memory;
+    const marks = stats.limits.memory?.marks;
+    if (!cgroupDirs.memory || seen === undefined || marks === undefined) return undefined;
+    memoryBytes = pollWorkingSet({ ...cgroupDirs.memory, dir: seen.dir }, marks.high);
+    return memoryBytes === undefined ? undefined : { bytes: memoryBytes, seenBytes: seen.workingSetBytes, marks };
+  };
+  const memoryTiming = () => {
+    const marks = stats.limits.memory?.marks;
+    return memoryBytes === undefined || marks === undefined ? undefined : { bytes: memoryBytes, marks };
+  };
+
   const tick = async () => {
     if (scanning) return;
     scanning = true;
     try {
       const currentTasks = cgroupDirs.pids ? readPidsCurrent(cgroupDirs.pids.dir) : undefined;
-      const state = { currentTasks, seenTasks: lastPidsCurrent, pressed, instances: stats.instances.length, msSinceLastScan: Date.now() - lastScanMs };
+      const state = {
+        currentTasks,
+        seenTasks: lastPidsCurrent,
+        pressed,
+        memory: pollMemory(),
+        instances: stats.instances.length,
+        msSinceLastScan: Date.now() - lastScanMs,
+      };
       stats.scanEveryMs = scanEveryMs(state, options);
       const decision = decideScan(state, options);
       lastPidsCurrent = decision.seenTasks;
@@ -203,7 +228,13 @@ export function startGuard(options: GuardLoopOptions): Guard {
   let stopped = false;
   const loop = () => {
     void tick().finally(() => {
-      if (!stopped) timer = setTimeout(loop, nextPollMs({ pressed, seenTasks: lastPidsCurrent, highMark: stats.limits.pids?.marks.high }, options));
+      const timing = {
+        pressed,
+        seenTasks: lastPidsCurrent,
+        highMark: stats.limits.pids?.marks.high,
+        memory: memoryTiming(),
+      };
+      if (!stopped) timer = setTimeout(loop, nextPollMs(timing, options));
     });
   };
   loop();

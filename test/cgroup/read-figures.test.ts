@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseLimit, parseMemoryStat, readCgroupFigures, readPidsCurrent, withPidsMax } from '../../src/cgroup/read-figures.js';
+import { parseLimit, parseMemoryStat, pollWorkingSet, readCgroupFigures, readPidsCurrent, withPidsMax } from '../../src/cgroup/read-figures.js';
 import { useFakeRoot, cgroupV1 as v1, cgroupV2 as v2 } from '../helpers/fake-root.js';
 
 // A real v1 memory.stat from the project machine, trimmed; inactive_file and
@@ -172,6 +172,24 @@ describe('readPidsCurrent', () => {
 
   it('gives undefined when the cgroup is gone', () => {
     expect(readPidsCurrent('/sys/fs/cgroup/gone', fake.root)).toBeUndefined();
+  });
+});
+
+describe('pollWorkingSet', () => {
+  it('gives usage below the mark, and the working set from it on', () => {
+    const dir = '/sys/fs/cgroup/memory/job';
+    writeFiles({ [`${dir}/memory.usage_in_bytes`]: '124256256\n', [`${dir}/memory.stat`]: V1_MEMORY_STAT });
+    expect(pollWorkingSet(v1('memory', dir), 124256257, fake.root)).toBe(124256256);
+    expect(pollWorkingSet(v1('memory', dir), 124256256, fake.root)).toBe(124256256 - 80000000);
+  });
+
+  it('reads v2 files, counts all of usage without memory.stat, and gives undefined when the cgroup is gone', () => {
+    const dir = '/sys/fs/cgroup';
+    writeFiles({ [`${dir}/memory.current`]: '60000000\n', [`${dir}/memory.stat`]: V2_MEMORY_STAT });
+    expect(pollWorkingSet(v2(dir), 0, fake.root)).toBe(40000000);
+    writeFiles({ '/sys/fs/cgroup/nostat/memory.current': '60000000\n' });
+    expect(pollWorkingSet(v2('/sys/fs/cgroup/nostat'), 0, fake.root)).toBe(60000000);
+    expect(pollWorkingSet(v2('/sys/fs/cgroup/gone'), 0, fake.root)).toBeUndefined();
   });
 });
 
