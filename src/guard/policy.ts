@@ -166,6 +166,7 @@ export function planStops(snap: Snapshot, config: GuardConfig, history: PolicyHi
       watermarksOf(config.pidsHeadroom, pids.maxTasks),
       (i) => i.tasks,
       (key) => grownByKey.get(key)!.tasks,
+      false,
     );
   }
   const memory = snap.cgroup.memory;
@@ -176,6 +177,7 @@ export function planStops(snap: Snapshot, config: GuardConfig, history: PolicyHi
       watermarksOf(config.memoryHeadroom, memory.limitBytes),
       (i) => i.rssPages * snap.pageBytes,
       (key) => grownByKey.get(key)!.rssPages * snap.pageBytes,
+      true,
     );
   }
 
@@ -195,12 +197,25 @@ export function planStops(snap: Snapshot, config: GuardConfig, history: PolicyHi
   // restarts after a stop of the guard's own. Once it does, what the instances still
   // starting will grow to (as big as their key's have been) counts too: in a storm the
   // limit is reached by trees that are already there.
-  function relieve(reason: StopReason, usage: number, marks: Watermarks, weigh: (i: Instance) => number, grown: (key: string) => number) {
+  // `killsAtLimit`: reaching the limit kills a process (memory: the OOM killer takes the
+  // biggest, most often the app itself, and every session with it) rather than failing a
+  // fork (pids). Then the starting trees are weighed against the critical mark rather than
+  // the limit, and may go more than one per key: a server can take a hundred megabytes
+  // between two scans, more than is left past the critical mark, and the app's sessions
+  // lose less to the stop of a tree that was still starting than to the OOM killer.
+  function relieve(
+    reason: StopReason,
+    usage: number,
+    marks: Watermarks,
+    weigh: (i: Instance) => number,
+    grown: (key: string) => number,
+    killsAtLimit: boolean,
+  ) {
     if (usage < marks.high) return;
     pressed = true;
     const growing = (i: Instance) => (stateOf(i).starting ? Math.max(0, grown(i.key) - weigh(i)) : 0);
     const expected = usage + sumOf(staying(), growing);
-    const pressure: Pressure = usage >= marks.critical ? 'critical' : expected >= marks.limit ? 'urgent' : 'high';
+    const pressure: Pressure = usage >= marks.critical ? 'critical' : expected >= (killsAtLimit ? marks.critical : marks.limit) ? 'urgent' : 'high';
     let projected =
       expected -
       sumOf(
@@ -222,13 +237,16 @@ export function planStops(snap: Snapshot, config: GuardConfig, history: PolicyHi
     // retries starts it again. The youngest go first: they cost least. Short of the
     // critical mark, only on quiet keys: to MetaMCP the stop of a starting instance is a
     // crash too, and closes the instances its sessions are using.
+    // Memory is the exception (killsAtLimit): once urgent, starting trees go even when
+    // their key is in use, and more than one per key.
     // A key the app keeps starting over (a respawn loop) sheds at most one starting tree a
     // second: beyond that the guard would only feed the loop, and the kernel's own limit
     // does the rest.
-    const mayGo = (i: Instance) => stateOf(i).starting && (pressure === 'critical' || isQuiet(i.key)) && !isShedding(i.key);
+    const inUseMayGo = pressure === 'critical' || (pressure === 'urgent' && killsAtLimit);
+    const mayGo = (i: Instance) => stateOf(i).starting && (inUseMayGo || isQuiet(i.key)) && !isShedding(i.key);
     while (pressure !== 'high' && projected >= marks.critical) {
       // As above: one per key at a time, unless the limit itself is at stake.
-      const open = projected >= marks.limit ? staying() : staying().filter((i) => !keysInFlight.has(i.key));
+      const open = killsAtLimit || projected >= marks.limit ? staying() : staying().filter((i) => !keysInFlight.has(i.key));
       const candidate = open.filter(mayGo).sort((a, b) => b.launcher.startTicks - a.launcher.startTicks || b.launcher.pid - a.launcher.pid)[0];
       if (!candidate) break;
       stop(candidate, reason, pressure);
@@ -237,7 +255,7 @@ export function planStops(snap: Snapshot, config: GuardConfig, history: PolicyHi
   }
 }
 
-/** How near a limit is: high; urgent (the starting trees, grown, will reach it); critical (the mark is reached). */
+/** How near a limit is: high; urgent (the starting trees, grown, will reach it, or for memory its critical mark); critical (the mark is reached). */
 export type Pressure = 'high' | 'urgent' | 'critical';
 
 /**

@@ -332,6 +332,49 @@ describe('planStops: headroom', () => {
       [500, 'memory-headroom'],
     ]);
   });
+
+  /**
+   * A guard that saw one tree of A grow to about 151 MiB and 23 tasks, and now `n` launchers
+   * of A that sessions asked for this very second: A is in use, not quiet.
+   */
+  function startingWhileInUse(n: number) {
+    const model = new GuardModel(makeConfig({ memoryHeadroom: { percent: 25 } }));
+    const grown = makeNpmTree(100, { pkg: pkgA }).map((p) => (p.comm === 'node' ? { ...p, rssPages: 150 * 256 } : p));
+    scanUntil(model, grown, 20_000, 29_000);
+    const launchers = Array.from({ length: n }, (_, k) => makeNpmTree(300 + k * 10, { pkg: pkgA, startTicks: 2980 + k })[0]!);
+    return { model, procs: [...grown, ...launchers] };
+  }
+  // 1 GiB, 25%: high 768 MiB, critical 896 MiB. Each launcher will grow by 150.5 MiB.
+  const memoryAt = (mib: number) => ({ memory: { usageBytes: mib * 1024 ** 2, workingSetBytes: mib * 1024 ** 2, limitBytes: 1024 ** 3, dir: '/' } });
+
+  it('for memory, once the starting trees, grown, would pass the critical mark, stops them even while their key is in use', () => {
+    // 780 + 150.5 = 930.5: short of the limit, past the critical mark.
+    const { model, procs } = startingWhileInUse(1);
+    const plan = model.scan(procs, { nowMs: 30_000, cgroup: memoryAt(780) });
+    expect(stopped(plan)).toEqual([[300, 'memory-headroom']]);
+    expect(plan.stops[0]!.evidence).toMatchObject({ pressure: 'urgent', starting: true });
+  });
+
+  it('for memory, stops as many starting trees of one key as keep the rest under the critical mark, the youngest first', () => {
+    // 780 + 3 × 150.5 = 1231.5 → 1080 → 929 → 778: all three go, youngest first.
+    const { model, procs } = startingWhileInUse(3);
+    expect(stopped(model.scan(procs, { nowMs: 30_000, cgroup: memoryAt(780) }))).toEqual([
+      [320, 'memory-headroom'],
+      [310, 'memory-headroom'],
+      [300, 'memory-headroom'],
+    ]);
+    // Below the high mark, what is starting is left alone.
+    const { model: calm, procs: same } = startingWhileInUse(3);
+    expect(calm.scan(same, { nowMs: 30_000, cgroup: memoryAt(760) }).stops).toEqual([]);
+  });
+
+  it('for pids, the same waits for the critical mark: at the pids limit a fork fails, nobody is killed', () => {
+    // high 160, critical 180: 178 + 2 × 12 ≥ 200 is urgent, yet A is in use.
+    const { model, procs } = startingWhileInUse(2);
+    const plan = model.scan(procs, { nowMs: 30_000, cgroup: pidsAt(178) });
+    expect(plan.pressed).toBe(true);
+    expect(plan.stops).toEqual([]);
+  });
 });
 
 describe('planStops: respawn loops', () => {
