@@ -353,7 +353,8 @@ describe.runIf(!SKIP)('metamcp-init in a real Docker engine', () => {
     }
     const hits = hitsNow();
     console.log(`docker e2e: the storm without the init: peak pids.current ${peakTasks}/150, ${hits.length} EAGAIN/aborts`);
-    expect(peakTasks).toBe(150);
+    // pids.max + 1 for an instant is a fork being refused (see the sampler).
+    expect(peakTasks).toBeGreaterThanOrEqual(150);
     expect(hits.length).toBeGreaterThan(0);
     docker('rm', '-f', name);
   });

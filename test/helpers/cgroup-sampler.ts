@@ -25,6 +25,8 @@ afterEach(() => {
 
 /** Starts sampling; `stop` ends it and returns the figures. */
 export function sampleCgroup(cgroup: PidsCgroup, cap = Infinity, everyMs = 10, launcherEveryMs = 50): { stop: () => Samples } {
+  // At the limit, pids.current may read pids.max + 1 for an instant: the kernel adds a fork's
+  // task to the count first, and takes it back when the sum is over the limit (pids_try_charge).
   let peakTasks = 0;
   let count = 0;
   const launchers = new Map<string, Seen>();

@@ -49,8 +49,11 @@ describe.runIf(rootTestsEnabled())('the guard keeps MetaMCP serving (simulator, 
     await run.waitForStdout('scenario-done', 180_000);
     const samples = sampler.stop();
     await run.signal('SIGTERM');
-    expect((await run.exited).code).toBe(0);
+    const { code } = await run.exited;
     const events = sim.report();
+    // When the init did not end as the app did, its warnings and the app's last events say why.
+    const said = run.logLines().filter((line) => line.level === 'warn' || line.level === 'error' || line.level === 'fatal');
+    expect(code, JSON.stringify({ init: said.slice(-5), app: events.slice(-5) })).toBe(0);
     return { cgroup, samples, events, stops: stopLines(run), run };
   }
 
@@ -86,7 +89,7 @@ describe.runIf(rootTestsEnabled())('the guard keeps MetaMCP serving (simulator, 
   it('without the guard the same leak reaches pids.max and the app counts aborted launchers as crashes', async () => {
     const { cgroup, samples, events } = await runLeak({ pidsMax: 200, sessions: 24, everyMs: 1000, initArgs: ['--guard-off'] });
     console.log(`leak without guard: ${sessionsServed(events).length}/24 served, peak ${samples.peakTasks}/${cgroup.max}, ${limitHits(events).length} aborts`);
-    expect(samples.peakTasks).toBe(cgroup.max);
+    expect(samples.peakTasks).toBeGreaterThanOrEqual(cgroup.max);
     expect(limitHits(events).length).toBeGreaterThan(0);
   }, 240_000);
 

@@ -53,7 +53,7 @@ describe.runIf(rootTestsEnabled())('the guard, as PID 1 in a real pids cgroup', 
     expect(guarded.events.filter((e) => e.event === 'launch').length).toBeGreaterThanOrEqual(30);
     expect(guarded.decisions.length).toBeGreaterThan(0);
     expect(unguarded.decisions.every((line) => line.dryRun === true)).toBe(true);
-    expect(unguarded.samples.peakTasks).toBe(unguarded.cgroup.max);
+    expect(unguarded.samples.peakTasks).toBeGreaterThanOrEqual(unguarded.cgroup.max);
     expect(hits.unguarded).toBeGreaterThan(0);
     // It cannot hold such a storm under the limit (that would take a stop per launch, the
     // livelock the guard refuses); it sheds what grows past the critical mark.
