@@ -16,10 +16,22 @@ export function descendantsOf(pid: number): ProcStat[] {
   return findDescendants(readAllStats(), pid);
 }
 
-/** SIGKILLs a process tree that a test started: the descendants first, then the root. */
+/**
+ * SIGKILLs a process tree that a test started: the descendants first, then the root. Only
+ * while the root is still that process: pids come round again within minutes here (pid_max
+ * 32768, and the suite starts tens of thousands of tasks), and a reused pid's tree is another
+ * test's. Take the ref while the process runs (refOfSpawned), not at clean-up.
+ */
 export function killTree(root: ProcRef): void {
+  if (!isAlive(root)) return;
   for (const proc of descendantsOf(root.pid)) signalProc(proc, 'SIGKILL');
   signalProc(root, 'SIGKILL');
+}
+
+/** The ProcRef of a process just spawned, or undefined when it is gone already. */
+export function refOfSpawned(child: { pid?: number | undefined }): ProcRef | undefined {
+  const stat = child.pid === undefined ? undefined : readStat(child.pid);
+  return stat && { pid: stat.pid, startTicks: stat.startTicks };
 }
 
 /** A ProcRef for a live pid. */

@@ -5,7 +5,7 @@ import { afterEach } from 'vitest';
 import { readChildPids } from '../../src/proc/read-proc.js';
 import type { ProcRef } from '../../src/proc/snapshot.js';
 import { jsonLines } from './guard-log.js';
-import { killTree, refOf } from './procs.js';
+import { killTree, refOf, refOfSpawned } from './procs.js';
 import { waitFor } from './wait-for.js';
 
 export const BUNDLE = fileURLToPath(new URL('../../dist/metamcp-init.cjs', import.meta.url));
@@ -54,7 +54,7 @@ export type RunningInit = {
   logLines: () => Record<string, unknown>[];
 };
 
-const started: { process: ChildProcess; init?: ProcRef; mode: Mode }[] = [];
+const started: { process: ChildProcess; spawned: ProcRef | undefined; init?: ProcRef; mode: Mode }[] = [];
 
 afterEach(() => {
   for (const run of started.splice(0)) cleanUp(run);
@@ -66,7 +66,7 @@ export function startInit(options: StartOptions): RunningInit {
   const initCommand = [...wrapInit, process.execPath, BUNDLE, '--log-format', 'json', ...initArgs, '--', ...command];
   const argv = [...prefix, ...(mode === 'pid1' ? ['unshare', '--pid', '--fork', '--mount-proc', ...initCommand] : initCommand)];
   const child = spawn(argv[0]!, argv.slice(1), { stdio: [stdin, 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  const record: (typeof started)[number] = { process: child, mode };
+  const record: (typeof started)[number] = { process: child, spawned: refOfSpawned(child), mode };
   started.push(record);
 
   const out: Buffer[] = [];
@@ -114,7 +114,7 @@ function cleanUp(run: (typeof started)[number]): void {
   try {
     // In pid1 mode killing PID 1 makes the kernel kill the whole namespace.
     if (run.init) killTree(run.init);
-    if (run.process.pid) killTree(refOf(run.process.pid));
+    if (run.spawned) killTree(run.spawned);
   } catch {
     // Already gone.
   }

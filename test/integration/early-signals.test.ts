@@ -2,19 +2,14 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readChildPids } from '../../src/proc/read-proc.js';
-import { killTree, refOf } from '../helpers/procs.js';
+import type { ProcRef } from '../../src/proc/snapshot.js';
+import { killTree, refOfSpawned } from '../helpers/procs.js';
 import { BUNDLE, rootTestsEnabled } from '../helpers/start-init.js';
 
 const SIGUSR2_BIT = 1n << 11n;
-const spawned: number[] = [];
+const spawned: ProcRef[] = [];
 afterEach(() => {
-  for (const pid of spawned.splice(0)) {
-    try {
-      killTree(refOf(pid));
-    } catch {
-      // Gone already.
-    }
-  }
+  for (const ref of spawned.splice(0)) killTree(ref);
 });
 
 /** Whether the process has a handler for USR2, one of the signals the init forwards (/proc/PID/status SigCgt). */
@@ -32,7 +27,8 @@ async function termBeforeChild(): Promise<{ code: number | null; stderr: string 
   const run = spawn('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, BUNDLE, '--log-format', 'json', '--guard-off', '--', 'sleep', '60'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  spawned.push(run.pid!);
+  const ref = refOfSpawned(run);
+  if (ref) spawned.push(ref);
   let stderr = '';
   run.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const exited = new Promise<number | null>((resolve) => run.once('close', (code) => resolve(code)));
@@ -50,7 +46,7 @@ async function termBeforeChild(): Promise<{ code: number | null; stderr: string 
     }
   }
   if (!sent) {
-    killTree(refOf(run.pid!));
+    if (ref) killTree(ref);
     await exited;
     return undefined;
   }

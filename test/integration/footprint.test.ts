@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { readChildPids } from '../../src/proc/read-proc.js';
+import type { ProcRef } from '../../src/proc/snapshot.js';
 import { jsonLines } from '../helpers/guard-log.js';
-import { killTree, refOf } from '../helpers/procs.js';
+import { isAlive, killTree, refOf, refOfSpawned } from '../helpers/procs.js';
 import { BUNDLE, rootTestsEnabled } from '../helpers/start-init.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -42,24 +43,26 @@ const CHILD_REPORT = [
 ].join(' ');
 
 type Started = { run: ChildProcess; stdout: () => string; stderr: () => string; initPid: () => Promise<number> };
-const started: ChildProcess[] = [];
+const started: ProcRef[] = [];
 
 afterEach(() => {
-  for (const run of started.splice(0)) {
+  for (const ref of started.splice(0)) {
+    if (!isAlive(ref)) continue;
     try {
       // Killing the namespace's PID 1 makes the kernel kill the whole namespace.
-      for (const pid of readChildPids(run.pid!) ?? []) killTree(refOf(pid));
-      killTree(refOf(run.pid!));
+      for (const pid of readChildPids(ref.pid) ?? []) killTree(refOf(pid));
     } catch {
       // Gone already.
     }
+    killTree(ref);
   }
 });
 
 /** Runs `argv` as PID 1 of a new pid namespace, as unshare's forked child. */
 function startAsPid1(argv: string[], env: NodeJS.ProcessEnv): Started {
   const run = spawn('unshare', ['--pid', '--fork', '--mount-proc', ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  started.push(run);
+  const ref = refOfSpawned(run);
+  if (ref) started.push(ref);
   let out = '';
   let err = '';
   run.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));

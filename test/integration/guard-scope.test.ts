@@ -14,7 +14,7 @@ function stopLines(run: RunningInit) {
 
 const strangers: ChildProcess[] = [];
 afterEach(() => {
-  for (const child of strangers.splice(0)) if (child.pid && child.exitCode === null) killTree(refOf(child.pid));
+  for (const child of strangers.splice(0)) if (child.pid && child.exitCode === null && child.signalCode === null) killTree(refOf(child.pid));
 });
 
 describe('the guard touches only what the app started', () => {

@@ -2,13 +2,14 @@ import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CMDLINE_LIMIT_BYTES } from '../../src/proc/parse-cmdline.js';
 import { ProcScanner } from '../../src/proc/read-snapshot.js';
+import type { ProcRef } from '../../src/proc/snapshot.js';
 import { useFakeRoot } from '../helpers/fake-root.js';
-import { killTree, refOf } from '../helpers/procs.js';
+import { killTree, refOfSpawned } from '../helpers/procs.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-const started: number[] = [];
+const started: (ProcRef | undefined)[] = [];
 afterEach(() => {
-  for (const pid of started.splice(0)) killTree(refOf(pid));
+  for (const ref of started.splice(0)) if (ref) killTree(ref);
 });
 
 describe('ProcScanner', () => {
@@ -16,7 +17,7 @@ describe('ProcScanner', () => {
     // Eight arguments of 120 KB: any process may choose a command line this long.
     const big = Array.from({ length: 8 }, (_, i) => String.fromCharCode(97 + i).repeat(120_000));
     const child = spawn('sh', ['-c', 'read x', 'sh', ...big], { stdio: ['pipe', 'ignore', 'ignore'] });
-    started.push(child.pid!);
+    started.push(refOfSpawned(child));
     const scanner = new ProcScanner();
     const proc = await waitFor(
       () => {
