@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // One measurement of metamcp-init against the real MetaMCP backend: the backend
 // runs under the init as PID 1 of its own PID namespace, inside a fresh cgroup v1
-// pids group, while a client leaks one MCP session every --every for --for.
+// pids group (and memory group, with --memory-max), while a client leaks one MCP session every --every for --for.
 // Prints one Markdown table row and writes the raw data under --out.
 // Needs root, a checkout prepared by setup.sh, and nothing else on port 12009.
 import { spawn } from 'node:child_process';
@@ -13,9 +13,11 @@ import { fileURLToPath } from 'node:url';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const PORT = 12009; // hard-coded in MetaMCP's backend
 const PIDS_ROOT = '/sys/fs/cgroup/pids';
+const MEMORY_ROOT = '/sys/fs/cgroup/memory';
+const MIB = 1024 ** 2;
 
 const USAGE = `usage: node run.mjs --metamcp <checkout> --init <metamcp-init.cjs> [--pids-max 200]
-  [--every 3s] [--for 90s] [--max-attempts 1000] [--label <text>] [--out <dir>]
+  [--memory-max <MiB>] [--every 3s] [--for 90s] [--max-attempts 1000] [--label <text>] [--out <dir>]
   [--session-timeout 45s] [--settle 10s] [--stop-timeout 40s] [-- <init options...>]`;
 
 function fail(message) {
@@ -49,7 +51,7 @@ function parseArgs(argv) {
     if (!flag.startsWith('--') || i + 1 >= own.length) fail(`unexpected argument "${flag}"`);
     values[flag.slice(2)] = own[++i];
   }
-  const known = ['metamcp', 'init', 'pids-max', 'every', 'for', 'max-attempts', 'label', 'out', 'session-timeout', 'settle', 'stop-timeout'];
+  const known = ['metamcp', 'init', 'pids-max', 'memory-max', 'every', 'for', 'max-attempts', 'label', 'out', 'session-timeout', 'settle', 'stop-timeout'];
   for (const key of Object.keys(values)) if (!known.includes(key)) fail(`unknown option --${key}`);
   if (!values.metamcp) fail('--metamcp is required');
   if (!values.init) fail('--init is required');
@@ -57,6 +59,7 @@ function parseArgs(argv) {
     metamcp: path.resolve(values.metamcp),
     init: path.resolve(values.init),
     pidsMax: parseCount(values['pids-max'] ?? '200', '--pids-max'),
+    memoryMaxBytes: values['memory-max'] === undefined ? undefined : parseCount(values['memory-max'], '--memory-max') * MIB,
     everyMs: parseDuration(values.every ?? '3s', '--every'),
     forMs: parseDuration(values.for ?? '90s', '--for'),
     maxAttempts: parseCount(values['max-attempts'] ?? '1000', '--max-attempts'),
@@ -150,10 +153,11 @@ class Stack {
     this.env = env;
     this.dirs = dirs;
     this.cgroup = path.join(PIDS_ROOT, `metamcp-bench-${process.pid}-${Date.now()}`);
+    this.memoryCgroup = options.memoryMaxBytes === undefined ? undefined : path.join(MEMORY_ROOT, path.basename(this.cgroup));
     this.child = undefined; // sh, then unshare (exec)
     this.initPid = undefined; // the init: PID 1 inside, this pid outside
     this.exited = undefined;
-    this.samples = { count: 0, atLimit: 0, peak: 0, firstAtLimitMs: undefined };
+    this.samples = { count: 0, atLimit: 0, peak: 0, firstAtLimitMs: undefined, peakMemoryBytes: 0 };
     this.sampler = undefined;
     this.stopping = false;
   }
@@ -161,9 +165,14 @@ class Stack {
   start(onInitLine, onBackendLine) {
     fs.mkdirSync(this.cgroup);
     fs.writeFileSync(path.join(this.cgroup, 'pids.max'), String(this.options.pidsMax));
+    if (this.memoryCgroup) {
+      fs.mkdirSync(this.memoryCgroup);
+      fs.writeFileSync(path.join(this.memoryCgroup, 'memory.limit_in_bytes'), String(this.options.memoryMaxBytes));
+    }
     const quote = (word) => `'${word.replaceAll("'", "'\\''")}'`;
     const command = ['node', this.options.init, '--log-format', 'json', ...this.options.initOptions, '--', 'node', 'dist/index.js'].map(quote).join(' ');
-    const script = `echo $$ > ${quote(path.join(this.cgroup, 'cgroup.procs'))} && exec unshare --pid --fork --mount-proc ${command}`;
+    const joins = [this.cgroup, this.memoryCgroup].filter(Boolean).map((dir) => `echo $$ > ${quote(path.join(dir, 'cgroup.procs'))}`);
+    const script = `${joins.join(' && ')} && exec unshare --pid --fork --mount-proc ${command}`;
     this.startedMs = Date.now();
     this.child = spawn('sh', ['-c', script], {
       cwd: path.join(this.options.metamcp, 'apps', 'backend'),
@@ -201,6 +210,10 @@ class Stack {
         this.samples.atLimit += 1;
         this.samples.firstAtLimitMs ??= Date.now() - this.startedMs;
       }
+      if (this.memoryCgroup) {
+        const bytes = Number(readText(path.join(this.memoryCgroup, 'memory.usage_in_bytes')));
+        if (bytes > this.samples.peakMemoryBytes) this.samples.peakMemoryBytes = bytes;
+      }
     }, 20);
   }
 
@@ -219,6 +232,12 @@ class Stack {
   pidsEvents() {
     const text = readText(path.join(this.cgroup, 'pids.events')) ?? '';
     return Number(/max (\d+)/.exec(text)?.[1] ?? NaN);
+  }
+
+  // Processes the kernel's OOM killer took in our memory cgroup (undefined without one).
+  oomKills() {
+    if (!this.memoryCgroup) return undefined;
+    return Number(/oom_kill (\d+)/.exec(readText(path.join(this.memoryCgroup, 'memory.oom_control')) ?? '')?.[1] ?? NaN);
   }
 
   // Everything still in our cgroup: only processes this run started are there.
@@ -281,6 +300,7 @@ class Stack {
     for (let i = 0; i < 50; i += 1) {
       try {
         fs.rmdirSync(this.cgroup);
+        if (this.memoryCgroup && fs.existsSync(this.memoryCgroup)) fs.rmdirSync(this.memoryCgroup);
         return;
       } catch {
         this.killAll();
@@ -420,6 +440,8 @@ const COLUMNS = [
   'MetaMCP crashes counted',
   'forks refused (pids.events)',
   'load average (start / end)',
+  'memory limit / peak (MiB)',
+  'OOM kills',
 ];
 
 function tableHeader() {
@@ -455,6 +477,8 @@ function tableRow(r) {
     r.backend.crashesCounted,
     r.forksRefused,
     `${r.loadStart} / ${r.loadEnd}`,
+    r.memoryMaxBytes === undefined ? '-' : `${r.memoryMaxBytes / MIB} / ${Math.round(r.samples.peakMemoryBytes / MIB)}`,
+    r.oomKills ?? '-',
   ];
   return `| ${cells.join(' | ')} |`;
 }
@@ -506,6 +530,7 @@ async function main() {
     initOptions: options.initOptions,
     maxAttempts: options.maxAttempts,
     pidsMax: options.pidsMax,
+    memoryMaxBytes: options.memoryMaxBytes,
     everyMs: options.everyMs,
     forMs: options.forMs,
     loadStart,
@@ -556,6 +581,7 @@ async function main() {
   } finally {
     result.samples = { ...stack.samples };
     result.forksRefused ??= stack.pidsEvents();
+    result.oomKills = stack.oomKills();
     result.stop = await stack.stop();
     result.initExit = await stack.exited;
     result.loadEnd ??= loadAverage();
