@@ -200,9 +200,9 @@ export function planStops(snap: Snapshot, config: GuardConfig, history: PolicyHi
   // `killsAtLimit`: reaching the limit kills a process (memory: the OOM killer takes the
   // biggest, most often the app itself, and every session with it) rather than failing a
   // fork (pids). Then the starting trees are weighed against the critical mark rather than
-  // the limit, and may go more than one per key: a server can take a hundred megabytes
-  // between two scans, more than is left past the critical mark, and the app's sessions
-  // lose less to the stop of a tree that was still starting than to the OOM killer.
+  // the limit, and those of keys with no busy instance may go, more than one per key: a
+  // server can take a hundred megabytes between two scans, more than is left past the
+  // critical mark.
   function relieve(
     reason: StopReason,
     usage: number,
@@ -237,13 +237,17 @@ export function planStops(snap: Snapshot, config: GuardConfig, history: PolicyHi
     // retries starts it again. The youngest go first: they cost least. Short of the
     // critical mark, only on quiet keys: to MetaMCP the stop of a starting instance is a
     // crash too, and closes the instances its sessions are using.
-    // Memory is the exception (killsAtLimit): once urgent, starting trees go even when
-    // their key is in use, and more than one per key.
+    // Memory is the exception (killsAtLimit): once urgent, starting trees go while no
+    // instance of their key is busy, though sessions keep asking for it, and more than one
+    // per key. MetaMCP does not close the connections it is still opening when one of them
+    // dies, but a busy instance of the key would lose its request ("Not connected", seen on
+    // the real backend): a key with one waits for the critical mark, as for pids.
     // A key the app keeps starting over (a respawn loop) sheds at most one starting tree a
     // second: beyond that the guard would only feed the loop, and the kernel's own limit
     // does the rest.
-    const inUseMayGo = pressure === 'critical' || (pressure === 'urgent' && killsAtLimit);
-    const mayGo = (i: Instance) => stateOf(i).starting && (inUseMayGo || isQuiet(i.key)) && !isShedding(i.key);
+    const hasBusy = (key: string) => (byKey.get(key) ?? []).some((i) => stateOf(i).busy);
+    const mayGoInUse = (key: string) => pressure === 'critical' || (pressure === 'urgent' && killsAtLimit && !hasBusy(key));
+    const mayGo = (i: Instance) => stateOf(i).starting && (mayGoInUse(i.key) || isQuiet(i.key)) && !isShedding(i.key);
     while (pressure !== 'high' && projected >= marks.critical) {
       // As above: one per key at a time, unless the limit itself is at stake.
       const open = killsAtLimit || projected >= marks.limit ? staying() : staying().filter((i) => !keysInFlight.has(i.key));

@@ -368,6 +368,20 @@ describe('planStops: headroom', () => {
     expect(calm.scan(same, { nowMs: 30_000, cgroup: memoryAt(760) }).stops).toEqual([]);
   });
 
+  it('for memory, while an instance of the key is busy, waits for the critical mark: its request would fail', () => {
+    // The same as above, but the grown tree of A served a request just now.
+    const { model, procs } = startingWhileInUse(1);
+    const busyNow = procs.map((p) => (p.pid >= 100 && p.pid < 110 ? { ...p, cpuTicks: p.cpuTicks + 1 } : p));
+    const urgent = model.scan(busyNow, { nowMs: 30_000, cgroup: memoryAt(780) });
+    expect(urgent.stops).toEqual([]);
+    // Past the critical mark the limit comes first, as for pids: the busy one too, the
+    // starting one last.
+    expect(stopped(model.scan(busyNow, { nowMs: 30_100, cgroup: memoryAt(900) }))).toEqual([
+      [100, 'memory-headroom'],
+      [300, 'memory-headroom'],
+    ]);
+  });
+
   it('for pids, the same waits for the critical mark: at the pids limit a fork fails, nobody is killed', () => {
     // high 160, critical 180: 178 + 2 × 12 ≥ 200 is urgent, yet A is in use.
     const { model, procs } = startingWhileInUse(2);
