@@ -16,9 +16,9 @@ const PIDS_ROOT = '/sys/fs/cgroup/pids';
 const MEMORY_ROOT = '/sys/fs/cgroup/memory';
 const MIB = 1024 ** 2;
 
-const USAGE = `usage: node run.mjs --metamcp <checkout> --init <metamcp-init.cjs> [--pids-max 200]
-  [--memory-max <MiB>] [--every 3s] [--for 90s] [--max-attempts 1000] [--label <text>] [--out <dir>]
-  [--session-timeout 45s] [--settle 10s] [--stop-timeout 40s] [-- <init options...>]`;
+const USAGE = `usage: node run.mjs --metamcp <checkout> --init <metamcp-init.cjs> [--env <profile.env>] [--pids-max 200]
+  [--memory-max <MiB>] [--every 3s] [--for 90s] [--close-share 0] [--max-attempts 1000|default] [--label <text>]
+  [--out <dir>] [--session-timeout 45s] [--settle 10s] [--stop-timeout 40s] [-- <init options...>]`;
 
 function fail(message) {
   console.error(message);
@@ -37,6 +37,12 @@ function parseCount(text, name) {
   return Number(text);
 }
 
+function parseShare(text, name) {
+  const value = Number(text);
+  if (!/^\d*\.?\d+$/.test(String(text)) || value > 1) fail(`${name}: expected a share from 0 to 1, got "${text}"`);
+  return value;
+}
+
 function parseArgs(argv) {
   const dash = argv.indexOf('--');
   const own = dash === -1 ? argv : argv.slice(0, dash);
@@ -51,7 +57,22 @@ function parseArgs(argv) {
     if (!flag.startsWith('--') || i + 1 >= own.length) fail(`unexpected argument "${flag}"`);
     values[flag.slice(2)] = own[++i];
   }
-  const known = ['metamcp', 'init', 'pids-max', 'memory-max', 'every', 'for', 'max-attempts', 'label', 'out', 'session-timeout', 'settle', 'stop-timeout'];
+  const known = [
+    'metamcp',
+    'init',
+    'env',
+    'pids-max',
+    'memory-max',
+    'every',
+    'for',
+    'close-share',
+    'max-attempts',
+    'label',
+    'out',
+    'session-timeout',
+    'settle',
+    'stop-timeout',
+  ];
   for (const key of Object.keys(values)) if (!known.includes(key)) fail(`unknown option --${key}`);
   if (!values.metamcp) fail('--metamcp is required');
   if (!values.init) fail('--init is required');
@@ -62,7 +83,10 @@ function parseArgs(argv) {
     memoryMaxBytes: values['memory-max'] === undefined ? undefined : parseCount(values['memory-max'], '--memory-max') * MIB,
     everyMs: parseDuration(values.every ?? '3s', '--every'),
     forMs: parseDuration(values.for ?? '90s', '--for'),
-    maxAttempts: parseCount(values['max-attempts'] ?? '1000', '--max-attempts'),
+    // `default`: no config row, so MetaMCP's own fallback (1 in v2.4.x, 3 in the newer pool).
+    maxAttempts: values['max-attempts'] === 'default' ? 'default' : parseCount(values['max-attempts'] ?? '1000', '--max-attempts'),
+    closeShare: parseShare(values['close-share'] ?? '0', '--close-share'),
+    profile: values.env,
     label: values.label ?? (initOptions.length ? initOptions.join(' ') : 'defaults'),
     out: path.resolve(values.out ?? 'bench-results'),
     sessionTimeoutMs: parseDuration(values['session-timeout'] ?? '45s', '--session-timeout'),
@@ -72,19 +96,31 @@ function parseArgs(argv) {
   };
 }
 
-// metamcp.env: KEY=VALUE lines, values optionally in single quotes; the
-// environment wins over the file.
-function loadEnv() {
+// metamcp.env, then a profile (--env) over it: KEY=VALUE lines, values optionally in single
+// quotes; the environment wins over both.
+function loadEnv(profile) {
   const env = {};
-  for (const line of fs.readFileSync(path.join(HERE, 'metamcp.env'), 'utf8').split('\n')) {
-    if (!line.trim() || line.startsWith('#')) continue;
-    const at = line.indexOf('=');
-    let value = line.slice(at + 1);
-    if (value.startsWith("'") && value.endsWith("'")) value = value.slice(1, -1);
-    env[line.slice(0, at)] = value;
-  }
+  const read = (file) => {
+    for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+      if (!line.trim() || line.startsWith('#')) continue;
+      const at = line.indexOf('=');
+      let value = line.slice(at + 1);
+      if (value.startsWith("'") && value.endsWith("'")) value = value.slice(1, -1);
+      env[line.slice(0, at)] = value;
+    }
+  };
+  read(path.join(HERE, 'metamcp.env'));
+  if (profile) read(fs.existsSync(profile) ? profile : path.join(HERE, profile));
   for (const key of Object.keys(env)) if (process.env[key] !== undefined) env[key] = process.env[key];
   return env;
+}
+
+// BENCH_SERVERS: `name=package [args]` entries separated by `;` (setup.sh made one row each).
+function benchServers(env) {
+  return env.BENCH_SERVERS.split(';')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+    .map((entry) => entry.slice(0, entry.indexOf('=')));
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -129,20 +165,32 @@ async function withDb(requireFromBackend, env, body) {
   }
 }
 
-async function prepareDb(db, env, maxAttempts) {
-  const server = await db.query("update mcp_servers set error_status = 'NONE' where name = $1 and user_id is null returning uuid", [env.BENCH_SERVER_NAME]);
-  if (server.rowCount !== 1) throw new Error(`no public server "${env.BENCH_SERVER_NAME}" in mcp_servers: run setup.sh first`);
-  await db.query(
-    `insert into config (id, value, description) values ('MCP_MAX_ATTEMPTS', $1, 'Maximum number of crash attempts before marking MCP server as ERROR')
-     on conflict (id) do update set value = excluded.value, updated_at = now()`,
-    [String(maxAttempts)],
-  );
-  return server.rows[0].uuid;
+// Every bench server back out of ERROR, and MCP_MAX_ATTEMPTS set (or its row removed, for
+// MetaMCP's own default); returns the servers by uuid.
+async function prepareDb(db, names, maxAttempts) {
+  const servers = {};
+  for (const name of names) {
+    const row = await db.query("update mcp_servers set error_status = 'NONE' where name = $1 and user_id is null returning uuid", [name]);
+    if (row.rowCount !== 1) throw new Error(`no public server "${name}" in mcp_servers: run setup.sh first`);
+    servers[row.rows[0].uuid] = name;
+  }
+  if (maxAttempts === 'default') await db.query("delete from config where id = 'MCP_MAX_ATTEMPTS'");
+  else
+    await db.query(
+      `insert into config (id, value, description) values ('MCP_MAX_ATTEMPTS', $1, 'Maximum number of crash attempts before marking MCP server as ERROR')
+       on conflict (id) do update set value = excluded.value, updated_at = now()`,
+      [String(maxAttempts)],
+    );
+  return servers;
 }
 
-async function serverErrorStatus(db, uuid) {
-  const result = await db.query('select error_status from mcp_servers where uuid = $1', [uuid]);
-  return result.rows[0]?.error_status;
+async function serverErrorStatuses(db, servers) {
+  const statuses = {};
+  for (const [uuid, name] of Object.entries(servers)) {
+    const result = await db.query('select error_status from mcp_servers where uuid = $1', [uuid]);
+    statuses[name] = result.rows[0]?.error_status;
+  }
+  return statuses;
 }
 
 // ---- the process under test ----
@@ -338,12 +386,15 @@ function lines(stream, onLine) {
 
 // ---- the leaking client ----
 
-function makeSessionRunner(requireFromBackend, url, timeoutMs) {
+// A session is served when it listed the tools of every bench server (MetaMCP names them
+// `<server>__<tool>`) and its echo came back. With `close`, the client then ends the session
+// as a well-behaved one does (DELETE); otherwise it is abandoned, never closed: the leak.
+function makeSessionRunner(requireFromBackend, url, timeoutMs, serverNames) {
   const { Client } = requireFromBackend('@modelcontextprotocol/sdk/client/index.js');
   const { StreamableHTTPClientTransport } = requireFromBackend('@modelcontextprotocol/sdk/client/streamableHttp.js');
   const leaked = []; // kept so that nothing closes them
-  return async function openSession(index, startMs) {
-    const record = { index, startMs, served: false, tools: 0, durationMs: undefined, error: undefined };
+  return async function openSession(index, startMs, { close = false } = {}) {
+    const record = { index, startMs, served: false, tools: 0, servers: [], closed: close, durationMs: undefined, error: undefined };
     const begin = Date.now();
     const client = new Client({ name: 'metamcp-init-bench', version: '1.0.0' });
     const transport = new StreamableHTTPClientTransport(new URL(url));
@@ -355,13 +406,16 @@ function makeSessionRunner(requireFromBackend, url, timeoutMs) {
           await client.connect(transport, requestOptions);
           const { tools } = await client.listTools(undefined, requestOptions);
           record.tools = tools.length;
+          record.servers = serverNames.filter((name) => tools.some((tool) => tool.name.startsWith(`${name}__`)));
           const echo = tools.find((tool) => tool.name.endsWith('echo'));
           if (!echo) throw new Error(`no echo tool among ${tools.length} tools`);
           const message = `bench ${index}`;
           const result = await client.callTool({ name: echo.name, arguments: { message } }, undefined, requestOptions);
           const text = (result.content ?? []).map((part) => part.text ?? '').join(' ');
           if (result.isError || !text.includes(message)) throw new Error(`echo answered ${JSON.stringify(text).slice(0, 200)}`);
-          record.served = tools.length >= 1;
+          const missing = serverNames.filter((name) => !record.servers.includes(name));
+          if (missing.length > 0) throw new Error(`no tools of ${missing.join(', ')}`);
+          record.served = true;
         })(),
         timeoutMs,
         `session ${index}`,
@@ -370,9 +424,20 @@ function makeSessionRunner(requireFromBackend, url, timeoutMs) {
       record.error = error instanceof Error ? error.message : String(error);
     }
     record.durationMs = Date.now() - begin;
-    return record; // never closed: this is the leak
+    if (close) {
+      try {
+        await withTimeout(transport.terminateSession(), 5000, `closing session ${index}`);
+        await client.close();
+      } catch (error) {
+        record.closeError = error instanceof Error ? error.message : String(error);
+      }
+    }
+    return record;
   };
 }
+
+// Whether item i of a run gets a share: spread evenly (0.75 -> items 0, 1, 2, 4, 5, 6, ...), never random.
+const takesShare = (i, share) => Math.floor((i + 1) * share) > Math.floor(i * share);
 
 // ---- analysis ----
 
@@ -399,18 +464,40 @@ function summarizeStops(initEvents) {
       maxPerKeyPerMinute = Math.max(maxPerKeyPerMinute, to - from + 1);
     }
   }
-  return { total: stops.length, byReason, maxPerKeyPerMinute, dryRun: stops.some((stop) => stop.dryRun) };
+  // How the stops ended (interrupt: the server ended on SIGINT alone; terminate; kill), of held instances and orphans.
+  const endings = { interrupt: 0, terminate: 0, kill: 0, orphan: 0 };
+  for (const event of initEvents) {
+    if (typeof event.msg !== 'string' || !event.msg.startsWith('stopped MCP instance')) continue;
+    if (event.reason === 'orphan') endings.orphan += 1;
+    else if (event.endedBy in endings) endings[event.endedBy] += 1;
+  }
+  const lessons = initEvents
+    .filter((event) => event.msg === 'learnt how the app takes a stop of this key')
+    .map((event) => ({ key: event.key, interrupt: event.interrupt, crashFreesKey: event.crashFreesKey }));
+  const demand = initEvents
+    .filter((event) => typeof event.msg === 'string' && event.msg.startsWith('the app asks for more than'))
+    .map((event) => ({ limit: event.limit, needed: event.needed, demand: event.demand }));
+  const loops = initEvents.filter(
+    (event) => typeof event.msg === 'string' && event.msg.startsWith('instances of one command are stopped and started over'),
+  ).length;
+  return { total: stops.length, byReason, maxPerKeyPerMinute, dryRun: stops.some((stop) => stop.dryRun), endings, lessons, demand, loops };
 }
 
 // What MetaMCP prints (process-managed-transport.ts, server-error-tracker.ts).
-function summarizeBackend(backendLines) {
+function summarizeBackend(backendLines, servers = {}) {
   const crashes = [];
   let counted = 0;
   let markedError = 0;
+  const countedByServer = {};
   for (const { line } of backendLines) {
     const crash = /Process crashed with code: (\S+), signal: (\S+)/.exec(line);
     if (crash) crashes.push({ code: crash[1], signal: crash[2] });
-    if (/Server \S+ crashed\. Attempt \d+\/\d+/.test(line)) counted += 1;
+    const attempt = /Server (\S+) crashed\. Attempt \d+\/\d+/.exec(line);
+    if (attempt) {
+      counted += 1;
+      const name = servers[attempt[1]] ?? attempt[1];
+      countedByServer[name] = (countedByServer[name] ?? 0) + 1;
+    }
     if (/Marking as ERROR/.test(line)) markedError += 1;
   }
   const aborts = crashes.filter((crash) => crash.code === '134' || crash.signal === 'SIGABRT').length;
@@ -421,7 +508,7 @@ function summarizeBackend(backendLines) {
   }
   // At the limit the backend's own spawn of npx can fail too (no process, no crash).
   const spawnFailures = backendLines.filter(({ line }) => /Error: spawn \S+ EAGAIN/.test(line)).length;
-  return { processExits: crashes.length, byExit, launcherAborts: aborts, crashesCounted: counted, markedError, spawnFailures };
+  return { processExits: crashes.length, byExit, launcherAborts: aborts, crashesCounted: counted, countedByServer, markedError, spawnFailures };
 }
 
 const COLUMNS = [
@@ -433,11 +520,13 @@ const COLUMNS = [
   'samples at limit',
   'launcher aborts',
   'guard stops (by reason)',
+  'stops ended (SIGINT / TERM / KILL / orphans)',
   'max stops per key per minute',
   'sessions served',
   'fresh session at end served',
-  'server ERROR at end',
+  'servers in ERROR at end',
   'MetaMCP crashes counted',
+  'limit too small said',
   'forks refused (pids.events)',
   'load average (start / end)',
   'memory limit / peak (MiB)',
@@ -470,11 +559,23 @@ function tableRow(r) {
     `${r.samples.atLimit}/${r.samples.count}`,
     launcherCell(r.backend),
     `${r.stops.total}${r.stops.dryRun ? ' (dry run)' : ''}${reasons ? ` (${reasons})` : ''}`,
+    `${r.stops.endings.interrupt} / ${r.stops.endings.terminate} / ${r.stops.endings.kill} / ${r.stops.endings.orphan}`,
     r.stops.maxPerKeyPerMinute,
-    `${r.sessions.filter((s) => s.served).length}/${r.sessions.length}`,
-    r.fresh ? (r.fresh.served ? 'yes' : `no (${(r.fresh.error ?? '').slice(0, 60).replaceAll('|', '/')})`) : 'not run',
-    r.errorStatusAtEnd === 'ERROR' ? 'yes' : `no (${r.errorStatusAtEnd})`,
-    r.backend.crashesCounted,
+    `${r.sessions.filter((s) => s.served).length}/${r.sessions.length}${r.closeShare > 0 ? ` (${r.sessions.filter((s) => s.closed).length} closed)` : ''}`,
+    r.fresh
+      ? r.fresh.served
+        ? `yes (${r.fresh.servers.length}/${r.serverNames.length} servers)`
+        : `no: ${r.fresh.servers.length}/${r.serverNames.length} servers (${(r.fresh.error ?? '').slice(0, 60).replaceAll('|', '/')})`
+      : 'not run',
+    `${Object.values(r.errorStatusAtEnd).filter((status) => status === 'ERROR').length}/${r.serverNames.length}`,
+    `${r.backend.crashesCounted}${
+      Object.keys(r.backend.countedByServer).length > 1
+        ? ` (${Object.entries(r.backend.countedByServer)
+            .map(([name, n]) => `${name} ${n}`)
+            .join(', ')})`
+        : ''
+    }`,
+    r.stops.demand.length === 0 ? 'no' : r.stops.demand.map((d) => `${d.limit}: ${d.needed}`).join(', '),
     r.forksRefused,
     `${r.loadStart} / ${r.loadEnd}`,
     r.memoryMaxBytes === undefined ? '-' : `${r.memoryMaxBytes / MIB} / ${Math.round(r.samples.peakMemoryBytes / MIB)}`,
@@ -494,7 +595,8 @@ async function main() {
   if (!fs.existsSync(PIDS_ROOT)) fail(`${PIDS_ROOT} is missing: this needs the cgroup v1 pids controller`);
   if (await healthy()) fail(`something already answers on port ${PORT}: stop it first`);
 
-  const env = loadEnv();
+  const env = loadEnv(options.profile);
+  const serverNames = benchServers(env);
   const requireFromBackend = createRequire(path.join(backendDir, 'package.json'));
   const url = `http://localhost:${PORT}/metamcp/${env.BENCH_ENDPOINT}/mcp`;
 
@@ -505,7 +607,7 @@ async function main() {
   const initLog = fs.createWriteStream(path.join(runDir, 'init.log'));
   const backendLog = fs.createWriteStream(path.join(runDir, 'backend.log'));
 
-  const serverUuid = await withDb(requireFromBackend, env, (db) => prepareDb(db, env, options.maxAttempts));
+  const servers = await withDb(requireFromBackend, env, (db) => prepareDb(db, serverNames, options.maxAttempts));
 
   const stack = new Stack(options, env, { runDir });
   const emergency = () => stack.killAll();
@@ -535,7 +637,10 @@ async function main() {
     forMs: options.forMs,
     loadStart,
     init: options.init,
-    serverUuid,
+    servers,
+    serverNames,
+    closeShare: options.closeShare,
+    profile: options.profile,
   };
   try {
     stack.start(
@@ -560,18 +665,18 @@ async function main() {
     result.healthyAfterMs = Date.now() - stack.startedMs;
     await sleep(options.settleMs); // the backend starts its idle instances 3 s after it listens
 
-    const openSession = makeSessionRunner(requireFromBackend, url, options.sessionTimeoutMs);
+    const openSession = makeSessionRunner(requireFromBackend, url, options.sessionTimeoutMs, serverNames);
     const leakStart = Date.now();
     const inFlight = [];
     for (let index = 0; Date.now() - leakStart < options.forMs; index += 1) {
       const due = leakStart + index * options.everyMs;
       if (due - leakStart >= options.forMs) break;
       if (due > Date.now()) await sleep(due - Date.now());
-      inFlight.push(openSession(index, Date.now() - stack.startedMs));
+      inFlight.push(openSession(index, Date.now() - stack.startedMs, { close: takesShare(index, options.closeShare) }));
     }
     result.sessions = await Promise.all(inFlight);
     result.fresh = await openSession('fresh', Date.now() - stack.startedMs);
-    result.errorStatusAtEnd = await withDb(requireFromBackend, env, (db) => serverErrorStatus(db, serverUuid));
+    result.errorStatusAtEnd = await withDb(requireFromBackend, env, (db) => serverErrorStatuses(db, servers));
     result.loadEnd = loadAverage();
     result.forksRefused = stack.pidsEvents();
     result.launchersAtEnd = stack.cgroupPids().filter((pid) => (readText(`/proc/${pid}/cmdline`) ?? '').startsWith('npm exec')).length;
@@ -590,10 +695,16 @@ async function main() {
   await new Promise((resolve) => backendLog.end(resolve));
 
   result.stops = summarizeStops(initEvents);
-  result.backend = summarizeBackend(backendLines.filter((entry) => !entry.shutdown));
-  result.backendDuringShutdown = summarizeBackend(backendLines.filter((entry) => entry.shutdown));
+  result.backend = summarizeBackend(
+    backendLines.filter((entry) => !entry.shutdown),
+    servers,
+  );
+  result.backendDuringShutdown = summarizeBackend(
+    backendLines.filter((entry) => entry.shutdown),
+    servers,
+  );
   result.sessions ??= [];
-  result.errorStatusAtEnd ??= 'unknown';
+  result.errorStatusAtEnd ??= {};
   fs.writeFileSync(path.join(runDir, 'summary.json'), `${JSON.stringify(result, null, 2)}\n`);
 
   const row = tableRow(result);

@@ -1,24 +1,33 @@
 #!/usr/bin/env bash
 # Prepare a MetaMCP checkout so that run.mjs can run its backend: pnpm, Postgres,
-# the backend build, a database with a public endpoint, one stdio server
-# (server-everything through npx) in its namespace, and a warm npx cache.
+# the backend build, a database with a public endpoint, the stdio servers of
+# BENCH_SERVERS (npx) in its namespace, and a warm npx cache.
+# Usage: setup.sh <metamcp-checkout> [profile.env]: the profile's variables
+# (a database and servers of its own, e.g. four-servers.env) win over metamcp.env.
 # Idempotent: every step checks what is already there. Needs root (apt, Postgres).
 set -euo pipefail
 
-usage() { echo "usage: $0 <metamcp-checkout-dir>" >&2; exit 2; }
-[ $# -eq 1 ] || usage
+usage() { echo "usage: $0 <metamcp-checkout-dir> [profile.env]" >&2; exit 2; }
+[ $# -eq 1 ] || [ $# -eq 2 ] || usage
 CHECKOUT=$(cd "$1" && pwd) || usage
 [ -f "$CHECKOUT/pnpm-workspace.yaml" ] && [ -d "$CHECKOUT/apps/backend" ] || { echo "$CHECKOUT is not a MetaMCP checkout" >&2; exit 2; }
 HERE=$(cd "$(dirname "$0")" && pwd)
 BACKEND="$CHECKOUT/apps/backend"
 
-# Load metamcp.env; a variable already set in the environment wins.
-while IFS= read -r line; do
-  case "$line" in ''|'#'*) continue ;; esac
-  key=${line%%=*}; value=${line#*=}
-  value=${value#\'}; value=${value%\'}
-  [ -n "${!key+x}" ] || export "$key=$value"
-done < "$HERE/metamcp.env"
+# Load the profile, then metamcp.env; a variable already set (in the environment, or by
+# the profile) wins.
+load_env() {
+  while IFS= read -r line; do
+    case "$line" in ''|'#'*) continue ;; esac
+    key=${line%%=*}; value=${line#*=}
+    value=${value#\'}; value=${value%\'}
+    [ -n "${!key+x}" ] || export "$key=$value"
+  done < "$1"
+}
+if [ $# -eq 2 ]; then
+  case "$2" in /*) load_env "$2" ;; *) if [ -f "$2" ]; then load_env "$2"; else load_env "$HERE/$2"; fi ;; esac
+fi
+load_env "$HERE/metamcp.env"
 
 step() { echo "== $*"; }
 
@@ -43,8 +52,9 @@ if [ "$(as_postgres -c "select 1 from pg_database where datname='$POSTGRES_DB'")
 fi
 
 step "dependencies and backend build"
-(cd "$CHECKOUT" && pnpm install --frozen-lockfile)
-(cd "$CHECKOUT" && pnpm exec turbo run build --filter=backend... --ui=stream)
+# NODE_ENV=production (metamcp.env) would skip the devDependencies the build needs.
+(cd "$CHECKOUT" && env -u NODE_ENV CI=true pnpm install --frozen-lockfile)
+(cd "$CHECKOUT" && env -u NODE_ENV pnpm exec turbo run build --filter=backend... --ui=stream)
 
 step "migrations"
 (cd "$BACKEND" && pnpm run db:migrate)
@@ -77,22 +87,30 @@ if [ "$(db -c "select count(*) from endpoints where name='$BENCH_ENDPOINT'")" = 
   rm -f "$log"
 fi
 
-step "stdio server $BENCH_SERVER_NAME ($BENCH_SERVER_PACKAGE through npx)"
-db <<SQL
+# BENCH_SERVERS: `name=package [args]` entries separated by `;`, each one public stdio
+# server run as `npx -y package args`, mapped ACTIVE into the bench namespace.
+IFS=';' read -r -a servers <<< "$BENCH_SERVERS"
+for entry in "${servers[@]}"; do
+  name=${entry%%=*}; spec=${entry#*=}
+  read -r -a words <<< "$spec"
+  package=${words[0]}
+  args="{-y"; for word in "${words[@]}"; do args="$args,$word"; done; args="$args}"
+  step "stdio server $name (npx $args)"
+  db <<SQL
 insert into mcp_servers (name, description, type, command, args, user_id)
-  select '$BENCH_SERVER_NAME', 'metamcp-init bench', 'STDIO', 'npx', '{-y,$BENCH_SERVER_PACKAGE}', null
-  where not exists (select 1 from mcp_servers where name = '$BENCH_SERVER_NAME' and user_id is null);
-update mcp_servers set error_status = 'NONE' where name = '$BENCH_SERVER_NAME' and user_id is null;
+  select '$name', 'metamcp-init bench', 'STDIO', 'npx', '$args', null
+  where not exists (select 1 from mcp_servers where name = '$name' and user_id is null);
+update mcp_servers set error_status = 'NONE', args = '$args' where name = '$name' and user_id is null;
 insert into namespace_server_mappings (namespace_uuid, mcp_server_uuid, status)
   select n.uuid, s.uuid, 'ACTIVE'
   from namespaces n, mcp_servers s, endpoints e
   where e.name = '$BENCH_ENDPOINT' and n.uuid = e.namespace_uuid
-    and s.name = '$BENCH_SERVER_NAME' and s.user_id is null
+    and s.name = '$name' and s.user_id is null
   on conflict (namespace_uuid, mcp_server_uuid) do update set status = 'ACTIVE';
 SQL
-
-step "npx cache for $BENCH_SERVER_PACKAGE"
-# The server exits when its stdin closes.
-timeout 300 npx -y "$BENCH_SERVER_PACKAGE" </dev/null >/dev/null
+  step "npx cache for $package"
+  # A server exits when its stdin closes.
+  timeout 300 npx -y "${words[@]}" </dev/null >/dev/null
+done
 
 step "ready: backend $BACKEND/dist/index.js, endpoint http://localhost:12009/metamcp/$BENCH_ENDPOINT/mcp"
