@@ -260,12 +260,13 @@ async function guard() {
   const closeKillsLauncher = 2;
   const cap = 2;
   paragraph(
-    `A MetaMCP-like app (test/fixtures/leak-sim) opens ${neverClosed + closeKillsLauncher} sessions, each launching its own \`npx -y @modelcontextprotocol/server-everything\` (simulated; these servers ignore TERM and the end of stdin): ${neverClosed} sessions are never closed, and ${closeKillsLauncher} are closed by a TERM to the launcher only, which leaves the server running with nobody to talk to. The guard may keep ${cap} instances of one command line; its delays are cut to 1-2 s for the demo.`,
+    `A MetaMCP-like app (test/fixtures/leak-sim) opens ${neverClosed + closeKillsLauncher} sessions, each launching its own \`npx -y @modelcontextprotocol/server-everything\` (simulated; these servers ignore TERM and the end of stdin): ${neverClosed} sessions are never closed, and ${closeKillsLauncher} are closed by a TERM to the launcher only, which leaves the server running with nobody to talk to. The guard may keep ${cap} instances of one command line; its delays are cut to 1-2 s for the demo. This app counts no crashes (a real MetaMCP does): \`--app-tolerates-crashes\` says so, and the guard may trim duplicates even where a stop is a crash; without it, it trims only what costs the app nothing.`,
   );
   const scene = startInit({
     initArgs: [
       '--max-per-command',
       String(cap),
+      '--app-tolerates-crashes',
       '--orphan-grace',
       '1s',
       '--idle-after',

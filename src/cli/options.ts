@@ -134,6 +134,13 @@ const OPTIONS: readonly OptionSpec[] = [
     description:
       'full scan at least this often, every 10 intervals while there is no MCP instance (pids.current and memory usage are read every 100 ms near a limit)',
   },
+  {
+    flags: '--app-tolerates-crashes',
+    key: 'appToleratesCrashes',
+    parse: parseBoolean,
+    description:
+      'the app tolerates crashes of its MCP servers: duplicates and idle instances may then be trimmed, and stops made at the high mark, even where a stop is a crash to the app (by default only stops that cost it nothing, until a limit is in danger)',
+  },
   { flags: '--dry-run', key: 'dryRun', parse: parseBoolean, description: 'log what the guard would stop, and stop nothing' },
   { flags: '--guard-off', key: 'guardOff', parse: parseBoolean, description: 'run as a plain init: no MCP guard at all' },
   {

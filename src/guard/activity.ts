@@ -20,7 +20,7 @@ export type Activity = {
 export type InstanceState = {
   ageMs: number;
   idleMs: number;
-  /** Younger than the start-up grace, or its tree changed shape within the settle time. */
+  /** Not seen to have started yet: see judgeInstance. */
   starting: boolean;
   /** Settled and used within the busy window: someone is talking to it. */
   busy: boolean;
@@ -56,13 +56,21 @@ export function trackActivity(nowMs: number, instances: readonly Instance[], io:
 export type JudgeSettings = { startGraceMs: number; idleAfterMs: number; busyWithinMs: number };
 
 /**
- * Judges an instance from its activity record, its launcher's age and its tree. A live
- * `npm exec` with no child has not started its server yet (npm can take 15-20 s to get
- * there on a loaded machine), however old it is. Other launchers may be the server itself.
+ * Judges an instance from its activity record, its launcher's age and its tree.
+ * Starting, from what is seen: a live `npm exec` with no child has not started its server
+ * yet (npm can take 15-20 s to get there on a loaded machine), however old it is; a tree
+ * that changed shape (processes, tasks) within SETTLE_MS is still growing. A tree younger
+ * than the start grace is starting unless it shows it has started: its shape and its use
+ * both still for SETTLE_MS, and every member asleep (waiting on its stdin, not runnable or
+ * in disk I/O as a process still loading is). A server that has started answered its
+ * first request at once and was used by the session that asked for it, so a still tree is
+ * one that is waiting. The start grace is the bound for what shows nothing.
  */
 export function judgeInstance(instance: Instance, activity: Activity, ageMs: number, nowMs: number, settings: JudgeSettings): InstanceState {
   const idleMs = nowMs - activity.activeAtMs;
   const serverless = instance.launcherAlive && instance.members.length === 1 && instance.key.startsWith('npm exec ');
-  const starting = serverless || ageMs < settings.startGraceMs || nowMs - activity.shapeChangedAtMs < SETTLE_MS;
+  const stillMs = nowMs - activity.shapeChangedAtMs;
+  const seenStarted = stillMs >= SETTLE_MS && idleMs >= SETTLE_MS && instance.members.every((member) => member.state === 'S');
+  const starting = serverless || stillMs < SETTLE_MS || (ageMs < settings.startGraceMs && !seenStarted);
   return { ageMs, idleMs, starting, busy: !starting && idleMs < settings.busyWithinMs, idle: !starting && idleMs >= settings.idleAfterMs };
 }

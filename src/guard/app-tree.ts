@@ -1,4 +1,4 @@
-import { isZombie, type ProcInfo, refKey } from '../proc/snapshot.js';
+import { isZombie, type ProcInfo, type ProcStat, refKey } from '../proc/snapshot.js';
 
 /**
  * What the guard has seen of the app's processes, kept between scans: a process that the
@@ -7,12 +7,35 @@ import { isZombie, type ProcInfo, refKey } from '../proc/snapshot.js';
 export type AppLineage = {
   /** refKeys of every process seen below the main child. */
   members: ReadonlySet<string>;
-  /** Sessions and process groups led by such a process: their later members are the app's too. */
-  sessions: ReadonlySet<number>;
-  groups: ReadonlySet<number>;
+  /**
+   * Sessions and process groups led by such a process, by id, with the start ticks of the
+   * process whose pid the id is: their later members are the app's too, while no other
+   * process holds that pid (which would mean the id was free and taken anew).
+   */
+  sessions: ReadonlyMap<number, number>;
+  groups: ReadonlyMap<number, number>;
 };
 
-export const EMPTY_LINEAGE: AppLineage = { members: new Set(), sessions: new Set(), groups: new Set() };
+export const EMPTY_LINEAGE: AppLineage = { members: new Set(), sessions: new Map(), groups: new Map() };
+
+/**
+ * Adds children of the app that the polls saw between two scans (see child-watch.ts): a
+ * launcher that lived less than a scan still leaves its servers in the session and group it
+ * created with its own pid, so those ids are the app's while the child lives or while
+ * something is in them.
+ */
+export function adoptSeenChildren(lineage: AppLineage, children: readonly ProcStat[]): AppLineage {
+  if (children.length === 0) return lineage;
+  const members = new Set(lineage.members);
+  const sessions = new Map(lineage.sessions);
+  const groups = new Map(lineage.groups);
+  for (const child of children) {
+    members.add(refKey(child));
+    if (!sessions.has(child.pid)) sessions.set(child.pid, child.startTicks);
+    if (!groups.has(child.pid)) groups.set(child.pid, child.startTicks);
+  }
+  return { members, sessions, groups };
+}
 
 export type AppTreeInput = {
   procs: ReadonlyMap<number, ProcInfo>;
@@ -50,13 +73,20 @@ export function findAppTree({ procs, initPid, mainPid, lineage }: AppTreeInput):
     else children.set(proc.ppid, [proc]);
   }
 
+  // An id recorded with its leader's start ticks is ours only while no other process holds that pid.
+  const isOurs = (ids: ReadonlyMap<number, number>, id: number) => {
+    const ticks = ids.get(id);
+    if (ticks === undefined || protectedIds.has(id)) return false;
+    const holder = procs.get(id);
+    return holder === undefined || holder.startTicks === ticks;
+  };
   const app = new Map<number, ProcInfo>();
   const roots: ProcInfo[] = mainPid === undefined ? [] : [...(children.get(mainPid) ?? [])];
   for (const proc of procs.values()) {
     if (isProtected(proc) || proc.ppid !== initPid) continue;
     const seen = lineage.members.has(refKey(proc));
-    const inAppSession = !protectedIds.has(proc.sid) && lineage.sessions.has(proc.sid);
-    const inAppGroup = !protectedIds.has(proc.pgid) && lineage.groups.has(proc.pgid);
+    const inAppSession = isOurs(lineage.sessions, proc.sid);
+    const inAppGroup = isOurs(lineage.groups, proc.pgid);
     if (seen || inAppSession || inAppGroup) roots.push(proc);
   }
   for (let next = 0; next < roots.length; next += 1) {
@@ -67,8 +97,8 @@ export function findAppTree({ procs, initPid, mainPid, lineage }: AppTreeInput):
   }
 
   const members = new Set<string>();
-  const sessions = new Set<number>();
-  const groups = new Set<number>();
+  const sessions = new Map<number, number>();
+  const groups = new Map<number, number>();
   const liveSessions = new Set<number>();
   const liveGroups = new Set<number>();
   for (const proc of procs.values()) {
@@ -78,12 +108,19 @@ export function findAppTree({ procs, initPid, mainPid, lineage }: AppTreeInput):
   for (const proc of app.values()) {
     if (isZombie(proc)) continue;
     members.add(refKey(proc));
-    if (proc.sid === proc.pid && !protectedIds.has(proc.sid)) sessions.add(proc.sid);
-    if (proc.pgid === proc.pid && !protectedIds.has(proc.pgid)) groups.add(proc.pgid);
+    if (proc.sid === proc.pid && !protectedIds.has(proc.sid)) sessions.set(proc.sid, proc.startTicks);
+    if (proc.pgid === proc.pid && !protectedIds.has(proc.pgid)) groups.set(proc.pgid, proc.startTicks);
   }
-  // A session or group id is kept while anything is still in it: the kernel does not reuse
-  // the id until then, so nobody else can hold it.
-  for (const sid of lineage.sessions) if (liveSessions.has(sid) && !protectedIds.has(sid)) sessions.add(sid);
-  for (const pgid of lineage.groups) if (liveGroups.has(pgid) && !protectedIds.has(pgid)) groups.add(pgid);
+  // A session or group id is kept while anything is still in it (the kernel does not reuse
+  // the id until then, so nobody else can hold it), or while the process whose pid it is
+  // still runs (a child seen by the polls that has not called setsid yet).
+  const keep = (from: ReadonlyMap<number, number>, into: Map<number, number>, live: ReadonlySet<number>) => {
+    for (const [id, ticks] of from) {
+      if (into.has(id) || !isOurs(from, id)) continue;
+      if (live.has(id) || procs.get(id)?.startTicks === ticks) into.set(id, ticks);
+    }
+  };
+  keep(lineage.sessions, sessions, liveSessions);
+  keep(lineage.groups, groups, liveGroups);
   return { procs: app, protectedIds, lineage: { members, sessions, groups } };
 }

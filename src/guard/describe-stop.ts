@@ -1,7 +1,9 @@
 import type { CgroupFigures } from '../cgroup/figures.js';
-import type { Stop } from './policy.js';
+import type { DemandEstimate } from './demand.js';
+import type { Lesson } from './key-learning.js';
+import type { Stop } from './stops.js';
 
-/** The structured evidence of one decision: what, why this one, and the figures behind it. */
+/** The structured evidence of one decision: what, why this one, how, what it costs, and the figures behind it. */
 export function describeStop(stop: Stop, cgroup: CgroupFigures, pageBytes: number, appIsMetaMcp: boolean) {
   const { instance, evidence } = stop;
   return {
@@ -22,10 +24,12 @@ export function describeStop(stop: Stop, cgroup: CgroupFigures, pageBytes: numbe
     busyOfKey: evidence.busyOfKey,
     startingOfKey: evidence.startingOfKey,
     ...(evidence.pressure === undefined ? {} : { pressure: evidence.pressure }),
+    ...(evidence.projected === undefined ? {} : { projected: Math.round(evidence.projected) }),
+    ...(evidence.awaited ? { awaited: true } : {}),
+    method: stop.method,
+    cost: evidence.cost,
     why: explain(stop),
-    ...(appIsMetaMcp && !instance.orphaned
-      ? { app: 'MetaMCP counts this exit as a crash of the server (MCP_MAX_ATTEMPTS) and closes its other instances' }
-      : {}),
+    ...(appIsMetaMcp && !instance.orphaned ? { app: appView(stop) } : {}),
     cgroup: {
       pidsCurrent: cgroup.pids?.currentTasks,
       pidsMax: cgroup.pids?.maxTasks,
@@ -35,6 +39,44 @@ export function describeStop(stop: Stop, cgroup: CgroupFigures, pageBytes: numbe
   };
 }
 
+/** What the guard learnt from the app's answer to one of its stops, for its log line. */
+export function describeLesson(lesson: Lesson) {
+  const { record } = lesson;
+  return {
+    key: lesson.key,
+    method: lesson.method,
+    endedBy: lesson.endedBy,
+    siblings: lesson.siblings,
+    kept: lesson.kept,
+    interrupt: record.interrupt,
+    ...(record.crashFreesKey === undefined ? {} : { crashFreesKey: record.crashFreesKey }),
+    why: lesson.closedAll
+      ? `the app closed all ${lesson.siblings} other instances of the key after the stop: to it, the stop was a crash${lesson.endedBy === 'interrupt' ? ', though its server ended on SIGINT' : ''}`
+      : `the app kept ${lesson.kept} of the ${lesson.siblings} other instances of the key${lesson.endedBy === 'interrupt' ? ': its servers end cleanly on SIGINT, which the guard uses from now on' : ''}`,
+  };
+}
+
+/** The figures of a demand that exceeds a limit, for its log line. */
+export function describeDemand(estimate: DemandEstimate) {
+  return { ...estimate, why: demandWhy(estimate) };
+}
+
+function demandWhy(e: DemandEstimate): string {
+  const unit = e.limit === 'pids' ? 'tasks' : 'bytes';
+  return (
+    `in the last minute the guard had to stop ${e.forcedStops} instances the app held to keep ${e.limit} under ${e.limitAmount} ${unit}; ` +
+    `with them the app would hold at least ${e.demand} ${unit} (${e.instances} instances of ${e.keys} servers, about ${e.perTree} ${unit} a tree). ` +
+    `Raise the limit to about ${e.needed}, or have the app close what it does not use (MetaMCP: a session lifetime)`
+  );
+}
+
+function appView(stop: Stop): string {
+  if (stop.evidence.cost === 'clean') return 'its servers end cleanly on SIGINT: MetaMCP sees an exit 0, counts no crash, and keeps the other instances';
+  return stop.method === 'interrupt'
+    ? 'SIGINT to its server first: an exit 0 is no crash to MetaMCP; any other exit is one (MCP_MAX_ATTEMPTS) and closes its other instances'
+    : 'MetaMCP counts this exit as a crash of the server (MCP_MAX_ATTEMPTS) and closes its other instances';
+}
+
 function explain({ reason, instance, evidence }: Stop): string {
   const idle = `idle ${seconds(evidence.idleMs)}`;
   switch (reason) {
@@ -42,12 +84,14 @@ function explain({ reason, instance, evidence }: Stop): string {
       return instance.launcherAlive ? 'its launcher lost its parent in the app' : 'its launcher died; nothing in the app can talk to it';
     case 'duplicate':
     case 'max-instances':
-      return `over the cap and ${idle}; no instance of its key was busy or starting`;
+      return `over the cap and ${idle}; no instance of its key was busy or starting, and ${evidence.cost === 'clean' ? 'its servers end cleanly' : 'the app tolerates crashes (--app-tolerates-crashes)'}`;
     default:
       if (instance.orphaned) return 'nearing the limit: an orphan, which nobody can use';
       if (evidence.starting) return 'the trees still starting would, grown, pass the critical mark: the youngest goes first';
       if (evidence.pressure === 'critical') return `the limit is near: ${evidence.busy ? 'busy, but nothing idle was left' : `${idle}, the longest`}`;
-      return `nearing the limit: ${idle}, the longest, and nobody was using its key`;
+      if (evidence.pressure === 'urgent')
+        return `the projection reaches the limit: ${idle}, the longest${evidence.cost === 'clean' ? '' : ', and a crash costs less than the kernel refusing forks'}`;
+      return `nearing the limit: ${idle}, the longest, and ${evidence.cost === 'clean' ? 'its servers end cleanly' : 'the app tolerates crashes (--app-tolerates-crashes)'}`;
   }
 }
 

@@ -2,19 +2,24 @@ import type { Logger } from 'pino';
 import type { CgroupDirs } from '../cgroup/figures.js';
 import { pollWorkingSet, readCgroupFigures, readPidsCurrent, withPidsMax } from '../cgroup/read-figures.js';
 import type { ProcSource } from '../proc/proc-source.js';
-import { readCwd, readIoBytes, readUptimeSeconds } from '../proc/read-proc.js';
+import { readCwd, readIoBytes, readStat, readUptimeSeconds } from '../proc/read-proc.js';
 import { readProcsWithPsList } from '../proc/read-ps-list.js';
 import { ProcScanner } from '../proc/read-snapshot.js';
+import { isStillRunning } from '../proc/signal-proc.js';
 import { type ProcInfo, refKey } from '../proc/snapshot.js';
 import type { Libc } from '../sys/libc.js';
-import { EMPTY_LINEAGE, findAppTree } from './app-tree.js';
-import { describeStop } from './describe-stop.js';
-import { type GuardStats, recordStop, viewInstances, viewLimits } from './guard-stats.js';
-import { findInstances, type Instance, type KnownLauncher } from './instances.js';
+import { ChildWatch, WATCH_MS } from './child-watch.js';
+import type { DemandEstimate } from './demand.js';
+import { describeDemand, describeLesson, describeStop } from './describe-stop.js';
+import { addReading, growthPerSecond, type Reading } from './growth.js';
+import { type GuardStats, recordStop, recordStopEnd, type StopRecord, viewInstances, viewLearnt, viewLimits } from './guard-stats.js';
+import type { Instance } from './instances.js';
 import { looksLikeMetaMcp } from './metamcp.js';
-import { EMPTY_POLICY_HISTORY, type GuardConfig, planStops } from './policy.js';
+import type { GuardConfig } from './rules/context.js';
 import { decideScan, type MemoryPoll, nextPollMs, scanEveryMs } from './scan-timing.js';
+import { finishStop, type GuardState, INITIAL_GUARD_STATE, stepGuard } from './step.js';
 import { stopInstance } from './stop-instance.js';
+import type { Stop } from './stops.js';
 
 /** While scans keep failing, one is logged this often. */
 const ERROR_REPEAT_MS = 60_000;
@@ -44,30 +49,30 @@ export type GuardLoopOptions = {
 export type Guard = { stop: () => void };
 
 /**
- * Runs the guard: polls pids.current, scans /proc when it grew, when near a limit, or when a scan is due (scan-timing.ts),
- * finds the app's instances, reads how much each was used, plans with the pure policy,
- * logs each decision, and stops instances in the background. Never spawns and never
- * blocks: it keeps working in a full pids cgroup.
+ * Runs the guard, a thin shell around stepGuard (step.ts): polls pids.current, memory and the
+ * app's new children, scans /proc when a poll calls for it (scan-timing.ts), steps, logs each
+ * decision, stops instances in the background and feeds how each stop ended back to the
+ * state, and publishes what it saw. Never spawns and never blocks: it keeps working in a full
+ * pids cgroup.
  */
 export function startGuard(options: GuardLoopOptions): Guard {
   const { config, log, cgroupDirs, dryRun, initPid, mainPid, stats } = options;
   const pageBytes = options.libc.pageBytes();
   const ticksPerSecond = options.libc.clockTicksPerSecond();
-  const procFs = options.procSource.kind === 'own';
-  const scanner = new ProcScanner(options.procSource.kind === 'own' ? options.procSource.root : '/proc', ticksPerSecond);
+  const procRoot = options.procSource.kind === 'own' ? options.procSource.root : undefined;
+  const scanner = new ProcScanner(procRoot ?? '/proc', ticksPerSecond);
   // Linux reads /proc, fork-free; only where there is none does `ps` (through ps-list) serve.
-  const readProcs: () => Map<number, ProcInfo> | Promise<Map<number, ProcInfo>> = procFs ? () => scanner.scanInSlices() : readProcsWithPsList;
+  const readProcs: () => Map<number, ProcInfo> | Promise<Map<number, ProcInfo>> = procRoot ? () => scanner.scanInSlices() : readProcsWithPsList;
+  const watch = procRoot ? new ChildWatch(procRoot) : undefined;
+  const main = procRoot ? readStat(mainPid, procRoot) : undefined;
+  if (watch && main) watch.watch([main]);
+  const settings = { config, initPid, mainPid, dryRun };
+  let state: GuardState = INITIAL_GUARD_STATE;
   let scanning = false;
-  const inFlight = new Map<string, { key: string }>();
-  // Dry run: each decision is said once, and is then treated as if under way.
-  const reported = new Map<string, { key: string }>();
-  // Stops the kernel refused (EPERM): said once, never tried again.
-  const cannotStop = new Set<string>();
-  let lineage = EMPTY_LINEAGE;
-  let known: ReadonlyMap<string, KnownLauncher> = new Map();
-  let history = EMPTY_POLICY_HISTORY;
   let appIsMetaMcp = false;
   const checked = new Set<string>();
+  let pidsReadings: Reading[] = [];
+  let memoryReadings: Reading[] = [];
   let lastPidsCurrent: number | undefined;
   // The working set of the level with the tightest memory limit, as last read (a poll reads
   // usage, which bounds it, while under the high mark).
@@ -77,92 +82,102 @@ export function startGuard(options: GuardLoopOptions): Guard {
   let lastSummary = '';
   let lastErrorLoggedMs = -Infinity;
 
+  const act = (stop: Stop, record: StopRecord) => {
+    const { instance } = stop;
+    const id = instance.id;
+    stopInstance(instance, { method: stop.method, graceMs: options.stopGraceMs })
+      .then(
+        (result) => {
+          const fields = { reason: stop.reason, key: instance.key, launcherPid: instance.launcher.pid, method: stop.method, ...result };
+          if (result.interrupted === 0 && result.termed === 0 && result.killed === 0 && result.failed > 0) {
+            state = finishStop(state, { id, refused: true }, Date.now());
+            stats.failedStops += 1;
+            log.error(fields, 'cannot stop MCP instance: the kernel refused every signal (EPERM: it runs as another user); not trying again');
+            return;
+          }
+          state = finishStop(state, { id, endedBy: result.endedBy }, Date.now());
+          recordStopEnd(stats, record, result.endedBy);
+          log.info(
+            fields,
+            result.left === 0 ? `stopped MCP instance (${endingOf(result.endedBy)})` : 'MCP instance partly stopped: some members are still there',
+          );
+        },
+        (error: unknown) => {
+          state = finishStop(state, { id, failed: true }, Date.now());
+          stats.failedStops += 1;
+          log.error({ err: error, key: instance.key }, 'failed to stop MCP instance');
+        },
+      )
+      .catch((error: unknown) => log.error({ err: error }, 'guard: after a stop'));
+  };
+
   const scan = async () => {
     lastScanMs = Date.now();
     const startedAt = performance.now();
     const procs = await readProcs();
     const nowMs = Date.now();
-    const uptimeSeconds = procFs ? readUptimeSeconds(options.procSource.kind === 'own' ? options.procSource.root : undefined) : undefined;
+    const uptimeSeconds = procRoot ? readUptimeSeconds(procRoot) : undefined;
     const cgroup = withPidsMax(readCgroupFigures(cgroupDirs), options.pidsMax);
     lastPidsCurrent = cgroup.pids?.currentTasks;
     memoryBytes = cgroup.memory?.workingSetBytes;
-    const app = findAppTree({ procs, initPid, mainPid, lineage });
-    lineage = app.lineage;
-    const found = findInstances({ app, initPid, patterns: config.patterns, known });
-    known = found.known;
-    if (!appIsMetaMcp) appIsMetaMcp = findMetaMcp([procs.get(mainPid), ...app.procs.values()], found.instances, checked);
-    const instances = found.instances.filter((instance) => !cannotStop.has(instance.id));
-    const plan = planStops(
+    const result = stepGuard(
+      state,
       {
         nowMs,
         uptimeMs: uptimeSeconds === undefined ? nowMs : uptimeSeconds * 1000,
         ticksPerSecond,
         pageBytes,
-        instances,
-        io: procFs ? readIo(instances) : new Map(),
+        procs,
+        seenChildren: watch?.takeSeen((ref) => isStillRunning(ref, procRoot)) ?? [],
+        readIo: procRoot ? (pid) => readIoBytes(pid, procRoot) : () => undefined,
         cgroup,
+        growthPerSecond: { tasks: growthPerSecond(pidsReadings), bytes: growthPerSecond(memoryReadings) },
       },
-      config,
-      history,
-      dryRun ? reported : inFlight,
+      settings,
     );
-    history = plan.history;
-    pressed = plan.pressed;
+    state = result.state;
+    pressed = result.pressed;
+    watch?.watch(result.spawners);
+    if (!appIsMetaMcp) appIsMetaMcp = findMetaMcp([procs.get(mainPid), ...result.spawners], result.instances, checked, procRoot);
     if (log.isLevelEnabled('trace')) {
       const keys: Record<string, number> = {};
-      for (const instance of instances) keys[instance.key] = (keys[instance.key] ?? 0) + 1;
+      for (const instance of result.instances) keys[instance.key] = (keys[instance.key] ?? 0) + 1;
       const summary = JSON.stringify({ keys, pids: cgroup.pids?.currentTasks });
       if (summary !== lastSummary)
-        log.trace({ procs: procs.size, appProcs: app.procs.size, keys, stopping: inFlight.size, pids: cgroup.pids, memory: cgroup.memory }, 'scan');
+        log.trace({ procs: procs.size, appProcs: result.appProcs, keys, stopping: state.underWay.size, pids: cgroup.pids, memory: cgroup.memory }, 'scan');
       lastSummary = summary;
     }
-    stats.respawnLoops += plan.loops.length;
-    for (const loop of plan.loops) {
+    stats.respawnLoops += result.loops.length;
+    for (const loop of result.loops) {
       log.warn(
         { ...loop },
-        `instances of one command are stopped and started over: leaving its duplicates alone, and stopping at most one of its starting instances a second, for ${Math.round(loop.backoffMs / 1000)} s`,
+        `instances of one command are stopped and started over: leaving its duplicates alone for ${Math.round(loop.backoffMs / 1000)} s (the limits are still kept)`,
       );
     }
-    for (const stop of plan.stops) {
+    for (const lesson of result.lessons) log.info(describeLesson(lesson), 'learnt how the app takes a stop of this key');
+    for (const estimate of result.demandNotices) log.warn(describeDemand(estimate), demandMessage(estimate));
+    for (const stop of result.stops) {
       const decision = describeStop(stop, cgroup, pageBytes, appIsMetaMcp);
       const { instance } = stop;
-      recordStop(stats, { atMs: nowMs, reason: stop.reason, key: instance.key, launcherPid: instance.launcher.pid, why: decision.why, dryRun });
+      const record: StopRecord = {
+        atMs: nowMs,
+        reason: stop.reason,
+        key: instance.key,
+        launcherPid: instance.launcher.pid,
+        why: decision.why,
+        dryRun,
+        method: stop.method,
+      };
+      recordStop(stats, record);
       if (dryRun) {
-        reported.set(instance.id, { key: instance.key });
         log.warn({ ...decision, dryRun: true }, `would stop MCP instance (${stop.reason})`);
         continue;
       }
       log.warn(decision, `stopping MCP instance (${stop.reason})`);
-      inFlight.set(instance.id, { key: instance.key });
-      stopInstance(instance, options.stopGraceMs)
-        .then(
-          (result) => {
-            if (result.termed === 0 && result.killed === 0 && result.failed > 0) {
-              cannotStop.add(instance.id);
-              stats.failedStops += 1;
-              log.error(
-                { reason: stop.reason, key: instance.key, launcherPid: instance.launcher.pid, ...result },
-                'cannot stop MCP instance: the kernel refused every signal (EPERM: it runs as another user); not trying again',
-              );
-            } else {
-              log.info(
-                { reason: stop.reason, key: instance.key, launcherPid: instance.launcher.pid, ...result },
-                result.left === 0 ? 'stopped MCP instance' : 'MCP instance partly stopped: some members are still there',
-              );
-            }
-          },
-          (error: unknown) => {
-            stats.failedStops += 1;
-            log.error({ err: error, key: instance.key }, 'failed to stop MCP instance');
-          },
-        )
-        .finally(() => inFlight.delete(instance.id));
+      act(stop, record);
     }
-    // Forget what is gone: processes looked at, dry-run decisions, refused stops.
+    // Forget the processes looked at that are gone.
     for (const ref of checked) if (procs.get(Number(ref.slice(0, ref.indexOf(':')))) === undefined) checked.delete(ref);
-    const present = new Set(found.instances.map((instance) => instance.id));
-    for (const id of reported.keys()) if (!present.has(id)) reported.delete(id);
-    for (const id of cannotStop) if (!present.has(id)) cannotStop.delete(id);
 
     const durationMs = performance.now() - startedAt;
     Object.assign(stats, {
@@ -171,10 +186,13 @@ export function startGuard(options: GuardLoopOptions): Guard {
       lastScanDurationMs: durationMs,
       scanSecondsTotal: stats.scanSecondsTotal + durationMs / 1000,
       procs: procs.size,
-      appProcs: app.procs.size,
-      instances: viewInstances(found.instances, plan.states, pageBytes, cannotStop, inFlight),
+      appProcs: result.appProcs,
+      instances: viewInstances(result.instances, result.states, pageBytes, state.refused, state.underWay),
       cgroup,
       limits: viewLimits(cgroup, config.pidsHeadroom, config.memoryHeadroom),
+      learnt: viewLearnt(state.records),
+      demand: result.demand,
+      watchReads: watch?.reads ?? 0,
     });
   };
 
@@ -196,17 +214,22 @@ export function startGuard(options: GuardLoopOptions): Guard {
     if (scanning) return;
     scanning = true;
     try {
+      const nowMs = Date.now();
+      watch?.poll(nowMs);
       const currentTasks = cgroupDirs.pids ? readPidsCurrent(cgroupDirs.pids.dir) : undefined;
-      const state = {
+      if (currentTasks !== undefined) pidsReadings = addReading(pidsReadings, { atMs: nowMs, value: currentTasks });
+      const memory = pollMemory();
+      if (memory) memoryReadings = addReading(memoryReadings, { atMs: nowMs, value: memory.bytes });
+      const pollState = {
         currentTasks,
         seenTasks: lastPidsCurrent,
         pressed,
-        memory: pollMemory(),
+        memory,
         instances: stats.instances.length,
-        msSinceLastScan: Date.now() - lastScanMs,
+        msSinceLastScan: nowMs - lastScanMs,
       };
-      stats.scanEveryMs = scanEveryMs(state, options);
-      const decision = decideScan(state, options);
+      stats.scanEveryMs = scanEveryMs(pollState, options);
+      const decision = decideScan(pollState, options);
       lastPidsCurrent = decision.seenTasks;
       if (decision.scan) await scan();
     } catch (error) {
@@ -234,7 +257,9 @@ export function startGuard(options: GuardLoopOptions): Guard {
         highMark: stats.limits.pids?.marks.high,
         memory: memoryTiming(),
       };
-      if (!stopped) timer = setTimeout(loop, nextPollMs(timing, options));
+      // The child watch needs a look every WATCH_MS, whatever the limits say.
+      const waitMs = Math.min(nextPollMs(timing, options), watch ? WATCH_MS : Infinity);
+      if (!stopped) timer = setTimeout(loop, waitMs);
     });
   };
   loop();
@@ -246,25 +271,21 @@ export function startGuard(options: GuardLoopOptions): Guard {
   };
 }
 
-/** I/O bytes of every member of every instance: one small read each, only for those. */
-function readIo(instances: readonly Instance[]): Map<number, number> {
-  const io = new Map<number, number>();
-  for (const instance of instances) {
-    for (const member of instance.members) {
-      const bytes = readIoBytes(member.pid);
-      if (bytes !== undefined) io.set(member.pid, bytes);
-    }
-  }
-  return io;
+function endingOf(endedBy: 'interrupt' | 'terminate' | 'kill'): string {
+  return endedBy === 'interrupt' ? 'its server ended on SIGINT' : endedBy === 'terminate' ? 'ended on TERM' : 'KILLed after the stop grace';
+}
+
+function demandMessage(estimate: DemandEstimate): string {
+  return `the app asks for more than the ${estimate.limit} limit holds: the guard keeps stopping instances it holds; a limit of about ${estimate.needed} would fit`;
 }
 
 /** Looks once at each of the app's processes that is not an instance member for MetaMCP's backend. */
-function findMetaMcp(procs: readonly (ProcInfo | undefined)[], instances: readonly Instance[], checked: Set<string>): boolean {
+function findMetaMcp(procs: readonly (ProcInfo | undefined)[], instances: readonly Instance[], checked: Set<string>, procRoot: string | undefined): boolean {
   const members = new Set(instances.flatMap((instance) => instance.members.map((member) => member.pid)));
   for (const proc of procs) {
     if (!proc || members.has(proc.pid) || checked.has(refKey(proc))) continue;
     checked.add(refKey(proc));
-    if (looksLikeMetaMcp(proc.argv, readCwd(proc.pid))) return true;
+    if (looksLikeMetaMcp(proc.argv, readCwd(proc.pid, procRoot))) return true;
   }
   return false;
 }

@@ -1,8 +1,10 @@
 import type { CgroupFigures } from '../cgroup/figures.js';
 import type { InstanceState } from './activity.js';
+import type { DemandEstimate } from './demand.js';
 import { type Headroom, type Watermarks, watermarksOf } from './headroom.js';
 import type { Instance } from './instances.js';
-import type { StopReason } from './policy.js';
+import type { InterruptVerdict, KeyRecord } from './key-learning.js';
+import type { StopMethod, StopReason } from './stops.js';
 
 /** One instance as an operator sees it. */
 export type InstanceView = {
@@ -38,8 +40,24 @@ export function stateOfView(view: InstanceView): InstanceViewState {
 /** One limit the guard watches, with the marks at which it acts. */
 export type LimitView = { current: number; marks: Watermarks };
 
-/** One stop, as the last few are kept for `status`. */
-export type StopRecord = { atMs: number; reason: StopReason; key: string; launcherPid: number; why: string; dryRun: boolean };
+/** One stop, as the last few are kept for `status`; `endedBy` once it ended. */
+export type StopRecord = {
+  atMs: number;
+  reason: StopReason;
+  key: string;
+  launcherPid: number;
+  why: string;
+  dryRun: boolean;
+  method: StopMethod;
+  endedBy?: StopMethod | 'kill';
+};
+
+/** What the guard learnt of one key from its stops. */
+export type KeyLearningView = { key: string; interrupt: InterruptVerdict; crashFreesKey?: boolean };
+
+/** How stops end: by the interrupt alone (an exit the app may not count), by TERM, or by KILL after the grace. */
+export const STOP_ENDS = ['interrupt', 'terminate', 'kill'] as const;
+export type StopEnd = (typeof STOP_ENDS)[number];
 
 /** How many stops are kept for `status`. */
 export const RECENT_STOPS = 10;
@@ -72,11 +90,29 @@ export type GuardStats = {
   cgroup: CgroupFigures;
   limits: { pids?: LimitView; memory?: LimitView };
   stops: Map<StopReason, number>;
+  /** Stops that ended, by what ended them. */
+  stopEnds: Map<StopEnd, number>;
   /** Stops the kernel refused, and stops that failed otherwise. */
   failedStops: number;
   respawnLoops: number;
   recentStops: StopRecord[];
+  /** What the guard learnt of each key it stopped (at most MAX_LEARNT_KEYS). */
+  learnt: KeyLearningView[];
+  /** A limit the app's steady demand exceeds, with the figure that would fit (while the episode lasts). */
+  demand: { pids?: DemandEstimate; memory?: DemandEstimate };
+  /** Reads the child watch made, for its cost. */
+  watchReads: number;
 };
+
+/** Keys whose learning is shown, at most. */
+export const MAX_LEARNT_KEYS = 20;
+
+/** The learning of each key, as an operator sees it. */
+export function viewLearnt(records: ReadonlyMap<string, KeyRecord>): KeyLearningView[] {
+  return [...records]
+    .slice(0, MAX_LEARNT_KEYS)
+    .map(([key, record]) => ({ key, interrupt: record.interrupt, ...(record.crashFreesKey === undefined ? {} : { crashFreesKey: record.crashFreesKey }) }));
+}
 
 export function newGuardStats(): GuardStats {
   return {
@@ -92,9 +128,13 @@ export function newGuardStats(): GuardStats {
     cgroup: {},
     limits: {},
     stops: new Map(),
+    stopEnds: new Map(),
     failedStops: 0,
     respawnLoops: 0,
     recentStops: [],
+    learnt: [],
+    demand: {},
+    watchReads: 0,
   };
 }
 
@@ -141,4 +181,10 @@ export function recordStop(stats: GuardStats, stop: StopRecord): void {
   stats.stops.set(stop.reason, (stats.stops.get(stop.reason) ?? 0) + 1);
   stats.recentStops.push(stop);
   if (stats.recentStops.length > RECENT_STOPS) stats.recentStops.splice(0, stats.recentStops.length - RECENT_STOPS);
+}
+
+/** Adds how a stop ended to the counters, and to its record if it is still among the last few. */
+export function recordStopEnd(stats: GuardStats, stop: StopRecord, endedBy: StopEnd): void {
+  stats.stopEnds.set(endedBy, (stats.stopEnds.get(endedBy) ?? 0) + 1);
+  stop.endedBy = endedBy;
 }

@@ -8,7 +8,7 @@ import { startGuard } from './guard-loop.js';
 import type { GuardStats } from './guard-stats.js';
 import type { Headroom } from './headroom.js';
 import { compilePatterns, DEFAULT_LAUNCHER_PATTERNS } from './launcher-patterns.js';
-import type { GuardConfig } from './policy.js';
+import type { GuardConfig } from './rules/context.js';
 
 /** What the guard is told: its rules and its loop. The CLI fills it from flags and METAMCP_INIT_*. */
 export type GuardSettings = {
@@ -28,6 +28,8 @@ export type GuardSettings = {
   memoryHeadroom: Headroom;
   stopGraceMs: number;
   intervalMs: number;
+  /** The app tolerates crashes of its servers: optional trims and stops at the high mark may cost one. */
+  appToleratesCrashes: boolean;
 };
 
 /** What the guard is given besides its settings, all decided at start-up. */
@@ -75,6 +77,7 @@ export function setupGuard(settings: GuardSettings, log: Logger, libc: Libc, { p
     busyWithinMs: BUSY_WITHIN_MS,
     pidsHeadroom: settings.pidsHeadroom,
     memoryHeadroom: settings.memoryHeadroom,
+    appToleratesCrashes: settings.appToleratesCrashes,
   };
   if (procSource.kind === 'none') log.info('no /proc: the guard lists processes with ps (ps-list) and the cgroup rules are off');
   Object.assign(stats, { mode: settings.dryRun ? 'dry-run' : 'on', maxPerCommand: settings.maxPerCommand, maxInstances: settings.maxInstances });

@@ -17,7 +17,7 @@ export function buildReport(parts: {
   guard: GuardStats;
 }): InitReport {
   const { init } = parts;
-  const { cgroup: _atLastScan, stops, ...guard } = parts.guard;
+  const { cgroup: _atLastScan, stops, stopEnds, ...guard } = parts.guard;
   const limit = (view: GuardStats['limits']['pids']): LimitReport | undefined => (view ? { current: view.current, ...view.marks } : undefined);
   const limits: InitReport['guard']['limits'] = {};
   const pids = limit(guard.limits.pids);
@@ -33,7 +33,7 @@ export function buildReport(parts: {
     zombiesReaped: init.zombiesReaped,
     signalsForwarded: Object.fromEntries(init.signalsForwarded),
     cgroup: parts.cgroup,
-    guard: { ...guard, limits, stops: Object.fromEntries(stops) },
+    guard: { ...guard, limits, stops: Object.fromEntries(stops), stopEnds: Object.fromEntries(stopEnds) },
   };
   return { ...withoutHealth, health: judgeHealth(withoutHealth) };
 }

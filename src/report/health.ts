@@ -47,6 +47,16 @@ export function judgeHealth(report: Omit<InitReport, 'health'>): Health {
       }
     }
   }
+  // Healthy still (a restart would not help and would end every session), but the operator should know.
+  const demand = guard.demand.pids ?? guard.demand.memory;
+  if (guard.mode === 'on' && demand) {
+    const unit = demand.limit === 'pids' ? '' : ' bytes';
+    return {
+      healthy: true,
+      state: 'degraded',
+      reason: `the app asks for more than the ${demand.limit} limit holds: ${demand.forcedStops} instances it held were stopped in the last minute to stay under ${demand.limitAmount}${unit}; about ${demand.needed}${unit} would fit`,
+    };
+  }
   return { healthy: true, state: 'ok', reason: `the main child runs${guard.mode === 'off' ? '' : ', the guard scans, and no limit is stuck'}` };
 }
 

@@ -1,10 +1,17 @@
 import type { CgroupFigures } from '../cgroup/figures.js';
-import type { GuardStats } from '../guard/guard-stats.js';
+import type { GuardStats, StopEnd } from '../guard/guard-stats.js';
 import type { Watermarks } from '../guard/headroom.js';
-import type { StopReason } from '../guard/policy.js';
+import type { StopReason } from '../guard/stops.js';
 
 /** Why the container is, or is not, healthy (judged by health.ts). */
-export type HealthState = 'ok' | 'main-child-not-started' | 'main-child-exited' | 'guard-not-scanning' | 'stuck-at-pids-limit' | 'stuck-at-memory-limit';
+export type HealthState =
+  | 'ok'
+  | 'degraded'
+  | 'main-child-not-started'
+  | 'main-child-exited'
+  | 'guard-not-scanning'
+  | 'stuck-at-pids-limit'
+  | 'stuck-at-memory-limit';
 
 export type Health = { healthy: boolean; state: HealthState; reason: string };
 
@@ -27,10 +34,11 @@ export type InitReport = {
   /** Read at the moment of the report, not at the last scan. */
   cgroup: CgroupFigures;
   /** The guard's stats, with its limits' marks flat and its counters as plain objects (the cgroup is the one above). */
-  guard: Omit<GuardStats, 'limits' | 'stops' | 'cgroup'> & {
+  guard: Omit<GuardStats, 'limits' | 'stops' | 'stopEnds' | 'cgroup'> & {
     /** The limits as the last scan saw them, with the marks the guard acts at. */
     limits: { pids?: LimitReport; memory?: LimitReport };
     stops: Partial<Record<StopReason, number>>;
+    stopEnds: Partial<Record<StopEnd, number>>;
   };
   health: Health;
 };

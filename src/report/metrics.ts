@@ -1,4 +1,5 @@
-import { INSTANCE_STATES, type InstanceView, stateOfView } from '../guard/guard-stats.js';
+import { INSTANCE_STATES, type InstanceView, STOP_ENDS, stateOfView } from '../guard/guard-stats.js';
+import { STOP_REASONS } from '../guard/stops.js';
 import type { InitReport } from './init-report.js';
 import type { MetricFamily, Sample } from './prometheus-text.js';
 
@@ -8,8 +9,6 @@ export const MAX_KEY_LABELS = 20;
 export const OTHER_KEYS = '(other keys)';
 /** Command keys are cut to this many characters in a label: a series name must stay small. */
 const MAX_KEY_LABEL_CHARS = 160;
-
-const STOP_REASONS = ['orphan', 'duplicate', 'max-instances', 'pids-headroom', 'memory-headroom'] as const;
 
 /** The metric families of one report, every name prefixed `metamcp_init_`. Pure. */
 export function metricsOf(report: InitReport): MetricFamily[] {
@@ -79,7 +78,25 @@ export function metricsOf(report: InitReport): MetricFamily[] {
       'MCP instances the guard stopped (or, in a dry run, would have), by reason.',
       STOP_REASONS.map((reason) => ({ labels: { reason }, value: guard.stops[reason] ?? 0 })),
     ),
+    counter(
+      'stop_endings_total',
+      'Stops that ended, by what ended them: interrupt (the server ended on SIGINT alone, an exit the app may not count as a crash), terminate (TERM), kill (KILL after the stop grace).',
+      STOP_ENDS.map((ended) => ({ labels: { ended_by: ended }, value: guard.stopEnds[ended] ?? 0 })),
+    ),
     counter('stops_failed_total', 'Stops that the kernel refused (EPERM) or that failed otherwise.', [{ value: guard.failedStops }]),
+    gauge(
+      'demand_exceeds_limit',
+      "1 while the app's steady demand exceeds the limit: the guard keeps stopping instances the app holds to stay under it.",
+      (['pids', 'memory'] as const).map((limit) => ({ labels: { limit }, value: guard.demand[limit] ? 1 : 0 })),
+    ),
+    gauge(
+      'limit_needed',
+      'While the demand exceeds a limit: the limit (tasks, or bytes) at which it would stay under the high mark with the same headroom.',
+      (['pids', 'memory'] as const).flatMap((limit) => {
+        const estimate = guard.demand[limit];
+        return estimate ? [{ labels: { limit }, value: estimate.needed }] : [];
+      }),
+    ),
     counter('respawn_loops_total', 'Times a key was found being started over as fast as it was stopped (the guard then backs off).', [
       { value: guard.respawnLoops },
     ]),

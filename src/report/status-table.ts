@@ -14,7 +14,7 @@ export function formatStatus(report: InitReport): string {
   const rss = init.rssBytes === undefined ? '' : `, RSS ${bytes(init.rssBytes)}`;
   const tasks = init.tasks === undefined ? '' : `, ${init.tasks} tasks`;
   lines.push(`metamcp-init ${report.version}, pid ${init.pid}, up ${duration(report.atMs - init.startedAtMs)}${rss}${tasks}`);
-  lines.push(`health:     ${report.health.healthy ? 'ok' : `NOT OK (${report.health.state})`}: ${report.health.reason}`);
+  lines.push(`health:     ${report.health.healthy ? report.health.state : `NOT OK (${report.health.state})`}: ${report.health.reason}`);
   const child = mainChild
     ? `pid ${mainChild.pid}, ${mainChild.running ? 'running' : `exited${mainChild.exitCode === undefined ? '' : ` with status ${mainChild.exitCode}`}`}`
     : 'not started';
@@ -66,14 +66,30 @@ export function formatStatus(report: InitReport): string {
     '',
     `Stops: ${stopped.length === 0 ? 'none' : stopped.join(', ')}${guard.failedStops > 0 ? `; ${guard.failedStops} failed` : ''}${guard.respawnLoops > 0 ? `; ${guard.respawnLoops} respawn loop${guard.respawnLoops === 1 ? '' : 's'} backed off` : ''}`,
   );
+  const endings = Object.entries(guard.stopEnds ?? {}).map(([ended, count]) => `${ENDINGS[ended as keyof typeof ENDINGS] ?? ended} ${count}`);
+  if (endings.length > 0) lines.push(`  ended: ${endings.join(', ')}`);
   for (const stop of guard.recentStops.slice().reverse()) {
+    const how = stop.endedBy ? `, ${ENDINGS[stop.endedBy]}` : stop.dryRun ? '' : `, ${stop.method === 'interrupt' ? 'SIGINT sent' : 'TERM sent'}`;
     lines.push(
-      `  ${duration(report.atMs - stop.atMs)} ago: ${stop.dryRun ? 'would stop' : 'stopped'} pid ${stop.launcherPid} (${stop.reason}), ${cut(stop.key)}`,
+      `  ${duration(report.atMs - stop.atMs)} ago: ${stop.dryRun ? 'would stop' : 'stopped'} pid ${stop.launcherPid} (${stop.reason}${how}), ${cut(stop.key)}`,
     );
     lines.push(`    ${stop.why}`);
   }
+  const learnt = guard.learnt ?? [];
+  if (learnt.length > 0) {
+    lines.push('', 'Learnt from stops:');
+    for (const key of learnt) lines.push(`  ${LEARNT[key.interrupt]}${key.crashFreesKey ? '; a crash of one closes them all' : ''}: ${cut(key.key)}`);
+  }
   return `${lines.join('\n')}\n`;
 }
+
+const ENDINGS = { interrupt: 'on SIGINT', terminate: 'on TERM', kill: 'by KILL' } as const;
+const LEARNT = {
+  unknown: 'SIGINT not tried yet',
+  clean: 'SIGINT ends its servers cleanly',
+  crash: 'SIGINT ends its servers, as a crash to the app',
+  ignored: 'SIGINT does not end its servers',
+} as const;
 
 /** How many instances are in each state, e.g. `1 busy, 2 idle`. */
 function statesOf(views: readonly InstanceView[]): string {

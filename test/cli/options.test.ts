@@ -33,6 +33,7 @@ describe('parseArgs', () => {
         memoryHeadroom: { percent: 10 },
         stopGraceMs: 3000,
         intervalMs: 1000,
+        appToleratesCrashes: false,
       },
     });
   });

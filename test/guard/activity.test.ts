@@ -72,8 +72,19 @@ describe('judgeInstance', () => {
     expect(judgeInstance(instance, settled(40_000), 50_000, 60_000, SETTINGS)).toMatchObject({ ageMs: 50_000, idleMs: 20_000 });
   });
 
-  it('calls an instance younger than the start grace starting, neither busy nor idle', () => {
-    expect(judgeInstance(instance, settled(0), 9999, 200_000, SETTINGS)).toEqual({ ageMs: 9999, idleMs: 200_000, starting: true, busy: false, idle: false });
+  it('calls an instance younger than the start grace starting while it shows nothing of having started', () => {
+    // Its server loads: it used CPU within the settle time.
+    expect(judgeInstance(instance, settled(199_000), 9999, 200_000, SETTINGS)).toEqual({ ageMs: 9999, idleMs: 1000, starting: true, busy: false, idle: false });
+    // A member is runnable (loading, or waiting for a CPU on a loaded machine).
+    const loading = makeInstance(makeNpmTree(100).map((p, i) => (i === 2 ? { ...p, state: 'R' } : p)));
+    expect(judgeInstance(loading, settled(0), 9999, 200_000, SETTINGS).starting).toBe(true);
+  });
+
+  it('calls a young instance settled once its shape and its use were still for the settle time, every member asleep', () => {
+    expect(judgeInstance(instance, settled(200_000 - SETTLE_MS), 3000, 200_000, SETTINGS)).toMatchObject({ starting: false, busy: false });
+    expect(judgeInstance(instance, settled(200_000 - SETTLE_MS + 1), 3000, 200_000, SETTINGS).starting).toBe(true);
+    const stillGrowing = { ...settled(0), shapeChangedAtMs: 200_000 - SETTLE_MS + 1 };
+    expect(judgeInstance(instance, stillGrowing, 3000, 200_000, SETTINGS).starting).toBe(true);
   });
 
   it('calls an instance whose tree changed shape within the settle time starting', () => {

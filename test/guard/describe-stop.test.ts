@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { describeStop } from '../../src/guard/describe-stop.js';
-import type { Stop, StopEvidence } from '../../src/guard/policy.js';
+import type { Stop, StopEvidence } from '../../src/guard/stops.js';
 import { makeInstance, makeNpmTree, pidsAt } from '../helpers/snapshots.js';
 
 const EVIDENCE: StopEvidence = {
@@ -12,10 +12,11 @@ const EVIDENCE: StopEvidence = {
   instancesOfKey: 3,
   busyOfKey: 1,
   startingOfKey: 1,
+  cost: 'clean',
 };
 
 function stopOf(reason: Stop['reason'], evidence: Partial<StopEvidence> = {}, instance = makeInstance(makeNpmTree(100))): Stop {
-  return { instance, reason, evidence: { ...EVIDENCE, ...evidence } };
+  return { instance, reason, method: 'interrupt', evidence: { ...EVIDENCE, ...evidence } };
 }
 
 const whyOf = (stop: Stop) => describeStop(stop, {}, 4096, false).why;
@@ -39,7 +40,9 @@ describe('describeStop', () => {
       instancesOfKey: 3,
       busyOfKey: 1,
       startingOfKey: 1,
-      why: 'over the cap and idle 61.0 s; no instance of its key was busy or starting',
+      method: 'interrupt',
+      cost: 'clean',
+      why: 'over the cap and idle 61.0 s; no instance of its key was busy or starting, and its servers end cleanly',
       cgroup: { pidsCurrent: 120, pidsMax: 200, memoryWorkingSetBytes: undefined, memoryLimitBytes: undefined },
     });
   });
@@ -49,7 +52,10 @@ describe('describeStop', () => {
   });
 
   it("says what the stop means to MetaMCP when the app is MetaMCP and the instance was the app's to use", () => {
-    expect(describeStop(stopOf('duplicate'), {}, 4096, true).app).toMatch(/MCP_MAX_ATTEMPTS/);
+    expect(describeStop(stopOf('duplicate'), {}, 4096, true).app).toMatch(/exit 0.*no crash/);
+    expect(describeStop(stopOf('pids-headroom', { cost: 'crash', pressure: 'urgent' }), {}, 4096, true).app).toMatch(/exit 0 is no crash.*MCP_MAX_ATTEMPTS/);
+    const terminate: Stop = { ...stopOf('pids-headroom', { cost: 'crash', pressure: 'critical' }), method: 'terminate' };
+    expect(describeStop(terminate, {}, 4096, true).app).toMatch(/^MetaMCP counts this exit as a crash/);
     expect(describeStop(stopOf('duplicate'), {}, 4096, false)).not.toHaveProperty('app');
   });
 
@@ -84,7 +90,14 @@ describe('describeStop', () => {
     expect(whyOf(stopOf('pids-headroom', { pressure: 'critical' }))).toBe('the limit is near: idle 61.0 s, the longest');
   });
 
-  it('explains a headroom stop short of critical', () => {
-    expect(whyOf(stopOf('pids-headroom', { pressure: 'high' }))).toBe('nearing the limit: idle 61.0 s, the longest, and nobody was using its key');
+  it('explains a headroom stop at the high mark by what it costs', () => {
+    expect(whyOf(stopOf('pids-headroom', { pressure: 'high' }))).toBe('nearing the limit: idle 61.0 s, the longest, and its servers end cleanly');
+    expect(whyOf(stopOf('pids-headroom', { pressure: 'high', cost: 'crash' }))).toMatch(/the app tolerates crashes/);
+  });
+
+  it('explains a stop forced by the projection', () => {
+    expect(whyOf(stopOf('pids-headroom', { pressure: 'urgent', cost: 'crash' }))).toBe(
+      'the projection reaches the limit: idle 61.0 s, the longest, and a crash costs less than the kernel refusing forks',
+    );
   });
 });

@@ -5,7 +5,7 @@ describe('recordStop', () => {
   it(`counts stops by reason and keeps the last ${RECENT_STOPS}`, () => {
     const stats = newGuardStats();
     for (let i = 0; i < RECENT_STOPS + 5; i += 1) {
-      recordStop(stats, { atMs: i, reason: i % 2 ? 'orphan' : 'duplicate', key: 'k', launcherPid: i, why: '', dryRun: false });
+      recordStop(stats, { atMs: i, reason: i % 2 ? 'orphan' : 'duplicate', key: 'k', launcherPid: i, why: '', dryRun: false, method: 'terminate' });
     }
     expect(Object.fromEntries(stats.stops)).toEqual({ duplicate: 8, orphan: 7 });
     expect(stats.recentStops.map((stop) => stop.atMs)).toEqual(Array.from({ length: RECENT_STOPS }, (_, i) => i + 5));

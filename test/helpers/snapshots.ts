@@ -1,12 +1,14 @@
-// Builders of synthetic /proc snapshots for the pure guard tests, and a model of the guard's
-// scan (app tree → instances → plan) that carries its memory from one snapshot to the next.
+// Builders of synthetic /proc snapshots for the pure guard tests, and a model of the loop
+// that drives the guard's own step (step.ts) scan after scan, carrying its state.
 import type { CgroupFigures } from '../../src/cgroup/figures.js';
-import { type AppLineage, EMPTY_LINEAGE, findAppTree } from '../../src/guard/app-tree.js';
+import { EMPTY_LINEAGE, findAppTree } from '../../src/guard/app-tree.js';
 import { commandKey } from '../../src/guard/command-key.js';
 import { findInstances, type Instance, type KnownLauncher } from '../../src/guard/instances.js';
 import { compilePatterns, DEFAULT_LAUNCHER_PATTERNS } from '../../src/guard/launcher-patterns.js';
-import { EMPTY_POLICY_HISTORY, type GuardConfig, type InFlight, type Plan, type PolicyHistory, planStops } from '../../src/guard/policy.js';
-import { type ProcInfo, refKey } from '../../src/proc/snapshot.js';
+import type { GuardConfig } from '../../src/guard/rules/context.js';
+import { finishStop, type GuardState, INITIAL_GUARD_STATE, type StepResult, type StopOutcome, stepGuard } from '../../src/guard/step.js';
+import type { ProcInfo, ProcStat } from '../../src/proc/snapshot.js';
+import { refKey } from '../../src/proc/snapshot.js';
 
 export const INIT_PID = 1;
 export const MAIN_PID = 7;
@@ -114,6 +116,7 @@ export function makeConfig(overrides: Partial<GuardConfig> = {}): GuardConfig {
     busyWithinMs: 1000,
     pidsHeadroom: { percent: 20 },
     memoryHeadroom: { percent: 10 },
+    appToleratesCrashes: false,
     ...overrides,
   };
 }
@@ -124,40 +127,74 @@ export type ScanInput = {
   cgroup?: CgroupFigures;
   /** I/O bytes by pid (default: none readable). */
   io?: ReadonlyMap<number, number>;
-  inFlight?: InFlight;
+  /** Stops under way besides the model's own (instance id → key): as if the loop had made them. */
+  inFlight?: ReadonlyMap<string, { key: string }>;
+  /** Children of the main child the polls saw since the last scan. */
+  seenChildren?: readonly ProcStat[];
+  growthPerSecond?: { tasks: number; bytes: number };
 };
 
-export type ScanResult = Plan & { instances: Instance[] };
-
-/** The guard's scan as the loop runs it, with its memory kept between calls. */
+/**
+ * The guard's loop without its effects: each scan is one stepGuard on synthetic processes.
+ * Stops it plans stay under way until the test ends them (`end`), or, with `settle`, until
+ * their instance is gone from a later scan (as if the stop took effect by then).
+ */
 export class GuardModel {
-  lineage: AppLineage = EMPTY_LINEAGE;
-  known: ReadonlyMap<string, KnownLauncher> = new Map();
-  history: PolicyHistory = EMPTY_POLICY_HISTORY;
+  state: GuardState = INITIAL_GUARD_STATE;
 
-  constructor(readonly config: GuardConfig = makeConfig()) {}
+  constructor(
+    readonly config: GuardConfig = makeConfig(),
+    readonly options: { dryRun?: boolean; settle?: 'when-gone' | 'never' } = {},
+  ) {}
 
-  scan(procs: readonly ProcInfo[], input: ScanInput): ScanResult {
-    const app = findAppTree({ procs: makeProcs(procs), initPid: INIT_PID, mainPid: MAIN_PID, lineage: this.lineage });
-    this.lineage = app.lineage;
-    const found = findInstances({ app, initPid: INIT_PID, patterns: this.config.patterns, known: this.known });
-    this.known = found.known;
-    const plan = planStops(
+  scan(procs: readonly ProcInfo[], input: ScanInput): StepResult {
+    let before = this.state;
+    if (input.inFlight) {
+      const underWay = new Map(before.underWay);
+      for (const [id, { key }] of input.inFlight) {
+        if (!underWay.has(id)) underWay.set(id, { key, method: 'terminate', atMs: input.nowMs, siblings: [], dryRun: false, mayCrash: true, settled: true });
+      }
+      before = { ...before, underWay };
+    }
+    const all = makeProcs(procs);
+    if (this.options.settle !== 'never') {
+      // A stop of the model's own ends, as it was made, once its instance's processes are gone.
+      for (const [id, stop] of before.underWay) {
+        if (input.inFlight?.has(id) || stop.dryRun) continue;
+        const pid = Number(id.slice(0, id.indexOf(':')));
+        if (!all.has(pid)) before = finishStop(before, { id, endedBy: stop.method }, input.nowMs);
+      }
+    }
+    const io = input.io ?? new Map<number, number>();
+    const result = stepGuard(
+      before,
       {
         nowMs: input.nowMs,
         uptimeMs: input.nowMs,
         ticksPerSecond: TICKS_PER_SECOND,
         pageBytes: 4096,
-        instances: found.instances,
-        io: input.io ?? new Map(),
+        procs: all,
+        seenChildren: input.seenChildren ?? [],
+        readIo: (pid) => io.get(pid),
         cgroup: input.cgroup ?? {},
+        growthPerSecond: input.growthPerSecond ?? { tasks: 0, bytes: 0 },
       },
-      this.config,
-      this.history,
-      input.inFlight,
+      { config: this.config, initPid: INIT_PID, mainPid: MAIN_PID, dryRun: this.options.dryRun ?? false },
     );
-    this.history = plan.history;
-    return { ...plan, instances: found.instances };
+    // Stops under way that the test passed in are its own: they do not outlive the scan.
+    let state = result.state;
+    if (input.inFlight) {
+      const underWay = new Map(state.underWay);
+      for (const id of input.inFlight.keys()) underWay.delete(id);
+      state = { ...state, underWay };
+    }
+    this.state = state;
+    return { ...result, state };
+  }
+
+  /** Ends a stop the model planned, as the loop does when it hears how it ended. */
+  end(end: StopOutcome, nowMs: number): void {
+    this.state = finishStop(this.state, end, nowMs);
   }
 }
 

@@ -40,7 +40,21 @@ int main(void) {
       mode: 'pid1',
       // unshare needs root; the init itself runs as uid 4242 (PID 1 of the namespace).
       command: ['sh', '-c', `${rootServer} & ${rootServer} & exec sleep 1000`],
-      initArgs: ['--max-per-command', '1', '--idle-after', '1s', '--start-grace', '1s', '--stop-grace', '500ms', '--interval', '200ms', '--grace', '1s'],
+      initArgs: [
+        '--max-per-command',
+        '1',
+        '--idle-after',
+        '1s',
+        '--start-grace',
+        '1s',
+        '--stop-grace',
+        '500ms',
+        '--interval',
+        '200ms',
+        '--grace',
+        '1s',
+        '--app-tolerates-crashes',
+      ],
       wrapInit: ['setpriv', '--reuid', '4242', '--regid', '4242', '--clear-groups'],
     });
     await waitFor(() => lines(run, /^cannot stop MCP instance/).length === 1, { timeoutMs: 30_000, what: 'the failed stop to be said' });

@@ -25,7 +25,7 @@ describe('stopInstance', () => {
     const stat = await waitFor(() => readAllStats().get(ref.pid), { what: 'the launcher' });
     const instance = makeInstance([{ ...stat, argv: ['sh'] }], { pgid: ref.pid });
 
-    const result = await stopInstance(instance, 2000, 20);
+    const result = await stopInstance(instance, { method: 'terminate', graceMs: 2000, pollMs: 20 });
     expect(inGroup(ref.pid)).toEqual([]);
     // The scan's member and the late sleep both got TERM.
     expect(result.termed).toBeGreaterThanOrEqual(2);

@@ -6,7 +6,7 @@ describe('buildReport', () => {
   it('turns the counters into plain objects, so that the report survives JSON', () => {
     const report = reportOf((init, guard) => {
       init.signalsForwarded.set('SIGTERM', 2);
-      recordStop(guard, { atMs: T0, reason: 'orphan', key: 'k', launcherPid: 5, why: 'gone', dryRun: false });
+      recordStop(guard, { atMs: T0, reason: 'orphan', key: 'k', launcherPid: 5, why: 'gone', dryRun: false, method: 'terminate' });
     });
     expect(report.signalsForwarded).toEqual({ SIGTERM: 2 });
     expect(report.guard.stops).toEqual({ orphan: 1 });

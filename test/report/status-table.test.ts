@@ -35,18 +35,33 @@ describe('formatStatus', () => {
   it('lists the last stops, newest first, with their reasons', () => {
     const text = formatStatus(
       reportOf((_, guard) => {
-        guard.stops.set('orphan', 1).set('duplicate', 1);
+        guard.stops.set('orphan', 1).set('duplicate', 1).set('pids-headroom', 1);
+        guard.stopEnds.set('terminate', 1);
         guard.recentStops = [
-          { atMs: T0 + 10_000, reason: 'orphan', key: 'npm exec a', launcherPid: 41, why: 'its launcher died', dryRun: false },
-          { atMs: T0 + 50_000, reason: 'duplicate', key: 'npm exec b', launcherPid: 42, why: 'over the cap', dryRun: true },
+          {
+            atMs: T0 + 10_000,
+            reason: 'orphan',
+            key: 'npm exec a',
+            launcherPid: 41,
+            why: 'its launcher died',
+            dryRun: false,
+            method: 'terminate',
+            endedBy: 'terminate',
+          },
+          { atMs: T0 + 30_000, reason: 'pids-headroom', key: 'npm exec c', launcherPid: 43, why: 'nearing the limit', dryRun: false, method: 'interrupt' },
+          { atMs: T0 + 50_000, reason: 'duplicate', key: 'npm exec b', launcherPid: 42, why: 'over the cap', dryRun: true, method: 'interrupt' },
         ];
+        guard.learnt = [{ key: 'npm exec c', interrupt: 'clean' }];
       }),
     );
     const stops = text.slice(text.indexOf('Stops:'));
     expect(stops).toBe(
-      'Stops: orphan 1, duplicate 1\n' +
+      'Stops: orphan 1, duplicate 1, pids-headroom 1\n' +
+        '  ended: on TERM 1\n' +
         '  10.0s ago: would stop pid 42 (duplicate), npm exec b\n    over the cap\n' +
-        '  50.0s ago: stopped pid 41 (orphan), npm exec a\n    its launcher died\n',
+        '  30.0s ago: stopped pid 43 (pids-headroom, SIGINT sent), npm exec c\n    nearing the limit\n' +
+        '  50.0s ago: stopped pid 41 (orphan, on TERM), npm exec a\n    its launcher died\n' +
+        '\nLearnt from stops:\n  SIGINT ends its servers cleanly: npm exec c\n',
     );
   });
 

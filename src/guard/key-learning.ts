@@ -1,0 +1,131 @@
+// What the guard learns of each key from its own stops: whether SIGINT to its servers ends
+// them cleanly in the app's eyes, and whether the app closes a key's other instances when
+// one of them crashes. The guard cannot read an exit status it is not the parent of; it
+// sees what the app does next. After a crash MetaMCP closes every instance of that server
+// within a moment; after an exit 0 it leaves them alone. Pure.
+import type { StopMethod } from './stops.js';
+
+/** How long after a stop ended the guard watches its key's other instances. */
+export const AFTERMATH_MS = 5000;
+
+/**
+ * What SIGINT to a key's servers does: not tried yet (`unknown`); it ends them and the app
+ * kept the key's other instances (`clean`); it ends them and the app closed the others, as
+ * after a crash (`crash`); or it did not end them within its wait (`ignored`).
+ */
+export type InterruptVerdict = 'unknown' | 'clean' | 'crash' | 'ignored';
+
+/** One instance the app held when the stop was made: the app's close of it is evidence. */
+export type Sibling = { id: string; tasks: number; rssBytes: number };
+
+/** A stop whose key's other instances are being watched. */
+export type Aftermath = { method: StopMethod; endedBy: StopMethod | 'kill'; endedAtMs: number; siblings: readonly Sibling[] };
+
+/** What the guard knows of one key. */
+export type KeyRecord = {
+  interrupt: InterruptVerdict;
+  /** The app closed every other instance of the key after a crash of one (undefined: not seen yet). */
+  crashFreesKey?: boolean;
+  aftermath?: Aftermath;
+};
+
+export const UNKNOWN_KEY: KeyRecord = { interrupt: 'unknown' };
+
+/** One thing learnt, for the log. */
+export type Lesson = {
+  key: string;
+  method: StopMethod;
+  endedBy: StopMethod | 'kill';
+  /** The app closed all `siblings` after the stop (a crash to it), or kept some. */
+  closedAll: boolean;
+  siblings: number;
+  kept: number;
+  record: KeyRecord;
+  /** The siblings the app closed itself, for the demand estimate. */
+  closed: readonly Sibling[];
+};
+
+/**
+ * A stop of the key ended: start watching what the app does with its other instances, unless
+ * an earlier stop's aftermath is being watched (that one goes on: a later stop must not keep
+ * pushing the answer back). An interrupt that did not end a settled tree (a TERM had to
+ * follow) is `ignored` from now on.
+ */
+export function recordStopEnded(
+  record: KeyRecord,
+  stop: { method: StopMethod; endedBy: StopMethod | 'kill'; siblings: readonly Sibling[]; settled?: boolean },
+  nowMs: number,
+): KeyRecord {
+  // Only a settled server's answer to SIGINT says what the key's servers do: a tree still
+  // starting may have no server to answer yet.
+  const ignored = stop.method === 'interrupt' && stop.endedBy !== 'interrupt' && stop.settled !== false;
+  const interrupt: InterruptVerdict = ignored ? 'ignored' : record.interrupt;
+  if (record.aftermath) return { ...record, interrupt };
+  const aftermath = stop.siblings.length > 0 ? { method: stop.method, endedBy: stop.endedBy, endedAtMs: nowMs, siblings: stop.siblings } : undefined;
+  const { aftermath: _previous, ...rest } = record;
+  return { ...rest, interrupt, ...(aftermath ? { aftermath } : {}) };
+}
+
+/**
+ * Looks at the siblings of each watched stop. All gone: the app closed them, so the stop was
+ * a crash to it (an interrupt of this key is one too) and a crash frees the whole key. Some
+ * still there after AFTERMATH_MS: the app kept them (an interrupt was clean; a crash does not
+ * free the key). A `crash` verdict stays: one is enough to know. Siblings the guard stopped
+ * itself meanwhile are left out.
+ */
+export function observeAftermaths(
+  records: ReadonlyMap<string, KeyRecord>,
+  present: ReadonlySet<string>,
+  stoppedByGuard: ReadonlySet<string>,
+  nowMs: number,
+): { records: Map<string, KeyRecord>; lessons: Lesson[] } {
+  const next = new Map(records);
+  const lessons: Lesson[] = [];
+  for (const [key, record] of records) {
+    const aftermath = record.aftermath;
+    if (!aftermath) continue;
+    // Siblings the guard stopped itself tell nothing of what the app does.
+    const watched = { ...aftermath, siblings: aftermath.siblings.filter((sibling) => !stoppedByGuard.has(sibling.id)) };
+    if (watched.siblings.length === 0) {
+      const { aftermath: _dropped, ...rest } = record;
+      next.set(key, rest);
+      continue;
+    }
+    const kept = watched.siblings.filter((sibling) => present.has(sibling.id));
+    const closedAll = kept.length === 0;
+    if (!closedAll && nowMs - watched.endedAtMs < AFTERMATH_MS) continue;
+    const endedClean = watched.endedBy === 'interrupt';
+    let interrupt = record.interrupt;
+    if (endedClean) interrupt = closedAll ? 'crash' : record.interrupt === 'crash' ? 'crash' : 'clean';
+    // A kept sibling says a crash does not free the key only when the stop was a crash for sure.
+    const crashFreesKey = closedAll ? true : endedClean ? record.crashFreesKey : false;
+    const learnt: KeyRecord = { interrupt, ...(crashFreesKey === undefined ? {} : { crashFreesKey }) };
+    next.set(key, learnt);
+    lessons.push({
+      key,
+      method: watched.method,
+      endedBy: watched.endedBy,
+      closedAll,
+      siblings: watched.siblings.length,
+      kept: kept.length,
+      record: learnt,
+      closed: closedAll ? watched.siblings : [],
+    });
+  }
+  return { records: next, lessons };
+}
+
+/** Whether the guard is still waiting to see what the app does after a stop of this key. */
+export function isInAftermath(record: KeyRecord | undefined): boolean {
+  return record?.aftermath !== undefined;
+}
+
+/** What a stop of an instance of this key the app holds costs it, as far as the guard knows. */
+export function costOfStop(record: KeyRecord | undefined): 'clean' | 'crash' {
+  return record?.interrupt === 'clean' ? 'clean' : 'crash';
+}
+
+/** How to stop an instance of this key the app holds: SIGINT first unless it is known not to end it cleanly. */
+export function methodFor(record: KeyRecord | undefined): StopMethod {
+  return record?.interrupt === 'crash' || record?.interrupt === 'ignored' ? 'terminate' : 'interrupt';
+}

@@ -1,0 +1,190 @@
+// What every rule looks at: one scan's instances, how each is judged, and what the guard
+// knows of their keys. Built once per scan, read-only for the rules. Pure.
+import type { CgroupFigures } from '../../cgroup/figures.js';
+import type { Activity, InstanceState } from '../activity.js';
+import type { Headroom } from '../headroom.js';
+import type { Instance } from '../instances.js';
+import { costOfStop, isInAftermath, type KeyRecord } from '../key-learning.js';
+import { isBackedOff, type KeyStarts } from '../respawns.js';
+import type { Stop, StopCost, StopEvidence, StopMethod, StopReason } from '../stops.js';
+
+/** The guard's policy settings. */
+export type GuardConfig = {
+  patterns: readonly RegExp[];
+  /** Most idle instances of one key; beyond it the longest idle go. */
+  maxPerCommand: number;
+  maxInstances?: number | undefined;
+  orphanGraceMs: number;
+  idleAfterMs: number;
+  /** An instance younger than this is starting unless it shows it has started (activity.ts). */
+  startGraceMs: number;
+  /** An instance used within this is busy (at least two scans, so that one quiet scan is not enough). */
+  busyWithinMs: number;
+  pidsHeadroom: Headroom;
+  memoryHeadroom: Headroom;
+  /**
+   * The operator says the app tolerates crashes (--app-tolerates-crashes): the optional trims
+   * and the stops at the high mark may then cost the app a crash, as they may cost nothing.
+   */
+  appToleratesCrashes: boolean;
+};
+
+/** Instances started within this of each other belong to one session asking for several servers. */
+export const COHORT_MS = 1000;
+
+/** What is planned so far in this scan, and what is under way: rules add to it in order. */
+export type Taken = { ids: ReadonlySet<string>; keys: ReadonlySet<string> };
+
+/** One scan as the rules see it. */
+export type RuleContext = {
+  nowMs: number;
+  config: GuardConfig;
+  cgroup: CgroupFigures;
+  pageBytes: number;
+  /** The instances the guard may stop (those the kernel refused are left out). */
+  instances: readonly Instance[];
+  byKey: ReadonlyMap<string, readonly Instance[]>;
+  stateOf: (instance: Instance) => InstanceState;
+  activityOf: (instance: Instance) => Activity;
+  orphanedForMs: (instance: Instance) => number;
+  /** What one instance of the key grows to: tasks and RSS pages. */
+  grownOf: (key: string) => { tasks: number; rssPages: number };
+  recordOf: (key: string) => KeyRecord | undefined;
+  isBackedOff: (key: string) => boolean;
+  /** A stop of the key is under way, or its aftermath is being watched. */
+  isKeyStopping: (key: string) => boolean;
+  /** Growth of usage over the last moment, per second, as the polls saw it. */
+  growthPerSecond: { tasks: number; bytes: number };
+};
+
+export type RuleContextInput = Omit<
+  RuleContext,
+  'byKey' | 'stateOf' | 'activityOf' | 'orphanedForMs' | 'grownOf' | 'recordOf' | 'isBackedOff' | 'isKeyStopping'
+> & {
+  states: ReadonlyMap<string, InstanceState>;
+  activity: ReadonlyMap<string, Activity>;
+  orphanSinceMs: ReadonlyMap<string, number>;
+  grownByKey: ReadonlyMap<string, { tasks: number; rssPages: number }>;
+  records: ReadonlyMap<string, KeyRecord>;
+  starts: ReadonlyMap<string, KeyStarts>;
+  /** Keys with a stop under way. */
+  keysInFlight: ReadonlySet<string>;
+};
+
+/** The context of one scan. */
+export function makeRuleContext(input: RuleContextInput): RuleContext {
+  const byKey = new Map<string, Instance[]>();
+  for (const instance of input.instances) {
+    const group = byKey.get(instance.key);
+    if (group) group.push(instance);
+    else byKey.set(instance.key, [instance]);
+  }
+  return {
+    nowMs: input.nowMs,
+    config: input.config,
+    cgroup: input.cgroup,
+    pageBytes: input.pageBytes,
+    instances: input.instances,
+    growthPerSecond: input.growthPerSecond,
+    byKey,
+    stateOf: (instance) => input.states.get(instance.id)!,
+    activityOf: (instance) => input.activity.get(instance.id)!,
+    orphanedForMs: (instance) => input.nowMs - (input.orphanSinceMs.get(instance.id) ?? input.nowMs),
+    grownOf: (key) => input.grownByKey.get(key) ?? { tasks: 0, rssPages: 0 },
+    recordOf: (key) => input.records.get(key),
+    isBackedOff: (key) => isBackedOff(input.starts.get(key), input.nowMs),
+    isKeyStopping: (key) => input.keysInFlight.has(key) || isInAftermath(input.records.get(key)),
+  };
+}
+
+/**
+ * Quiet: no instance of the key is serving anyone, none was started within the busy window
+ * (an app starts one when a session asks for that server: that session is in flight), and
+ * none is being stopped. An app like MetaMCP closes a server's idle and in-use instances
+ * when one of them crashes, but not the connections it is still opening: older starting
+ * siblings do not make a key busy.
+ */
+export function isQuiet(ctx: RuleContext, key: string, taken: Taken): boolean {
+  if (taken.keys.has(key) || ctx.isKeyStopping(key) || hasFreshStart(ctx, key)) return false;
+  return (ctx.byKey.get(key) ?? []).every((i) => !ctx.stateOf(i).busy);
+}
+
+/**
+ * An instance of the key started within the busy window: a session asked for the server just
+ * now, and the instance it took (an app's idle spare) may not show its use yet.
+ */
+export function hasFreshStart(ctx: RuleContext, key: string): boolean {
+  return (ctx.byKey.get(key) ?? []).some((i) => ctx.nowMs - ctx.activityOf(i).firstSeenMs < ctx.config.busyWithinMs);
+}
+
+/**
+ * The instance a session may just have taken: when a session asks for a server, an app like
+ * MetaMCP hands it the idle spare (its youngest settled instance) and starts a replacement.
+ * While that replacement is fresh, the spare's use may not show yet.
+ */
+export function mayJustBeTaken(ctx: RuleContext, instance: Instance): boolean {
+  if (!hasFreshStart(ctx, instance.key)) return false;
+  const settled = (ctx.byKey.get(instance.key) ?? []).filter((i) => !ctx.stateOf(i).starting && !i.orphaned);
+  const youngest = settled.reduce<Instance | undefined>(
+    (best, i) => (best === undefined || i.launcher.startTicks > best.launcher.startTicks ? i : best),
+    undefined,
+  );
+  return youngest === instance;
+}
+
+/** Quiet, and nothing of the key is starting either: the moment for a trim nothing forces. */
+export function isAtRest(ctx: RuleContext, key: string, taken: Taken): boolean {
+  return isQuiet(ctx, key, taken) && (ctx.byKey.get(key) ?? []).every((i) => !ctx.stateOf(i).starting);
+}
+
+/**
+ * A session asking for several servers starts one of each at once (MetaMCP lists every
+ * server's tools before the session's first call): while one of them still starts, the
+ * others are waited for, however quiet they are.
+ */
+export function isAwaited(ctx: RuleContext, instance: Instance): boolean {
+  const seenMs = ctx.activityOf(instance).firstSeenMs;
+  return ctx.instances.some(
+    (other) => other.key !== instance.key && ctx.stateOf(other).starting && Math.abs(ctx.activityOf(other).firstSeenMs - seenMs) <= COHORT_MS,
+  );
+}
+
+/** What stopping this instance costs the app. */
+export function costOf(ctx: RuleContext, instance: Instance): StopCost {
+  return instance.orphaned ? 'free' : costOfStop(ctx.recordOf(instance.key));
+}
+
+/** Settled and not in use now: the first that may go. */
+export function isSettledAndUnused(ctx: RuleContext, instance: Instance): boolean {
+  const state = ctx.stateOf(instance);
+  return !state.starting && !state.busy;
+}
+
+/** Longest idle first, the oldest first among equals. */
+export function longestIdleFirst(ctx: RuleContext, instances: readonly Instance[]): Instance[] {
+  return [...instances].sort((a, b) => ctx.stateOf(b).idleMs - ctx.stateOf(a).idleMs || a.launcher.startTicks - b.launcher.startTicks);
+}
+
+/** The stop of one instance, with its evidence. */
+export function makeStop(
+  ctx: RuleContext,
+  instance: Instance,
+  reason: StopReason,
+  method: StopMethod,
+  extra: Pick<StopEvidence, 'pressure' | 'projected' | 'awaited'> = {},
+): Stop {
+  const others = (ctx.byKey.get(instance.key) ?? []).filter((i) => i !== instance);
+  return {
+    instance,
+    reason,
+    method,
+    evidence: {
+      ...ctx.stateOf(instance),
+      instancesOfKey: others.length + 1,
+      busyOfKey: others.filter((i) => ctx.stateOf(i).busy).length,
+      startingOfKey: others.filter((i) => ctx.stateOf(i).starting).length,
+      cost: costOf(ctx, instance),
+      ...extra,
+    },
+  };
+}

@@ -1,0 +1,192 @@
+// Headroom: keeping a limit (pids or memory) from being reached, by stops that cost the app
+// as little as the pressure allows. At the limit the kernel chooses for the guard: the next
+// fork fails and a launcher aborts (a crash to the app too), or the OOM killer takes the
+// biggest process, most often the app itself. The guard's choice is always better.
+import { type Watermarks, watermarksOf } from '../headroom.js';
+import type { Instance } from '../instances.js';
+import { methodFor } from '../key-learning.js';
+import type { Pressure, Stop, StopReason } from '../stops.js';
+import { costOf, isAwaited, isQuiet, isSettledAndUnused, longestIdleFirst, makeStop, mayJustBeTaken, type RuleContext, type Taken } from './context.js';
+
+/** How far ahead the growth of the last moment is projected: about what a stop takes to free its tasks. */
+export const PROJECTION_HORIZON_MS = 1000;
+
+/** One limit as a rule sees it. */
+export type LimitSpec = {
+  reason: StopReason;
+  usage: number;
+  marks: Watermarks;
+  /** An instance's share of the usage now. */
+  weigh: (instance: Instance) => number;
+  /** What one instance of the key grows to, in the same unit. */
+  grown: (key: string) => number;
+  /** Usage growth per second in the last moment. */
+  growthPerSecond: number;
+  /**
+   * Reaching the limit kills a process (memory) rather than failing a fork (pids): starting
+   * trees are weighed against the critical mark rather than the limit, and those of a key
+   * with no busy instance may go once urgent.
+   */
+  killsAtLimit: boolean;
+};
+
+/** The pids limit as the headroom rule sees it, or undefined without one. */
+export function pidsLimitOf(ctx: RuleContext): LimitSpec | undefined {
+  const pids = ctx.cgroup.pids;
+  if (pids?.maxTasks === undefined) return undefined;
+  return {
+    reason: 'pids-headroom',
+    usage: pids.currentTasks,
+    marks: watermarksOf(ctx.config.pidsHeadroom, pids.maxTasks),
+    weigh: (i) => i.tasks,
+    grown: (key) => ctx.grownOf(key).tasks,
+    growthPerSecond: ctx.growthPerSecond.tasks,
+    killsAtLimit: false,
+  };
+}
+
+/** The memory limit as the headroom rule sees it, or undefined without one. */
+export function memoryLimitOf(ctx: RuleContext): LimitSpec | undefined {
+  const memory = ctx.cgroup.memory;
+  if (memory?.limitBytes === undefined) return undefined;
+  return {
+    reason: 'memory-headroom',
+    usage: memory.workingSetBytes,
+    marks: watermarksOf(ctx.config.memoryHeadroom, memory.limitBytes),
+    weigh: (i) => i.rssPages * ctx.pageBytes,
+    grown: (key) => ctx.grownOf(key).rssPages * ctx.pageBytes,
+    growthPerSecond: ctx.growthPerSecond.bytes,
+    killsAtLimit: true,
+  };
+}
+
+/** How near the limit is now, and the usage projected once the trees starting now have grown. */
+export function judgePressure(
+  ctx: RuleContext,
+  limit: LimitSpec,
+  taken: Taken,
+): { pressure: Pressure | undefined; expected: number; growing: (i: Instance) => number } {
+  const growing = (i: Instance) => (ctx.stateOf(i).starting ? Math.max(0, limit.grown(i.key) - limit.weigh(i)) : 0);
+  if (limit.usage < limit.marks.high) return { pressure: undefined, expected: limit.usage, growing };
+  const staying = ctx.instances.filter((i) => !taken.ids.has(i.id));
+  const inflow = (Math.max(0, limit.growthPerSecond) * PROJECTION_HORIZON_MS) / 1000;
+  const expected = limit.usage + sum(staying, growing) + inflow;
+  const danger = limit.killsAtLimit ? limit.marks.critical : limit.marks.limit;
+  const pressure: Pressure = limit.usage >= limit.marks.critical ? 'critical' : expected >= danger ? 'urgent' : 'high';
+  return { pressure, expected, growing };
+}
+
+/**
+ * Stops instances until usage, less what is being stopped, would be under the low mark, or
+ * no candidate may go at this pressure. In the order of what a stop costs the app:
+ * 1. orphans (nothing holds them), oldest first;
+ * 2. settled instances not in use whose key's servers end cleanly on SIGINT (an exit 0,
+ *    which the app does not count as a crash), not waited for by a session, and not the one
+ *    a session may just have taken (mayJustBeTaken). At the high mark nothing else: the limit is not in danger yet, and a crash there
+ *    may be one the app never needed, unless the operator said it tolerates them;
+ * 3. once urgent: settled instances not in use of quiet keys, not waited for, longest idle
+ *    first, SIGINT first (what the app does next teaches the guard what SIGINT is to it);
+ * 4. once urgent: settled instances not in use of keys with no busy instance (a crash closes
+ *    the key's busy instances too, and their requests fail), but not one a session may just
+ *    have taken;
+ * 5. once critical: any settled instance, busy ones too, longest idle first;
+ * 6. starting trees, by TERM, youngest first: once critical, while, grown, they would pass
+ *    the critical mark; once urgent, while they would reach the limit itself (for memory,
+ *    the critical mark, on keys with no busy instance). Each throws away its start (seconds
+ *    of CPU for npx), and an app like MetaMCP retries it in 5 s; the kernel would fail a
+ *    fork of one of them at the limit anyway, and others' forks with it.
+ * A stop that may be a crash goes one per key at a time (the app closes the key's other
+ * instances itself; once that was seen, they count as freed too), unless the limit itself
+ * would be reached otherwise.
+ */
+export function relieve(ctx: RuleContext, limit: LimitSpec | undefined, taken: Taken): Stop[] {
+  if (limit === undefined) return [];
+  const { pressure, expected, growing } = judgePressure(ctx, limit, taken);
+  if (pressure === undefined) return [];
+  const ids = new Set(taken.ids);
+  const keys = new Set(taken.keys);
+  const stops: Stop[] = [];
+  let projected =
+    expected -
+    sum(
+      ctx.instances.filter((i) => taken.ids.has(i.id)),
+      limit.weigh,
+    );
+  const stayingNow = () => ctx.instances.filter((i) => !ids.has(i.id));
+  const urgent = pressure !== 'high';
+  const crashesAllowed = urgent || ctx.config.appToleratesCrashes;
+  const hasBusy = (key: string) => (ctx.byKey.get(key) ?? []).some((i) => ctx.stateOf(i).busy);
+
+  const take = (candidate: Instance) => {
+    const cost = costOf(ctx, candidate);
+    // A tree still starting may have no server yet to answer SIGINT, and under pressure no time to wait for one.
+    const method = candidate.orphaned || ctx.stateOf(candidate).starting ? 'terminate' : methodFor(ctx.recordOf(candidate.key));
+    stops.push(makeStop(ctx, candidate, limit.reason, method, { pressure, projected, awaited: isAwaited(ctx, candidate) }));
+    ids.add(candidate.id);
+    projected -= limit.weigh(candidate) + growing(candidate);
+    if (cost !== 'crash') return;
+    keys.add(candidate.key);
+    // Seen before: the app closes the key's other settled instances after a crash of one.
+    if (ctx.recordOf(candidate.key)?.crashFreesKey === true) {
+      for (const sibling of ctx.byKey.get(candidate.key) ?? []) {
+        if (ids.has(sibling.id) || ctx.stateOf(sibling).starting) continue;
+        ids.add(sibling.id);
+        projected -= limit.weigh(sibling);
+      }
+    }
+  };
+  // A crash-costing stop waits while its key is being stopped, unless the limit itself is at
+  // stake; and for the app's answer to the last one, unless a crash was seen not to free the key.
+  const awaitsAnswer = (key: string) => ctx.isKeyStopping(key) && ctx.recordOf(key)?.crashFreesKey !== false;
+  const keyOpen = (i: Instance) => costOf(ctx, i) !== 'crash' || projected >= limit.marks.limit || (!keys.has(i.key) && !awaitsAnswer(i.key));
+  const tiers: ((i: Instance) => boolean)[] = [
+    (i) => costOf(ctx, i) === 'clean' && isSettledAndUnused(ctx, i) && !isAwaited(ctx, i) && !mayJustBeTaken(ctx, i),
+    (i) => crashesAllowed && isSettledAndUnused(ctx, i) && isQuiet(ctx, i.key, { ids, keys }) && !isAwaited(ctx, i),
+    (i) => urgent && isSettledAndUnused(ctx, i) && !hasBusy(i.key) && !mayJustBeTaken(ctx, i),
+    (i) => pressure === 'critical' && !ctx.stateOf(i).starting,
+  ];
+
+  const orphans = stayingNow()
+    .filter((i) => i.orphaned)
+    .sort((a, b) => a.launcher.startTicks - b.launcher.startTicks || a.launcher.pid - b.launcher.pid);
+  for (const orphan of orphans) {
+    if (projected < limit.marks.low) break;
+    take(orphan);
+  }
+  while (projected >= limit.marks.low) {
+    const open = stayingNow().filter((i) => !i.orphaned && keyOpen(i));
+    let candidate: Instance | undefined;
+    for (const tier of tiers) {
+      candidate = longestIdleFirst(ctx, open.filter(tier))[0];
+      if (candidate) break;
+    }
+    if (!candidate) break;
+    take(candidate);
+  }
+  // Once critical, starting trees go while, grown, they would pass the critical mark; once
+  // urgent, while they would reach the limit itself (for memory, the critical mark, on keys
+  // with no busy instance): the kernel's way of stopping them there is worse.
+  const startingMayGo = (i: Instance) => ctx.stateOf(i).starting && (pressure === 'critical' || !limit.killsAtLimit || !hasBusy(i.key));
+  const startingFloor = pressure === 'critical' || limit.killsAtLimit ? limit.marks.critical : limit.marks.limit;
+  while (urgent && projected >= startingFloor) {
+    const open = stayingNow().filter((i) => !i.orphaned && startingMayGo(i) && (limit.killsAtLimit || keyOpen(i)));
+    const youngest = open.sort((a, b) => b.launcher.startTicks - a.launcher.startTicks || b.launcher.pid - a.launcher.pid)[0];
+    if (!youngest) break;
+    take(youngest);
+  }
+  return stops;
+}
+
+/** The pids headroom rule. */
+export function relievePids(ctx: RuleContext, taken: Taken): Stop[] {
+  return relieve(ctx, pidsLimitOf(ctx), taken);
+}
+
+/** The memory headroom rule. */
+export function relieveMemory(ctx: RuleContext, taken: Taken): Stop[] {
+  return relieve(ctx, memoryLimitOf(ctx), taken);
+}
+
+function sum(instances: readonly Instance[], weigh: (i: Instance) => number): number {
+  return instances.reduce((total, instance) => total + weigh(instance), 0);
+}

@@ -1,0 +1,49 @@
+// What a stop is: why it is made, how, what it costs the app, and the evidence behind it.
+import type { InstanceState } from './activity.js';
+import type { Instance } from './instances.js';
+
+/** Why an instance is stopped; the metrics and the report read this list, so a new reason reaches them. */
+export const STOP_REASONS = ['orphan', 'duplicate', 'max-instances', 'pids-headroom', 'memory-headroom'] as const;
+export type StopReason = (typeof STOP_REASONS)[number];
+
+/**
+ * How an instance is stopped. `interrupt`: SIGINT to its server processes alone, which many
+ * servers answer by exiting 0 (their launcher then exits 0 too), and an app like MetaMCP does
+ * not count an exit 0 as a crash; if the tree is not gone within a moment, `terminate` follows.
+ * `terminate`: TERM to the launcher's process group, the stop grace, then KILL.
+ */
+export const STOP_METHODS = ['interrupt', 'terminate'] as const;
+export type StopMethod = (typeof STOP_METHODS)[number];
+
+/**
+ * What a stop costs the app, as far as the guard knows: `free` (an orphan: nothing holds it),
+ * `clean` (its key's servers were seen to end cleanly on SIGINT, and the app kept the key's
+ * other instances), or `crash` (the app counts it, and may close every instance of the key).
+ */
+export const STOP_COSTS = ['free', 'clean', 'crash'] as const;
+export type StopCost = (typeof STOP_COSTS)[number];
+
+/**
+ * How near a limit is: `high` (usage at the high mark; only stops that cost the app nothing),
+ * `urgent` (the projection reaches the limit: the trees starting now, grown, and the growth
+ * of the last moment; for memory its critical mark), `critical` (usage at the critical mark).
+ */
+export type Pressure = 'high' | 'urgent' | 'critical';
+
+/** Why this instance and not another: the evidence of one decision. */
+export type StopEvidence = InstanceState & {
+  /** Instances of the same key in the snapshot, this one included. */
+  instancesOfKey: number;
+  /** Of the other instances of its key, how many were busy or still starting (spared). */
+  busyOfKey: number;
+  startingOfKey: number;
+  cost: StopCost;
+  /** Under pressure: how near the limit was, and the usage projected at that moment. */
+  pressure?: Pressure;
+  projected?: number;
+  /** Another server started with it (a session asking for several) is still starting. */
+  awaited?: boolean;
+};
+
+/** One instance to stop, and why. */
+export type Stop = { instance: Instance; reason: StopReason; method: StopMethod; evidence: StopEvidence };

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { DEMAND_WINDOW_MS, EMPTY_DEMAND, judgeDemand, recordForced } from '../../src/guard/demand.js';
+
+const figures = { limit: 'pids' as const, limitAmount: 300, usage: 250, headroom: { percent: 20 }, keys: 4, instances: 10, perTree: 23 };
+const stop = (atMs: number) => ({ atMs, key: 'k', instances: 1, amount: 23 });
+
+describe('demand', () => {
+  it('says nothing after one forced stop: a single stop is not steady demand', () => {
+    const state = recordForced(EMPTY_DEMAND, [stop(0)], 0);
+    expect(judgeDemand(state, { ...figures, usage: 290 }, 0)).toMatchObject({ newEpisode: false });
+    expect(judgeDemand(state, { ...figures, usage: 290 }, 0).exceeded).toBeUndefined();
+  });
+
+  it('says nothing of a burst of forced stops: steady demand lasts', () => {
+    const state = recordForced(EMPTY_DEMAND, [stop(0), stop(100), stop(200)], 200);
+    expect(judgeDemand(state, figures, 200).exceeded).toBeUndefined();
+  });
+
+  it('says once that the demand exceeds the limit, with the limit that would fit', () => {
+    let state = recordForced(EMPTY_DEMAND, [stop(0), stop(5000), stop(10_000)], 10_000);
+    const first = judgeDemand(state, figures, 10_000);
+    // 250 + 3 × 23 = 319 ≥ 300; at 20% headroom 319 / 0.8 → 399.
+    expect(first).toMatchObject({ newEpisode: true, exceeded: { demand: 319, needed: 399, forcedStops: 3, instances: 13, keys: 4, perTree: 23 } });
+    state = first.state;
+    const again = judgeDemand(recordForced(state, [stop(11_000)], 11_000), figures, 11_000);
+    expect(again.newEpisode).toBe(false);
+    expect(again.exceeded?.forcedStops).toBe(4);
+  });
+
+  it('keeps the episode while stops are forced, and ends it after five quiet minutes', () => {
+    const said = judgeDemand(recordForced(EMPTY_DEMAND, [stop(0), stop(5000), stop(10_000)], 10_000), figures, 10_000).state;
+    const later = judgeDemand(said, figures, 10_000 + DEMAND_WINDOW_MS);
+    expect(later.exceeded).toBeDefined();
+    const over = judgeDemand(later.state, figures, 10_000 + 5 * 60_000);
+    expect(over.exceeded).toBeUndefined();
+    expect(over.state.saidAtMs).toBeUndefined();
+  });
+
+  it('does not count what stayed under the limit', () => {
+    const state = recordForced(EMPTY_DEMAND, [stop(0), stop(1000)], 1000);
+    expect(judgeDemand(state, { ...figures, usage: 200 }, 1000).exceeded).toBeUndefined();
+  });
+});

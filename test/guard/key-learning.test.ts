@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { AFTERMATH_MS, costOfStop, type KeyRecord, methodFor, observeAftermaths, recordStopEnded, UNKNOWN_KEY } from '../../src/guard/key-learning.js';
+
+const KEY = 'npm exec @modelcontextprotocol/server-a';
+const SIBLINGS = [
+  { id: 's1', tasks: 23, rssBytes: 1 },
+  { id: 's2', tasks: 23, rssBytes: 1 },
+];
+
+function afterStop(method: 'interrupt' | 'terminate', endedBy: 'interrupt' | 'terminate' | 'kill', siblings = SIBLINGS): Map<string, KeyRecord> {
+  return new Map([[KEY, recordStopEnded(UNKNOWN_KEY, { method, endedBy, siblings }, 1000)]]);
+}
+
+describe('key learning', () => {
+  it('learns that SIGINT ends a key cleanly when the app keeps its other instances', () => {
+    const records = afterStop('interrupt', 'interrupt');
+    expect(observeAftermaths(records, new Set(['s1', 's2']), new Set(), 1000 + AFTERMATH_MS - 1).lessons).toEqual([]);
+    const { records: learnt, lessons } = observeAftermaths(records, new Set(['s1', 's2']), new Set(), 1000 + AFTERMATH_MS);
+    expect(learnt.get(KEY)).toEqual({ interrupt: 'clean' });
+    expect(lessons).toMatchObject([{ key: KEY, closedAll: false, siblings: 2, kept: 2 }]);
+    expect(costOfStop(learnt.get(KEY))).toBe('clean');
+    expect(methodFor(learnt.get(KEY))).toBe('interrupt');
+  });
+
+  it('learns that SIGINT is a crash to the app, and that a crash frees the key, when the app closes them all', () => {
+    const { records, lessons } = observeAftermaths(afterStop('interrupt', 'interrupt'), new Set(), new Set(), 1500);
+    expect(records.get(KEY)).toEqual({ interrupt: 'crash', crashFreesKey: true });
+    expect(lessons[0]).toMatchObject({ closedAll: true, closed: SIBLINGS });
+    expect(costOfStop(records.get(KEY))).toBe('crash');
+    expect(methodFor(records.get(KEY))).toBe('terminate');
+  });
+
+  it('learns that a crash does not free the key when the app keeps the others after a TERM', () => {
+    const { records } = observeAftermaths(afterStop('terminate', 'terminate'), new Set(['s2']), new Set(), 1000 + AFTERMATH_MS);
+    expect(records.get(KEY)).toEqual({ interrupt: 'unknown', crashFreesKey: false });
+  });
+
+  it('calls SIGINT ignored when a TERM had to follow it, and does not try it again', () => {
+    const record = recordStopEnded(UNKNOWN_KEY, { method: 'interrupt', endedBy: 'terminate', siblings: [] }, 1000);
+    expect(record).toEqual({ interrupt: 'ignored' });
+    expect(methodFor(record)).toBe('terminate');
+  });
+
+  it('keeps a crash verdict: one is enough to know', () => {
+    const crashed = new Map([
+      [KEY, recordStopEnded({ interrupt: 'crash', crashFreesKey: true }, { method: 'interrupt', endedBy: 'interrupt', siblings: SIBLINGS }, 1000)],
+    ]);
+    expect(observeAftermaths(crashed, new Set(['s1']), new Set(), 1000 + AFTERMATH_MS).records.get(KEY)!.interrupt).toBe('crash');
+  });
+
+  it("leaves out siblings the guard stopped itself: their going is not the app's answer", () => {
+    const { records, lessons } = observeAftermaths(afterStop('interrupt', 'interrupt'), new Set(), new Set(['s1', 's2']), 1500);
+    expect(lessons).toEqual([]);
+    expect(records.get(KEY)).toEqual({ interrupt: 'unknown' });
+  });
+});
+
+describe('key learning under a run of stops', () => {
+  it('keeps watching the first stop while later ones end: the answer is not pushed back', () => {
+    const first = recordStopEnded(UNKNOWN_KEY, { method: 'interrupt', endedBy: 'interrupt', siblings: SIBLINGS }, 1000);
+    const second = recordStopEnded(first, { method: 'interrupt', endedBy: 'interrupt', siblings: [{ id: 's3', tasks: 1, rssBytes: 1 }] }, 3000);
+    expect(second.aftermath?.endedAtMs).toBe(1000);
+    const { records } = observeAftermaths(new Map([[KEY, second]]), new Set(['s1']), new Set(['s2']), 1000 + AFTERMATH_MS);
+    expect(records.get(KEY)!.interrupt).toBe('clean');
+  });
+});

@@ -1,0 +1,315 @@
+import { describe, expect, it } from 'vitest';
+import type { ProcInfo } from '../../../src/proc/snapshot.js';
+import { keyOf, knowKey, pkgA, pkgB, scanUntil, stopped, trees, used } from '../../helpers/scans.js';
+import { GuardModel, INIT_PID, makeConfig, makeNpmTree, pidsAt } from '../../helpers/snapshots.js';
+
+// 200 max, 20% → high 160, critical 180, low 140. Each tree is 23 tasks.
+// A growth of 40 tasks a second over the last moment puts the projection 40 above usage.
+const GROWING = { tasks: 40, bytes: 0 };
+
+describe('relieve (pids): at the high mark, only stops that cost the app nothing', () => {
+  it('stops nothing below the high watermark', () => {
+    expect(scanUntil(new GuardModel(), trees(3, pkgA, 100), 20_000, 30_000, { cgroup: pidsAt(159) }).stops).toEqual([]);
+  });
+
+  it('stops instances of keys whose servers end cleanly, by SIGINT, more than one per key, until under the low mark', () => {
+    const model = new GuardModel();
+    knowKey(model, pkgA, { interrupt: 'clean' });
+    const procs = [...trees(2, pkgA, 100), ...trees(2, pkgB, 500)];
+    scanUntil(model, procs, 20_000, 30_000);
+    const plan = model.scan(procs, { nowMs: 31_000, cgroup: pidsAt(170) });
+    // 170 → 147 → 124: both of A; B's stop would be a crash, and nothing forces one.
+    expect(stopped(plan)).toEqual([
+      [100, 'pids-headroom'],
+      [110, 'pids-headroom'],
+    ]);
+    expect(plan.stops.every((s) => s.method === 'interrupt' && s.evidence.cost === 'clean' && s.evidence.pressure === 'high')).toBe(true);
+  });
+
+  it('stops nothing of keys whose stop may be a crash: the app may never need one', () => {
+    expect(scanUntil(new GuardModel(), [...trees(2, pkgA, 100), ...trees(2, pkgB, 500)], 20_000, 31_000, { cgroup: pidsAt(179) }).stops).toEqual([]);
+  });
+
+  it('with --app-tolerates-crashes, stops the longest idle instances of quiet keys, one per key', () => {
+    const model = new GuardModel(makeConfig({ appToleratesCrashes: true }));
+    const procs = [...trees(2, pkgA, 100), ...trees(2, pkgB, 500)];
+    scanUntil(model, procs, 20_000, 30_000);
+    // B's instances were used at 31 s; A's were not: A goes first.
+    const later = used(procs.filter((p) => p.pid >= 500)).concat(procs.filter((p) => p.pid < 500));
+    const plans = [31_000, 32_000, 33_000, 34_000].map((nowMs) => model.scan(later, { nowMs, cgroup: pidsAt(170) }));
+    expect(plans.flatMap(stopped)).toEqual([
+      [100, 'pids-headroom'],
+      [500, 'pids-headroom'],
+    ]);
+    // A's goes at once; B's once its use is a busy window old.
+    expect(plans.map((p) => p.stops.length)).toEqual([1, 1, 0, 0]);
+    expect(plans.flatMap((p) => p.stops).every((s) => s.evidence.pressure === 'high' && !s.evidence.busy && !s.evidence.starting)).toBe(true);
+  });
+
+  it('spares the instance a session may just have taken: the youngest settled one, while its replacement is fresh', () => {
+    const model = new GuardModel();
+    knowKey(model, pkgA, { interrupt: 'clean' });
+    const settled = trees(2, pkgA, 100);
+    scanUntil(model, settled, 20_000, 30_000);
+    const fresh = makeNpmTree(300, { pkg: pkgA, startTicks: 3090 })[0]!;
+    // 100 and 110 are idle; 110, the youngest, may be the spare a session took at 30.9 s.
+    expect(stopped(model.scan([...settled, fresh], { nowMs: 31_000, cgroup: pidsAt(165) }))).toEqual([[100, 'pids-headroom']]);
+  });
+
+  it('takes orphans first, even within their grace', () => {
+    const model = new GuardModel();
+    model.scan([...makeNpmTree(100, { pkg: pkgA }), ...trees(2, pkgB, 500)], { nowMs: 20_000 });
+    const [, sh, server] = makeNpmTree(100, { pkg: pkgA });
+    const plan = model.scan([{ ...sh!, ppid: INIT_PID }, server!, ...trees(2, pkgB, 500)], { nowMs: 21_000, cgroup: pidsAt(165) });
+    expect(plan.stops.map((s) => [s.instance.id, s.evidence.cost])).toEqual([['100:100', 'free']]);
+  });
+
+  it('accepts a headroom in tasks, and ignores a cgroup without a limit', () => {
+    const procs = trees(2, pkgA, 100);
+    const planAt = (config: Parameters<typeof makeConfig>[0], cgroup: ReturnType<typeof pidsAt>) => {
+      const model = new GuardModel(makeConfig({ appToleratesCrashes: true, ...config }));
+      scanUntil(model, procs, 20_000, 30_000);
+      return model.scan(procs, { nowMs: 31_000, cgroup });
+    };
+    expect(planAt({ pidsHeadroom: { amount: 30 } }, pidsAt(171)).stops).toHaveLength(1);
+    expect(planAt({ pidsHeadroom: { amount: 20 } }, pidsAt(171)).stops).toEqual([]);
+    expect(planAt({}, { pids: { currentTasks: 100_000, dir: '/' } }).stops).toEqual([]);
+  });
+});
+
+describe('relieve (pids): once the projection reaches the limit', () => {
+  it('stops the longest idle instances of quiet keys, one per key, SIGINT first', () => {
+    const model = new GuardModel();
+    const procs = [...trees(2, pkgA, 100), ...trees(2, pkgB, 500)];
+    scanUntil(model, procs, 20_000, 30_000);
+    // 165 + 40 ≥ 200: urgent.
+    const plan = model.scan(procs, { nowMs: 31_000, cgroup: pidsAt(165), growthPerSecond: GROWING });
+    expect(stopped(plan)).toEqual([
+      [100, 'pids-headroom'],
+      [500, 'pids-headroom'],
+    ]);
+    expect(plan.stops.map((s) => [s.method, s.evidence.cost, s.evidence.pressure])).toEqual([
+      ['interrupt', 'crash', 'urgent'],
+      ['interrupt', 'crash', 'urgent'],
+    ]);
+  });
+
+  it('does not interrupt a key whose servers SIGINT does not end cleanly: TERM at once', () => {
+    const model = new GuardModel();
+    knowKey(model, pkgA, { interrupt: 'ignored' });
+    const procs = trees(2, pkgA, 100);
+    scanUntil(model, procs, 20_000, 30_000);
+    expect(model.scan(procs, { nowMs: 31_000, cgroup: pidsAt(165), growthPerSecond: GROWING }).stops.map((s) => s.method)).toEqual(['terminate']);
+  });
+
+  it('waits while every key has a busy instance, short of critical', () => {
+    const model = new GuardModel();
+    const settled = trees(3, pkgA, 100);
+    scanUntil(model, settled, 20_000, 30_000);
+    // 120 serves a request: A is busy, and A is the only key.
+    const busy = settled.map((p) => (p.pid >= 120 ? { ...p, cpuTicks: 3 } : p));
+    expect(model.scan(busy, { nowMs: 31_000, cgroup: pidsAt(175), growthPerSecond: GROWING }).stops).toEqual([]);
+    // At the critical mark the limit comes first: the longest idle goes.
+    expect(stopped(model.scan(busy, { nowMs: 31_100, cgroup: pidsAt(185) }))).toEqual([[100, 'pids-headroom']]);
+  });
+
+  it('a sibling that is still starting does not hold back the stop of an idle one', () => {
+    const model = new GuardModel();
+    const settled = trees(3, pkgA, 100);
+    scanUntil(model, settled, 20_000, 30_000);
+    // Launched at 27.5 s, seen since 28 s, still loading (its CPU moves).
+    let starting = makeNpmTree(300, { pkg: pkgA, startTicks: 2750 });
+    let plan = model.scan(settled, { nowMs: 27_900 });
+    for (let t = 28_000; t <= 31_000; t += 1000) {
+      starting = used(starting);
+      plan = model.scan([...settled, ...starting], { nowMs: t, cgroup: t === 31_000 ? pidsAt(165) : undefined, growthPerSecond: GROWING });
+    }
+    expect(stopped(plan)).toEqual([[100, 'pids-headroom']]);
+    expect(plan.stops[0]!.evidence).toMatchObject({ pressure: 'urgent', startingOfKey: 1, busyOfKey: 0 });
+  });
+
+  it('when the trees already there will reach the limit once grown, stops an idle one first', () => {
+    const model = new GuardModel();
+    // Two full trees of A teach the guard that one grows to 23 tasks.
+    const settled = trees(2, pkgA, 100);
+    scanUntil(model, settled, 20_000, 27_000);
+    // Four launchers of A that have not started their servers yet (11 tasks each, 12 more to come).
+    const launchers = [300, 310, 320, 330].map((pid) => makeNpmTree(pid, { pkg: pkgA, startTicks: 2750 + pid })[0]!);
+    scanUntil(model, [...settled, ...launchers], 28_000, 30_000);
+    // 165 + 4 × 12 = 213 ≥ 200: 100 goes; A is then being stopped, so nothing else of A in this scan.
+    const plan = model.scan([...settled, ...launchers], { nowMs: 31_000, cgroup: pidsAt(165) });
+    expect(stopped(plan)).toEqual([[100, 'pids-headroom']]);
+    expect(plan.stops[0]!.evidence).toMatchObject({ pressure: 'urgent', starting: false });
+  });
+
+  it('stops more than one instance of a key at once only when the limit itself would be reached otherwise', () => {
+    const settled = trees(4, pkgA, 100);
+    const model = new GuardModel();
+    scanUntil(model, settled, 20_000, 30_000);
+    expect(stopped(model.scan(settled, { nowMs: 31_000, cgroup: pidsAt(185) }))).toEqual([[100, 'pids-headroom']]);
+    const model2 = new GuardModel();
+    scanUntil(model2, settled, 20_000, 30_000);
+    // Over the limit (a cgroup whose pids.max was lowered): 224 → 201 is still at the limit, → 178 is not.
+    expect(stopped(model2.scan(settled, { nowMs: 31_000, cgroup: pidsAt(224) }))).toEqual([
+      [100, 'pids-headroom'],
+      [110, 'pids-headroom'],
+    ]);
+  });
+
+  it('once the app was seen to close a key after a crash, counts the whole key as freed by one stop', () => {
+    const model = new GuardModel();
+    knowKey(model, pkgA, { interrupt: 'crash', crashFreesKey: true });
+    const settled = trees(4, pkgA, 100);
+    scanUntil(model, settled, 20_000, 30_000);
+    // 224: one crash of A frees all four (92 tasks): one stop, not two.
+    const plan = model.scan(settled, { nowMs: 31_000, cgroup: pidsAt(224) });
+    expect(stopped(plan)).toEqual([[100, 'pids-headroom']]);
+    expect(plan.stops[0]!.method).toBe('terminate');
+  });
+
+  it('waits for the aftermath of a stop of the key before it stops another one that may be a crash', () => {
+    const model = new GuardModel();
+    const settled = trees(3, pkgA, 100);
+    scanUntil(model, settled, 20_000, 30_000);
+    const [first] = model.scan(settled, { nowMs: 31_000, cgroup: pidsAt(185) }).stops;
+    model.end({ id: first!.instance.id, endedBy: 'interrupt' }, 31_100);
+    const rest = settled.filter((p) => p.pid >= 110);
+    // The app has not closed the others yet, nor kept them for long: no second crash of A.
+    expect(model.scan(rest, { nowMs: 31_200, cgroup: pidsAt(185) }).stops).toEqual([]);
+  });
+
+  it('does not count again what is already being stopped', () => {
+    const model = new GuardModel();
+    const procs = trees(3, pkgA, 100);
+    scanUntil(model, procs, 20_000, 30_000);
+    // 185 - 23 (100's stop under way) = 162 ≥ 140, but A is the one key and its stop is under way.
+    const plan = model.scan(procs, { nowMs: 31_000, cgroup: pidsAt(185), inFlight: new Map([['100:100', { key: keyOf(pkgA) }]]) });
+    expect(plan.stops).toEqual([]);
+  });
+});
+
+describe('relieve (pids): at the critical mark', () => {
+  it('stops busy instances too, longest idle first, one per key, and spares a starting one that fits', () => {
+    const pkgC = '@modelcontextprotocol/server-c';
+    const model = new GuardModel();
+    const settled = [...trees(2, pkgA, 100), ...trees(1, pkgB, 500)];
+    scanUntil(model, settled, 20_000, 28_000);
+    let starting = makeNpmTree(700, { pkg: pkgC, startTicks: 2850 });
+    for (let t = 29_000; t <= 30_000; t += 1000) {
+      starting = used(starting);
+      model.scan([...settled, ...starting], { nowMs: t });
+    }
+    // B serves a request at 31 s; C still loads.
+    const busyB = settled.map((p) => (p.pid >= 500 ? { ...p, cpuTicks: 5 } : p));
+    const plan = model.scan([...busyB, ...used(starting)], { nowMs: 31_000, cgroup: pidsAt(199) });
+    // 199 - 140 = 59 tasks should go: A's idle one, then B's busy one (A's second one waits
+    // for the first to be gone); C is starting and, grown, stays under the critical mark.
+    expect(stopped(plan)).toEqual([
+      [100, 'pids-headroom'],
+      [500, 'pids-headroom'],
+    ]);
+    expect(plan.stops.map((s) => [s.evidence.busy, s.evidence.starting])).toEqual([
+      [false, false],
+      [true, false],
+    ]);
+    expect(plan.stops.every((s) => s.evidence.pressure === 'critical')).toBe(true);
+  });
+
+  /** A guard that saw one full tree of A, then only four launchers of A that have not started their servers. */
+  function onlyStarting() {
+    const model = new GuardModel();
+    scanUntil(model, trees(1, pkgA, 100), 20_000, 21_000);
+    const launchers = [300, 310, 320, 330].map((pid) => makeNpmTree(pid, { pkg: pkgA, startTicks: 2750 + pid })[0]!);
+    scanUntil(model, launchers, 28_000, 30_000);
+    return { model, launchers };
+  }
+
+  it('short of critical, stops no more starting trees than keep the rest, grown, under the limit itself', () => {
+    const { model, launchers } = onlyStarting();
+    // 165 + 4 × 12 = 213 ≥ 200: urgent, and nothing settled is there to go. Each stop of a
+    // starting tree is a crash and a retry to MetaMCP: one, the youngest, by TERM (213 → 190).
+    const plan = model.scan(launchers, { nowMs: 31_000, cgroup: pidsAt(165) });
+    expect(stopped(plan)).toEqual([[330, 'pids-headroom']]);
+    expect(plan.stops[0]).toMatchObject({ method: 'terminate', evidence: { pressure: 'urgent', starting: true } });
+  });
+
+  it('stops the youngest starting trees while, grown, the rest would reach the limit itself', () => {
+    const { model, launchers } = onlyStarting();
+    // The limit comes first: the youngest go while, grown, the rest would reach the limit itself
+    // (233, 210), then one per key at a time.
+    expect(stopped(model.scan(launchers, { nowMs: 31_000, cgroup: pidsAt(185) }))).toEqual([
+      [330, 'pids-headroom'],
+      [320, 'pids-headroom'],
+    ]);
+  });
+});
+
+describe('relieve (memory)', () => {
+  it('weighs memory by RSS against the working set', () => {
+    // 1 GiB limit, 10% → high 921.6 MiB, critical 972.8 MiB. Each tree holds 3 × 256 pages × 4 KiB = 3 MiB.
+    const limitBytes = 1024 ** 3;
+    const memory = { usageBytes: limitBytes, workingSetBytes: limitBytes - 50 * 1024 ** 2, limitBytes, dir: '/' };
+    const model = new GuardModel();
+    const procs = [...trees(1, pkgA, 100), ...trees(1, pkgB, 500)];
+    scanUntil(model, procs, 20_000, 30_000);
+    expect(stopped(model.scan(procs, { nowMs: 31_000, cgroup: { memory } }))).toEqual([
+      [100, 'memory-headroom'],
+      [500, 'memory-headroom'],
+    ]);
+  });
+
+  /**
+   * A guard that saw one tree of A grow to about 151 MiB and 23 tasks, and now `n` launchers
+   * of A that sessions asked for this very second: A is in use, not quiet.
+   */
+  function startingWhileInUse(n: number) {
+    const model = new GuardModel(makeConfig({ memoryHeadroom: { percent: 25 } }));
+    const grown = makeNpmTree(100, { pkg: pkgA }).map((p) => (p.comm === 'node' ? { ...p, rssPages: 150 * 256 } : p));
+    scanUntil(model, grown, 20_000, 29_000);
+    const launchers = Array.from({ length: n }, (_, k) => makeNpmTree(300 + k * 10, { pkg: pkgA, startTicks: 2980 + k })[0]!);
+    return { model, procs: [...grown, ...launchers] as ProcInfo[] };
+  }
+  // 1 GiB, 25%: high 768 MiB, critical 896 MiB. Each launcher will grow by 150.5 MiB.
+  const memoryAt = (mib: number) => ({ memory: { usageBytes: mib * 1024 ** 2, workingSetBytes: mib * 1024 ** 2, limitBytes: 1024 ** 3, dir: '/' } });
+
+  it('once the starting trees, grown, would pass the critical mark, stops them even while sessions ask for their key', () => {
+    // 780 + 150.5 = 930.5: short of the limit, past the critical mark. The grown tree may be
+    // the spare the session took: the starting one goes.
+    const { model, procs } = startingWhileInUse(1);
+    const plan = model.scan(procs, { nowMs: 30_000, cgroup: memoryAt(780) });
+    expect(stopped(plan)).toEqual([[300, 'memory-headroom']]);
+    expect(plan.stops[0]!.evidence).toMatchObject({ pressure: 'urgent', starting: true });
+  });
+
+  it('stops as many starting trees of one key as keep the rest under the critical mark, the youngest first', () => {
+    // 780 + 3 × 150.5 = 1231.5 → 1080 → 929 → 778: all three go, youngest first.
+    const { model, procs } = startingWhileInUse(3);
+    expect(stopped(model.scan(procs, { nowMs: 30_000, cgroup: memoryAt(780) }))).toEqual([
+      [320, 'memory-headroom'],
+      [310, 'memory-headroom'],
+      [300, 'memory-headroom'],
+    ]);
+    // Below the high mark, what is starting is left alone.
+    const { model: calm, procs: same } = startingWhileInUse(3);
+    expect(calm.scan(same, { nowMs: 30_000, cgroup: memoryAt(760) }).stops).toEqual([]);
+  });
+
+  it('while an instance of the key is busy, waits for the critical mark: its request would fail', () => {
+    const { model, procs } = startingWhileInUse(1);
+    const busyNow = procs.map((p) => (p.pid >= 100 && p.pid < 110 ? { ...p, cpuTicks: p.cpuTicks + 1 } : p));
+    expect(model.scan(busyNow, { nowMs: 30_000, cgroup: memoryAt(780) }).stops).toEqual([]);
+    // Past the critical mark the limit comes first, as for pids: the busy one too, the starting one last.
+    expect(stopped(model.scan(busyNow, { nowMs: 30_100, cgroup: memoryAt(900) }))).toEqual([
+      [100, 'memory-headroom'],
+      [300, 'memory-headroom'],
+    ]);
+  });
+
+  it('for pids, short of critical, stops starting trees only as far as the limit itself needs: a fork fails there, nobody is killed', () => {
+    // high 160, critical 180: 178 + 2 × 12 = 202 ≥ 200 is urgent; the grown tree may be the
+    // spare just taken; the youngest launcher goes (202 → 179), not two as for memory.
+    const { model, procs } = startingWhileInUse(2);
+    const plan = model.scan(procs, { nowMs: 30_000, cgroup: pidsAt(178) });
+    expect(stopped(plan)).toEqual([[310, 'pids-headroom']]);
+  });
+});

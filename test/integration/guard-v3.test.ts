@@ -1,0 +1,127 @@
+// Guard v3 as PID 1 in real cgroups, against the simulator: a storm of new sessions held under
+// pids.max and not taken for a respawn loop; the orphans of launchers that lived less than a
+// scan; and stops that the app does not count as crashes where the server exits 0 on them.
+import { describe, expect, it } from 'vitest';
+import { readStat } from '../../src/proc/read-proc.js';
+import { sampleCgroup } from '../helpers/cgroup-sampler.js';
+import { makePidsCgroup } from '../helpers/cgroups.js';
+import { stopDecisions } from '../helpers/guard-log.js';
+import { crashes, errorStates, leakSimCommand, limitHits, requestedCloses, sessionsServed, summary } from '../helpers/leak-sim.js';
+import { cmdlineOf } from '../helpers/procs.js';
+import { rootTestsEnabled, startInit } from '../helpers/start-init.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+describe.runIf(rootTestsEnabled())('guard v3, as PID 1 in a real pids cgroup', () => {
+  it('holds a storm of new sessions, 4 trees a second, under pids.max: no failed spawn, and no respawn loop said', async () => {
+    // Two servers, a never-closed tree every 250 ms for 20 s, 23 tasks each: 80 trees want
+    // about 1840 tasks; the cgroup holds 200.
+    const cgroup = makePidsCgroup(200);
+    const sim = leakSimCommand([
+      '--storm',
+      '4',
+      '--storm-seconds',
+      '20',
+      '--servers',
+      '@modelcontextprotocol/server-a,@modelcontextprotocol/server-b',
+      '--server-flags',
+      '--threads 4',
+    ]);
+    const run = startInit({ mode: 'pid1', prefix: cgroup.prefix, command: sim.command, initArgs: ['--max-per-command', '3', '--stop-grace', '1s'] });
+    const sampler = sampleCgroup(cgroup);
+    await run.waitForStdout('scenario-done', 90_000);
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const samples = sampler.stop();
+    await run.signal('SIGTERM');
+    expect((await run.exited).code).toBe(0);
+    const events = sim.report();
+    const stops = stopDecisions(run.logLines());
+    const loops = run.logLines().filter((line) => String(line.msg).startsWith('instances of one command are stopped and started over'));
+    const launches = events.filter((e) => e.event === 'launch').length;
+    console.log(
+      `storm of new sessions: peak ${samples.peakTasks}/${cgroup.max}, ${limitHits(events).length} failed spawns of ${launches}, ${stops.length} stops, ${loops.length} loops said`,
+    );
+    expect(launches).toBeGreaterThanOrEqual(70);
+    expect(limitHits(events)).toEqual([]);
+    expect(samples.peakTasks).toBeLessThan(cgroup.max);
+    expect(loops).toEqual([]);
+  }, 150_000);
+
+  it('stops the orphans of launchers that lived 100 ms, which no scan saw, within orphan grace + stop grace + 2 intervals', async () => {
+    const cgroup = makePidsCgroup(400);
+    // Eight launchers, 300 ms apart, each starting a server that ignores the end of its stdin
+    // and TERM, then exiting 100 ms later; the guard scans every second at most.
+    const sim = leakSimCommand(['--short-launchers', '8', '--launcher-lives', '100', '--short-every', '300', '--server-flags', '--ignore-eof --ignore-term']);
+    const run = startInit({
+      mode: 'pid1',
+      prefix: cgroup.prefix,
+      command: sim.command,
+      initArgs: ['--orphan-grace', '1s', '--stop-grace', '1s', '--interval', '1s'],
+    });
+    const init = await run.initRef();
+    const orphanedAt = new Map<number, number>();
+    const stoppedAt = new Map<number, number>();
+    const servers = () => cgroup.pids().filter((pid) => cmdlineOf(pid).startsWith('node') && cmdlineOf(pid).includes('fake-mcp-server'));
+    await waitFor(
+      () => {
+        const now = Date.now();
+        const live = new Set(servers());
+        for (const pid of live) if (readStat(pid)?.ppid === init.pid && !orphanedAt.has(pid)) orphanedAt.set(pid, now);
+        for (const pid of orphanedAt.keys()) if (!live.has(pid) && !stoppedAt.has(pid)) stoppedAt.set(pid, now);
+        return orphanedAt.size === 8 && stoppedAt.size === 8;
+      },
+      { timeoutMs: 60_000, intervalMs: 20, what: 'the 8 orphaned servers to be seen and stopped' },
+    );
+    const tookMs = [...orphanedAt].map(([pid, at]) => stoppedAt.get(pid)! - at);
+    console.log(`orphans of 100 ms launchers stopped after ${tookMs.join(', ')} ms`);
+    for (const ms of tookMs) expect(ms).toBeLessThanOrEqual(1000 + 1000 + 2 * 1000);
+    const orphanStops = stopDecisions(run.logLines()).filter((line) => line.reason === 'orphan');
+    expect(orphanStops).toHaveLength(8);
+    await run.signal('SIGTERM');
+    expect((await run.exited).code).toBe(0);
+  }, 120_000);
+
+  it('stops a server that exits 0 on SIGINT cleanly: the app counts no crash and keeps its other instances', async () => {
+    // The MetaMCP pool with one attempt, its default: a single crash would put the server in ERROR.
+    // Sessions every 2 s that are never closed outgrow the cgroup; each stop is a SIGINT to the server.
+    const cgroup = makePidsCgroup(200);
+    const sim = leakSimCommand([
+      '--sessions',
+      '14',
+      '--session-every',
+      '2000',
+      '--max-attempts',
+      '1',
+      '--final-session',
+      '--final-after',
+      '3000',
+      '--server-flags',
+      '--threads 4 --exit-zero-on-int',
+    ]);
+    const run = startInit({ mode: 'pid1', prefix: cgroup.prefix, command: sim.command, initArgs: ['--stop-grace', '1s', '--interval', '500ms'] });
+    const sampler = sampleCgroup(cgroup);
+    await run.waitForStdout('scenario-done', 180_000);
+    const samples = sampler.stop();
+    await run.signal('SIGTERM');
+    expect((await run.exited).code).toBe(0);
+    const events = sim.report();
+    const lines = run.logLines();
+    const stops = stopDecisions(lines);
+    const ended = lines.filter((line) => String(line.msg).startsWith('stopped MCP instance'));
+    const lessons = lines.filter((line) => line.msg === 'learnt how the app takes a stop of this key');
+    console.log(
+      `clean stops: ${sessionsServed(events).length}/14 served, final ${summary(events)?.finalSessionServed}, peak ${samples.peakTasks}/${cgroup.max}, ` +
+        `${stops.length} stops (${ended.filter((l) => l.endedBy === 'interrupt').length} ended on SIGINT), ${crashes(events).length} crashes`,
+    );
+    expect(stops.length).toBeGreaterThan(0);
+    expect(stops.every((line) => line.method === 'interrupt')).toBe(true);
+    expect(ended.length).toBeGreaterThan(0);
+    expect(ended.every((line) => line.endedBy === 'interrupt')).toBe(true);
+    expect(lessons.some((line) => line.interrupt === 'clean')).toBe(true);
+    // To the app none of it was a crash: no ERROR, nothing closed after a crash, the fresh session served.
+    expect(crashes(events)).toEqual([]);
+    expect(errorStates(events)).toEqual([]);
+    expect(requestedCloses(events, 'cleanup-after-crash')).toEqual([]);
+    expect(summary(events)?.finalSessionServed).toBe(true);
+    expect(samples.peakTasks).toBeLessThan(cgroup.max);
+  }, 240_000);
+});
