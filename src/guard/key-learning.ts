@@ -7,6 +7,12 @@ import type { StopMethod } from './stops.js';
 
 /** How long after a stop ended the guard watches its key's other instances. */
 export const AFTERMATH_MS = 5000;
+/**
+ * How long after a stop that may be a crash another one of the key waits: MetaMCP closes the
+ * key's other instances within a second of a crash (a few hundred ms here); an app that has
+ * not done so by then is not going to.
+ */
+export const ANSWER_WAIT_MS = 2000;
 
 /**
  * What SIGINT to a key's servers does: not tried yet (`unknown`); it ends them and the app
@@ -93,8 +99,13 @@ export function observeAftermaths(
     }
     const kept = watched.siblings.filter((sibling) => present.has(sibling.id));
     const closedAll = kept.length === 0;
-    if (!closedAll && nowMs - watched.endedAtMs < AFTERMATH_MS) continue;
     const endedClean = watched.endedBy === 'interrupt';
+    const waitedMs = nowMs - watched.endedAtMs;
+    // A crash for sure (TERM, KILL) after which the app kept some of the others for as long as
+    // it takes MetaMCP to close them: that app does not free a key after a crash. Said at
+    // ANSWER_WAIT_MS, not AFTERMATH_MS: other stops of the key wait for this answer.
+    const answeredEarly = !closedAll && !endedClean && waitedMs >= ANSWER_WAIT_MS;
+    if (!closedAll && !answeredEarly && waitedMs < AFTERMATH_MS) continue;
     let interrupt = record.interrupt;
     if (endedClean) interrupt = closedAll ? 'crash' : record.interrupt === 'crash' ? 'crash' : 'clean';
     // A kept sibling says a crash does not free the key only when the stop was a crash for sure.
@@ -115,9 +126,19 @@ export function observeAftermaths(
   return { records: next, lessons };
 }
 
-/** Whether the guard is still waiting to see what the app does after a stop of this key. */
+/** Whether the guard is still watching what the app does after a stop of this key. */
 export function isInAftermath(record: KeyRecord | undefined): boolean {
   return record?.aftermath !== undefined;
+}
+
+/**
+ * Whether another stop of the key that may be a crash should wait for the app's answer to the
+ * last one: it may close the whole key itself. Not when a crash was seen not to free the key,
+ * and not past ANSWER_WAIT_MS.
+ */
+export function awaitsAnswer(record: KeyRecord | undefined, nowMs: number): boolean {
+  const aftermath = record?.aftermath;
+  return aftermath !== undefined && record?.crashFreesKey !== false && nowMs - aftermath.endedAtMs < ANSWER_WAIT_MS;
 }
 
 /** What a stop of an instance of this key the app holds costs it, as far as the guard knows. */

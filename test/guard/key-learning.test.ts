@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { AFTERMATH_MS, costOfStop, type KeyRecord, methodFor, observeAftermaths, recordStopEnded, UNKNOWN_KEY } from '../../src/guard/key-learning.js';
+import {
+  AFTERMATH_MS,
+  ANSWER_WAIT_MS,
+  costOfStop,
+  type KeyRecord,
+  methodFor,
+  observeAftermaths,
+  recordStopEnded,
+  UNKNOWN_KEY,
+} from '../../src/guard/key-learning.js';
 
 const KEY = 'npm exec @modelcontextprotocol/server-a';
 const SIBLINGS = [
@@ -62,5 +71,14 @@ describe('key learning under a run of stops', () => {
     expect(second.aftermath?.endedAtMs).toBe(1000);
     const { records } = observeAftermaths(new Map([[KEY, second]]), new Set(['s1']), new Set(['s2']), 1000 + AFTERMATH_MS);
     expect(records.get(KEY)!.interrupt).toBe('clean');
+  });
+});
+
+describe('key learning: an app that keeps the others after a crash', () => {
+  it('says so after ANSWER_WAIT_MS, not after the whole aftermath: other stops of the key wait for it', () => {
+    const records = new Map([[KEY, recordStopEnded(UNKNOWN_KEY, { method: 'terminate', endedBy: 'terminate', siblings: SIBLINGS }, 1000)]]);
+    expect(observeAftermaths(records, new Set(['s1', 's2']), new Set(), 1000 + ANSWER_WAIT_MS - 1).lessons).toEqual([]);
+    const { records: learnt } = observeAftermaths(records, new Set(['s1']), new Set(), 1000 + ANSWER_WAIT_MS);
+    expect(learnt.get(KEY)).toEqual({ interrupt: 'unknown', crashFreesKey: false });
   });
 });

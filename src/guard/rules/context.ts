@@ -4,7 +4,7 @@ import type { CgroupFigures } from '../../cgroup/figures.js';
 import type { Activity, InstanceState } from '../activity.js';
 import type { Headroom } from '../headroom.js';
 import type { Instance } from '../instances.js';
-import { costOfStop, isInAftermath, type KeyRecord } from '../key-learning.js';
+import { awaitsAnswer, costOfStop, isInAftermath, type KeyRecord } from '../key-learning.js';
 import { isBackedOff, type KeyStarts } from '../respawns.js';
 import type { Stop, StopCost, StopEvidence, StopMethod, StopReason } from '../stops.js';
 
@@ -53,13 +53,15 @@ export type RuleContext = {
   isBackedOff: (key: string) => boolean;
   /** A stop of the key is under way, or its aftermath is being watched. */
   isKeyStopping: (key: string) => boolean;
+  /** A stop of the key that may be a crash is under way, or the app's answer to the last one may still come. */
+  awaitsAnswer: (key: string) => boolean;
   /** Growth of usage over the last moment, per second, as the polls saw it. */
   growthPerSecond: { tasks: number; bytes: number };
 };
 
 export type RuleContextInput = Omit<
   RuleContext,
-  'byKey' | 'stateOf' | 'activityOf' | 'orphanedForMs' | 'grownOf' | 'recordOf' | 'isBackedOff' | 'isKeyStopping'
+  'byKey' | 'stateOf' | 'activityOf' | 'orphanedForMs' | 'grownOf' | 'recordOf' | 'isBackedOff' | 'isKeyStopping' | 'awaitsAnswer'
 > & {
   states: ReadonlyMap<string, InstanceState>;
   activity: ReadonlyMap<string, Activity>;
@@ -94,6 +96,7 @@ export function makeRuleContext(input: RuleContextInput): RuleContext {
     recordOf: (key) => input.records.get(key),
     isBackedOff: (key) => isBackedOff(input.starts.get(key), input.nowMs),
     isKeyStopping: (key) => input.keysInFlight.has(key) || isInAftermath(input.records.get(key)),
+    awaitsAnswer: (key) => input.keysInFlight.has(key) || awaitsAnswer(input.records.get(key), input.nowMs),
   };
 }
 
@@ -149,9 +152,13 @@ export function isAwaited(ctx: RuleContext, instance: Instance): boolean {
   );
 }
 
-/** What stopping this instance costs the app. */
+/**
+ * What stopping this instance costs the app. A tree still starting is stopped by TERM (it may
+ * have no server yet to answer SIGINT): a crash, whatever its key does once started.
+ */
 export function costOf(ctx: RuleContext, instance: Instance): StopCost {
-  return instance.orphaned ? 'free' : costOfStop(ctx.recordOf(instance.key));
+  if (instance.orphaned) return 'free';
+  return ctx.stateOf(instance).starting ? 'crash' : costOfStop(ctx.recordOf(instance.key));
 }
 
 /** Settled and not in use now: the first that may go. */

@@ -8,8 +8,8 @@ import { methodFor } from '../key-learning.js';
 import type { Pressure, Stop, StopReason } from '../stops.js';
 import { costOf, isAwaited, isQuiet, isSettledAndUnused, longestIdleFirst, makeStop, mayJustBeTaken, type RuleContext, type Taken } from './context.js';
 
-/** How far ahead the growth of the last moment is projected: about what a stop takes to free its tasks. */
-export const PROJECTION_HORIZON_MS = 1000;
+/** How far ahead the growth of the last moment is projected: about what a stop takes to free its tasks, and the next scan to come. */
+export const PROJECTION_HORIZON_MS = 500;
 
 /** One limit as a rule sees it. */
 export type LimitSpec = {
@@ -69,8 +69,13 @@ export function judgePressure(
   const growing = (i: Instance) => (ctx.stateOf(i).starting ? Math.max(0, limit.grown(i.key) - limit.weigh(i)) : 0);
   if (limit.usage < limit.marks.high) return { pressure: undefined, expected: limit.usage, growing };
   const staying = ctx.instances.filter((i) => !taken.ids.has(i.id));
+  // The trees starting now will grow, or the growth of the last moment goes on: the growth
+  // measured is mostly theirs, so the larger of the two, not both.
   const inflow = (Math.max(0, limit.growthPerSecond) * PROJECTION_HORIZON_MS) / 1000;
-  const expected = limit.usage + sum(staying, growing) + inflow;
+  // What the app is about to close itself: the settled instances of a key it was seen to
+  // close after a crash, a crash of which the guard has just made.
+  const closing = staying.filter((i) => !ctx.stateOf(i).starting && ctx.recordOf(i.key)?.crashFreesKey === true && ctx.awaitsAnswer(i.key));
+  const expected = limit.usage + Math.max(sum(staying, growing), inflow) - sum(closing, limit.weigh);
   const danger = limit.killsAtLimit ? limit.marks.critical : limit.marks.limit;
   const pressure: Pressure = limit.usage >= limit.marks.critical ? 'critical' : expected >= danger ? 'urgent' : 'high';
   return { pressure, expected, growing };
@@ -95,9 +100,10 @@ export function judgePressure(
  *    the critical mark, on keys with no busy instance). Each throws away its start (seconds
  *    of CPU for npx), and an app like MetaMCP retries it in 5 s; the kernel would fail a
  *    fork of one of them at the limit anyway, and others' forks with it.
- * A stop that may be a crash goes one per key at a time (the app closes the key's other
- * instances itself; once that was seen, they count as freed too), unless the limit itself
- * would be reached otherwise.
+ * A stop that may be a crash goes one per key at a time, and short of critical waits for the
+ * app's answer to the last one of its key (ANSWER_WAIT_MS: the app may close the key's other
+ * instances itself; once that was seen, they count as freed as soon as the crash is made),
+ * unless usage is at the limit itself and would still be after it.
  */
 export function relieve(ctx: RuleContext, limit: LimitSpec | undefined, taken: Taken): Stop[] {
   if (limit === undefined) return [];
@@ -135,10 +141,16 @@ export function relieve(ctx: RuleContext, limit: LimitSpec | undefined, taken: T
       }
     }
   };
-  // A crash-costing stop waits while its key is being stopped, unless the limit itself is at
-  // stake; and for the app's answer to the last one, unless a crash was seen not to free the key.
-  const awaitsAnswer = (key: string) => ctx.isKeyStopping(key) && ctx.recordOf(key)?.crashFreesKey !== false;
-  const keyOpen = (i: Instance) => costOf(ctx, i) !== 'crash' || projected >= limit.marks.limit || (!keys.has(i.key) && !awaitsAnswer(i.key));
+  // A stop that may be a crash goes one per key, and waits for the app's answer to the last
+  // one of its key (MetaMCP closes the whole key after a crash: a second crash would only
+  // spend one more of its attempts), unless a crash was seen not to free the key, or usage
+  // is at the limit itself. Three crash stops of one key at once put MetaMCP's server in
+  // ERROR with its default of three attempts.
+  // Short of critical, it also waits for the app's answer to the last one; past critical the
+  // limit comes first, and instances of keys that wait for an answer go after the others.
+  const atLimit = () => limit.usage >= limit.marks.limit && projected >= limit.marks.limit;
+  const keyOpen = (i: Instance) => costOf(ctx, i) !== 'crash' || atLimit() || (!keys.has(i.key) && (pressure === 'critical' || !ctx.awaitsAnswer(i.key)));
+  const answeredFirst = (a: Instance, b: Instance) => Number(ctx.awaitsAnswer(a.key)) - Number(ctx.awaitsAnswer(b.key));
   const tiers: ((i: Instance) => boolean)[] = [
     (i) => costOf(ctx, i) === 'clean' && isSettledAndUnused(ctx, i) && !isAwaited(ctx, i) && !mayJustBeTaken(ctx, i),
     (i) => crashesAllowed && isSettledAndUnused(ctx, i) && isQuiet(ctx, i.key, { ids, keys }) && !isAwaited(ctx, i),
@@ -157,7 +169,7 @@ export function relieve(ctx: RuleContext, limit: LimitSpec | undefined, taken: T
     const open = stayingNow().filter((i) => !i.orphaned && keyOpen(i));
     let candidate: Instance | undefined;
     for (const tier of tiers) {
-      candidate = longestIdleFirst(ctx, open.filter(tier))[0];
+      candidate = longestIdleFirst(ctx, open.filter(tier)).sort(answeredFirst)[0];
       if (candidate) break;
     }
     if (!candidate) break;
@@ -170,7 +182,7 @@ export function relieve(ctx: RuleContext, limit: LimitSpec | undefined, taken: T
   const startingFloor = pressure === 'critical' || limit.killsAtLimit ? limit.marks.critical : limit.marks.limit;
   while (urgent && projected >= startingFloor) {
     const open = stayingNow().filter((i) => !i.orphaned && startingMayGo(i) && (limit.killsAtLimit || keyOpen(i)));
-    const youngest = open.sort((a, b) => b.launcher.startTicks - a.launcher.startTicks || b.launcher.pid - a.launcher.pid)[0];
+    const youngest = open.sort((a, b) => answeredFirst(a, b) || b.launcher.startTicks - a.launcher.startTicks || b.launcher.pid - a.launcher.pid)[0];
     if (!youngest) break;
     take(youngest);
   }

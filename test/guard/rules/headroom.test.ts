@@ -4,8 +4,8 @@ import { keyOf, knowKey, pkgA, pkgB, scanUntil, stopped, trees, used } from '../
 import { GuardModel, INIT_PID, makeConfig, makeNpmTree, pidsAt } from '../../helpers/snapshots.js';
 
 // 200 max, 20% → high 160, critical 180, low 140. Each tree is 23 tasks.
-// A growth of 40 tasks a second over the last moment puts the projection 40 above usage.
-const GROWING = { tasks: 40, bytes: 0 };
+// A growth of 80 tasks a second over the last moment puts the projection 40 above usage (half a second ahead).
+const GROWING = { tasks: 80, bytes: 0 };
 
 describe('relieve (pids): at the high mark, only stops that cost the app nothing', () => {
   it('stops nothing below the high watermark', () => {
@@ -167,15 +167,33 @@ describe('relieve (pids): once the projection reaches the limit', () => {
     expect(plan.stops[0]!.method).toBe('terminate');
   });
 
-  it('waits for the aftermath of a stop of the key before it stops another one that may be a crash', () => {
+  it("short of critical, waits for the app's answer to a stop of the key before another one that may be a crash", () => {
     const model = new GuardModel();
     const settled = trees(3, pkgA, 100);
     scanUntil(model, settled, 20_000, 30_000);
-    const [first] = model.scan(settled, { nowMs: 31_000, cgroup: pidsAt(185) }).stops;
+    const [first] = model.scan(settled, { nowMs: 31_000, cgroup: pidsAt(165), growthPerSecond: GROWING }).stops;
     model.end({ id: first!.instance.id, endedBy: 'interrupt' }, 31_100);
     const rest = settled.filter((p) => p.pid >= 110);
     // The app has not closed the others yet, nor kept them for long: no second crash of A.
-    expect(model.scan(rest, { nowMs: 31_200, cgroup: pidsAt(185) }).stops).toEqual([]);
+    expect(model.scan(rest, { nowMs: 31_200, cgroup: pidsAt(165), growthPerSecond: GROWING }).stops).toEqual([]);
+    // At the critical mark the limit comes first.
+    expect(stopped(model.scan(rest, { nowMs: 31_300, cgroup: pidsAt(185) }))).toEqual([[110, 'pids-headroom']]);
+  });
+
+  it('counts what the app is about to close after a crash as freed, once it was seen to', () => {
+    const model = new GuardModel();
+    knowKey(model, pkgA, { interrupt: 'crash', crashFreesKey: true });
+    const settled = trees(4, pkgA, 100);
+    scanUntil(model, settled, 20_000, 30_000);
+    const [first] = model.scan(settled, { nowMs: 31_000, cgroup: pidsAt(185) }).stops;
+    model.end({ id: first!.instance.id, endedBy: 'terminate' }, 31_100);
+    // 185, but A's three others are about to be closed by the app: nothing more to stop.
+    expect(
+      model.scan(
+        settled.filter((p) => p.pid >= 110),
+        { nowMs: 31_200, cgroup: pidsAt(185) },
+      ).stops,
+    ).toEqual([]);
   });
 
   it('does not count again what is already being stopped', () => {
@@ -233,13 +251,16 @@ describe('relieve (pids): at the critical mark', () => {
     expect(plan.stops[0]).toMatchObject({ method: 'terminate', evidence: { pressure: 'urgent', starting: true } });
   });
 
-  it('stops the youngest starting trees while, grown, the rest would reach the limit itself', () => {
+  it('stops the youngest starting tree, one per key at a time: each is a crash, and more go only at the limit itself', () => {
     const { model, launchers } = onlyStarting();
-    // The limit comes first: the youngest go while, grown, the rest would reach the limit itself
-    // (233, 210), then one per key at a time.
-    expect(stopped(model.scan(launchers, { nowMs: 31_000, cgroup: pidsAt(185) }))).toEqual([
+    expect(stopped(model.scan(launchers, { nowMs: 31_000, cgroup: pidsAt(185) }))).toEqual([[330, 'pids-headroom']]);
+    // At the limit itself (a cgroup whose pids.max was lowered), the youngest go while, grown,
+    // the rest would pass the critical mark: 248 → 225 → 202 → 179.
+    const { model: full, launchers: same } = onlyStarting();
+    expect(stopped(full.scan(same, { nowMs: 31_000, cgroup: pidsAt(200) }))).toEqual([
       [330, 'pids-headroom'],
       [320, 'pids-headroom'],
+      [310, 'pids-headroom'],
     ]);
   });
 });
