@@ -50,6 +50,14 @@ export async function runStatus(argv: readonly string[], env: NodeJS.ProcessEnv,
     output.writeErr(`metamcp-init status: ${fetched.error}\n`);
     return 1;
   }
-  output.writeOut(options.json ? `${JSON.stringify(fetched.report, null, 2)}\n` : formatStatus(fetched.report));
+  let text: string;
+  try {
+    text = options.json ? `${JSON.stringify(fetched.report, null, 2)}\n` : formatStatus(fetched.report);
+  } catch (error) {
+    // A report of the right shape with figures that make no sense: one line, not a stack.
+    output.writeErr(`metamcp-init status: cannot print the report: ${(error as Error).message}\n`);
+    return 1;
+  }
+  output.writeOut(text);
   return 0;
 }

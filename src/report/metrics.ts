@@ -58,7 +58,7 @@ export function metricsOf(report: InitReport): MetricFamily[] {
     gauge('guard_app_processes', "Of those, the app's: the main child's tree.", [{ value: guard.appProcs }]),
     gauge(
       'instances',
-      `MCP instances by command key and state (stopping, orphaned, starting, busy, settled, idle); at most ${MAX_KEY_LABELS} keys, the rest as key="${OTHER_KEYS}".`,
+      `MCP instances by command key and state (${INSTANCE_STATES.join(', ')}); at most ${MAX_KEY_LABELS} keys, the rest as key="${OTHER_KEYS}".`,
       [...byKey].flatMap(([key, views]) =>
         INSTANCE_STATES.map((state) => ({ labels: { key, state }, value: views.filter((v) => stateOfView(v) === state).length })),
       ),

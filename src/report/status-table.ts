@@ -1,12 +1,15 @@
 import { INSTANCE_STATES, type InstanceView, stateOfView } from '../guard/guard-stats.js';
 import type { InitReport, LimitReport } from './init-report.js';
+import { printable } from './printable.js';
 
 /** Keys longer than this are cut, so that a row fits a terminal. */
 const KEY_COLUMN_CHARS = 72;
 
 /**
  * The report as a person reads it: the init and its health, the limits, the instances
- * grouped by key, and the last stops with their reasons. Pure.
+ * grouped by key, and the last stops with their reasons. Every control character in it is
+ * shown as an escape: command lines and the endpoint's answer are not the terminal's to obey.
+ * Pure.
  */
 export function formatStatus(report: InitReport): string {
   const { guard, init, mainChild } = report;
@@ -30,7 +33,7 @@ export function formatStatus(report: InitReport): string {
   );
   if (guard.mode === 'off') {
     lines.push(`guard:      off${guard.offReason ? ` (${guard.offReason})` : ''}`);
-    return `${lines.join('\n')}\n`;
+    return printed(lines);
   }
   const lastScan =
     guard.lastScanAtMs === undefined
@@ -80,7 +83,11 @@ export function formatStatus(report: InitReport): string {
     lines.push('', 'Learnt from stops:');
     for (const key of learnt) lines.push(`  ${LEARNT[key.interrupt]}${key.crashFreesKey ? '; a crash of one closes them all' : ''}: ${cut(key.key)}`);
   }
-  return `${lines.join('\n')}\n`;
+  return printed(lines);
+}
+
+function printed(lines: readonly string[]): string {
+  return `${lines.map(printable).join('\n')}\n`;
 }
 
 const ENDINGS = { interrupt: 'on SIGINT', terminate: 'on TERM', kill: 'by KILL' } as const;

@@ -56,7 +56,49 @@ describe('fetchReport', () => {
     const port = await fakeInit(200, '', true);
     expect(await fetchReport({ host: '127.0.0.1', port }, 200)).toMatchObject({
       ok: false,
-      error: expect.stringMatching(/^no answer from 127\.0\.0\.1:\d+ within 0\.2 s/),
+      error: expect.stringMatching(/^no whole answer from 127\.0\.0\.1:\d+ within 0\.2 s/),
+    });
+  });
+});
+
+describe('fetchReport against a hostile server', () => {
+  /** A server whose answer is written by `write`. */
+  async function hostile(write: (response: import('node:http').ServerResponse) => void): Promise<number> {
+    const server = createServer((_, response) => write(response));
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return (server.address() as AddressInfo).port;
+  }
+
+  it('gives up at its deadline on an answer that trickles a byte at a time', async () => {
+    const port = await hostile((response) => {
+      response.writeHead(200);
+      const timer = setInterval(() => response.write(' '), 50);
+      response.on('close', () => clearInterval(timer));
+    });
+    const startedAt = Date.now();
+    expect(await fetchReport({ host: '127.0.0.1', port }, 500)).toMatchObject({ ok: false, error: expect.stringContaining('no whole answer') });
+    expect(Date.now() - startedAt).toBeLessThan(1500);
+  });
+
+  it('refuses an answer larger than a report can be, without keeping it', async () => {
+    const port = await hostile((response) => {
+      response.writeHead(200);
+      const chunk = Buffer.alloc(1024 * 1024, 'x');
+      const send = () => {
+        while (response.write(chunk)) {}
+      };
+      response.on('drain', send);
+      send();
+    });
+    expect(await fetchReport({ host: '127.0.0.1', port }, 5000)).toMatchObject({ ok: false, error: expect.stringContaining('more than 4 MiB') });
+  });
+
+  it.each([['{}'], ['null'], ['[]'], ['{"version":"1","atMs":0,"init":{},"guard":{}}']])("says %s is not the init's report", async (body) => {
+    const port = await hostile((response) => response.writeHead(200).end(body));
+    expect(await fetchReport({ host: '127.0.0.1', port }, 3000)).toMatchObject({
+      ok: false,
+      error: expect.stringContaining("did not answer with the init's report"),
     });
   });
 });

@@ -6,6 +6,7 @@ import { formatListenAddress } from '../../src/report/listen-address.js';
 import { type ReportServer, startReportServer } from '../../src/report/report-server.js';
 import { httpGet, promtoolCheck } from '../helpers/report-client.js';
 import { reportOf } from '../helpers/reports.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const servers: ReportServer[] = [];
 afterEach(() => {
@@ -47,8 +48,14 @@ describe('startReportServer', () => {
     const address = await serve(() => reportOf((init) => (init.mainChild = { pid: 7, running: healthy })));
     expect(await httpGet(address, '/healthz')).toEqual({ status: 200, body: `${JSON.stringify(reportOf().health)}\n` });
     healthy = false;
-    const unhealthy = await httpGet(address, '/healthz');
-    expect(unhealthy.status).toBe(503);
+    // The report is built at most every 200 ms: the change shows within that.
+    const unhealthy = await waitFor(
+      async () => {
+        const answer = await httpGet(address, '/healthz');
+        return answer.status === 503 && answer;
+      },
+      { timeoutMs: 2000, what: '503' },
+    );
     expect(JSON.parse(unhealthy.body)).toMatchObject({ healthy: false, state: 'main-child-exited' });
   });
 

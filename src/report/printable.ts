@@ -1,0 +1,14 @@
+// What `metamcp-init status` prints comes from command lines and from an endpoint it does not
+// control: a control sequence in it (ESC [2J, OSC 52, a bell) would act on the terminal.
+
+// C0 controls but tab, DEL and C1 controls, and the Unicode controls that reorder or hide text.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these are the characters to escape.
+const UNPRINTABLE = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
+
+/** The text with every control character shown as an escape (`\x1b`, `\u202e`), so that printing it only prints. */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (c) => {
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
