@@ -267,6 +267,8 @@ async function guard() {
       '--max-per-command',
       String(cap),
       '--app-tolerates-crashes',
+      '--crash-budget',
+      'unlimited',
       '--orphan-grace',
       '1s',
       '--idle-after',

@@ -50,7 +50,12 @@ function contenders(dir, quick) {
     ...app,
   ];
   const all = [
-    { name: 'metamcp-init', argv: (app) => [...initArgv(), '--log-format', 'json', '--', ...app], env: initEnv(), cap: 'pids-high-mark' },
+    {
+      name: 'metamcp-init',
+      argv: (app) => [...initArgv(), '--log-format', 'json', '--', ...app],
+      env: { ...initEnv(), METAMCP_INIT_CRASH_BUDGET: 'unlimited' },
+      cap: 'pids-high-mark',
+    },
     { name: 'seed loop, every 30 s', argv: seed(30), cap: 'seed-count', seedErr: join(dir, 'seed-30s.err') },
     { name: 'seed loop, every 1 s', argv: seed(1), cap: 'seed-count', seedErr: join(dir, 'seed-1s.err') },
     { name: 'no guard', argv: (app) => ['tini', '--', ...app] },

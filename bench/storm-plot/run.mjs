@@ -26,7 +26,7 @@ const STORM_SECONDS = 6;
 const SERVER_FLAGS = '--threads 4';
 // The guard's settings besides the defaults: trim idle duplicates beyond 3 of a command once
 // they have been idle 5 s (default 8 and 2 min), so that the run settles within the picture.
-const GUARD_ARGS = ['--max-per-command', '3', '--idle-after', '5s', '--stop-grace', '1s'];
+const GUARD_ARGS = ['--max-per-command', '3', '--idle-after', '5s', '--stop-grace', '1s', '--crash-budget', 'unlimited'];
 const SCRAPE_EVERY_MS = 200;
 const REASONS = ['orphan', 'duplicate', 'max-instances', 'pids-headroom', 'memory-headroom'];
 const RUNS = [

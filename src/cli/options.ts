@@ -7,6 +7,7 @@ import {
   parseBoolean,
   parseBytes,
   parseChoice,
+  parseCountOrUnlimited,
   parseDurationMs,
   parseHeadroom,
   parseIntegerAtLeast,
@@ -140,6 +141,20 @@ const OPTIONS: readonly OptionSpec[] = [
     parse: parseBoolean,
     description:
       'the app tolerates crashes of its MCP servers: duplicates and idle instances may then be trimmed, and stops made at the high mark, even where a stop is a crash to the app (by default only stops that cost it nothing, until a limit is in danger)',
+  },
+  {
+    flags: '--crash-budget <n|unlimited>',
+    key: 'crashBudget',
+    parse: parseCountOrUnlimited,
+    description:
+      "most stops of one MCP server that its app may count as a crash, over the app's life (MetaMCP: MCP_MAX_ATTEMPTS - 1); default: 0 when the app looks like MetaMCP, whose released version puts a server in ERROR at its first crash, unlimited otherwise",
+  },
+  {
+    flags: '--show-command-lines',
+    key: 'showCommandLines',
+    parse: parseBoolean,
+    description:
+      'publish MCP command lines in full in the log, /metrics and /status, secrets and all (by default values of secret-looking options, NAME=value words, URL passwords and token-like words are masked)',
   },
   { flags: '--dry-run', key: 'dryRun', parse: parseBoolean, description: 'log what the guard would stop, and stop nothing' },
   { flags: '--guard-off', key: 'guardOff', parse: parseBoolean, description: 'run as a plain init: no MCP guard at all' },

@@ -57,6 +57,14 @@ export function parseIntegerAtLeast(min: number): (value: string) => number {
   };
 }
 
+/** A whole number of at least 0, or `unlimited` (Infinity). */
+export function parseCountOrUnlimited(value: string): number {
+  const text = value.trim().toLowerCase();
+  if (text === 'unlimited') return Number.POSITIVE_INFINITY;
+  if (!/^\d+$/.test(text)) throw new InvalidArgumentError('Expected a whole number such as 2, or unlimited.');
+  return Number(text);
+}
+
 const BYTE_UNITS: Record<string, number> = {
   '': 1,
   b: 1,

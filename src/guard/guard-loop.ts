@@ -5,6 +5,7 @@ import type { ProcSource } from '../proc/proc-source.js';
 import { readCwd, readIoBytes, readStat, readUptimeSeconds } from '../proc/read-proc.js';
 import { readProcsWithPsList } from '../proc/read-ps-list.js';
 import { ProcScanner } from '../proc/read-snapshot.js';
+import { redactCommandLine } from '../proc/redact-command-line.js';
 import { isStillRunning } from '../proc/signal-proc.js';
 import { type ProcInfo, refKey } from '../proc/snapshot.js';
 import type { Libc } from '../sys/libc.js';
@@ -43,6 +44,10 @@ export type GuardLoopOptions = {
   log: Logger;
   /** Where the loop tells what it sees and does, after every scan. */
   stats: GuardStats;
+  /** Publish command lines as they are (--show-command-lines), not with their secrets masked. */
+  showCommandLines?: boolean;
+  /** Most crash stops of one key (--crash-budget); undefined: 0 for an app that looks like MetaMCP, unlimited otherwise. */
+  crashBudget?: number | undefined;
 };
 
 /** A running guard. */
@@ -66,7 +71,11 @@ export function startGuard(options: GuardLoopOptions): Guard {
   const watch = procRoot ? new ChildWatch(procRoot) : undefined;
   const main = procRoot ? readStat(mainPid, procRoot) : undefined;
   if (watch && main) watch.watch([main]);
-  const settings = { config, initPid, mainPid, dryRun };
+  // MetaMCP's released version puts a server in ERROR at its first crash: unless told how many
+  // it tolerates, the guard makes none once it sees MetaMCP.
+  const crashBudget = () => options.crashBudget ?? (appIsMetaMcp ? 0 : Number.POSITIVE_INFINITY);
+  // Every key that leaves the init (log, metrics, status) goes through this.
+  const publish = options.showCommandLines ? (key: string) => key : redactCommandLine;
   let state: GuardState = INITIAL_GUARD_STATE;
   let scanning = false;
   let appIsMetaMcp = false;
@@ -88,7 +97,7 @@ export function startGuard(options: GuardLoopOptions): Guard {
     stopInstance(instance, { method: stop.method, graceMs: options.stopGraceMs })
       .then(
         (result) => {
-          const fields = { reason: stop.reason, key: instance.key, launcherPid: instance.launcher.pid, method: stop.method, ...result };
+          const fields = { reason: stop.reason, key: publish(instance.key), launcherPid: instance.launcher.pid, method: stop.method, ...result };
           if (result.interrupted === 0 && result.termed === 0 && result.killed === 0 && result.failed > 0) {
             state = finishStop(state, { id, refused: true }, Date.now());
             stats.failedStops += 1;
@@ -105,7 +114,7 @@ export function startGuard(options: GuardLoopOptions): Guard {
         (error: unknown) => {
           state = finishStop(state, { id, failed: true }, Date.now());
           stats.failedStops += 1;
-          log.error({ err: error, key: instance.key }, 'failed to stop MCP instance');
+          log.error({ err: error, key: publish(instance.key) }, 'failed to stop MCP instance');
         },
       )
       .catch((error: unknown) => log.error({ err: error }, 'guard: after a stop'));
@@ -133,15 +142,29 @@ export function startGuard(options: GuardLoopOptions): Guard {
         cgroup,
         growthPerSecond: { tasks: growthPerSecond(pidsReadings), bytes: growthPerSecond(memoryReadings) },
       },
-      settings,
+      { config, initPid, mainPid, dryRun, crashBudget: crashBudget() },
     );
     state = result.state;
     pressed = result.pressed;
     watch?.watch(result.spawners);
-    if (!appIsMetaMcp) appIsMetaMcp = findMetaMcp([procs.get(mainPid), ...result.spawners], result.instances, checked, procRoot);
+    if (!appIsMetaMcp) {
+      appIsMetaMcp = findMetaMcp([procs.get(mainPid), ...result.spawners], result.instances, checked, procRoot);
+      if (appIsMetaMcp)
+        log.info(
+          { crashBudget: crashBudget() },
+          options.crashBudget === undefined
+            ? 'the app looks like MetaMCP: the guard makes no stop it would count as a crash (set METAMCP_INIT_CRASH_BUDGET to what its MCP_MAX_ATTEMPTS tolerates)'
+            : 'the app looks like MetaMCP',
+        );
+    }
+    for (const key of result.budgetSpent)
+      log.warn(
+        { key: publish(key), crashBudget: crashBudget() },
+        "the guard spent this server's crash budget: it stops no more of its instances that the app holds",
+      );
     if (log.isLevelEnabled('trace')) {
       const keys: Record<string, number> = {};
-      for (const instance of result.instances) keys[instance.key] = (keys[instance.key] ?? 0) + 1;
+      for (const instance of result.instances) keys[publish(instance.key)] = (keys[publish(instance.key)] ?? 0) + 1;
       const summary = JSON.stringify({ keys, pids: cgroup.pids?.currentTasks });
       if (summary !== lastSummary)
         log.trace({ procs: procs.size, appProcs: result.appProcs, keys, stopping: state.underWay.size, pids: cgroup.pids, memory: cgroup.memory }, 'scan');
@@ -150,19 +173,19 @@ export function startGuard(options: GuardLoopOptions): Guard {
     stats.respawnLoops += result.loops.length;
     for (const loop of result.loops) {
       log.warn(
-        { ...loop },
+        { ...loop, key: publish(loop.key) },
         `instances of one command are stopped and started over: leaving its duplicates alone for ${Math.round(loop.backoffMs / 1000)} s (the limits are still kept)`,
       );
     }
-    for (const lesson of result.lessons) log.info(describeLesson(lesson), 'learnt how the app takes a stop of this key');
+    for (const lesson of result.lessons) log.info({ ...describeLesson(lesson), key: publish(lesson.key) }, 'learnt how the app takes a stop of this key');
     for (const estimate of result.demandNotices) log.warn(describeDemand(estimate), demandMessage(estimate));
     for (const stop of result.stops) {
-      const decision = describeStop(stop, cgroup, pageBytes, appIsMetaMcp);
+      const decision = { ...describeStop(stop, cgroup, pageBytes, appIsMetaMcp), key: publish(stop.instance.key) };
       const { instance } = stop;
       const record: StopRecord = {
         atMs: nowMs,
         reason: stop.reason,
-        key: instance.key,
+        key: decision.key,
         launcherPid: instance.launcher.pid,
         why: decision.why,
         dryRun,
@@ -187,10 +210,10 @@ export function startGuard(options: GuardLoopOptions): Guard {
       scanSecondsTotal: stats.scanSecondsTotal + durationMs / 1000,
       procs: procs.size,
       appProcs: result.appProcs,
-      instances: viewInstances(result.instances, result.states, pageBytes, state.refused, state.underWay),
+      instances: viewInstances(result.instances, result.states, pageBytes, state.refused, state.underWay, publish),
       cgroup,
       limits: viewLimits(cgroup, config.pidsHeadroom, config.memoryHeadroom),
-      learnt: viewLearnt(state.records),
+      learnt: viewLearnt(state.records, publish),
       demand: result.demand,
       watchReads: watch?.reads ?? 0,
     });

@@ -108,10 +108,12 @@ export type GuardStats = {
 export const MAX_LEARNT_KEYS = 20;
 
 /** The learning of each key, as an operator sees it. */
-export function viewLearnt(records: ReadonlyMap<string, KeyRecord>): KeyLearningView[] {
-  return [...records]
-    .slice(0, MAX_LEARNT_KEYS)
-    .map(([key, record]) => ({ key, interrupt: record.interrupt, ...(record.crashFreesKey === undefined ? {} : { crashFreesKey: record.crashFreesKey }) }));
+export function viewLearnt(records: ReadonlyMap<string, KeyRecord>, publish: (key: string) => string = (key) => key): KeyLearningView[] {
+  return [...records].slice(0, MAX_LEARNT_KEYS).map(([key, record]) => ({
+    key: publish(key),
+    interrupt: record.interrupt,
+    ...(record.crashFreesKey === undefined ? {} : { crashFreesKey: record.crashFreesKey }),
+  }));
 }
 
 export function newGuardStats(): GuardStats {
@@ -145,12 +147,13 @@ export function viewInstances(
   pageBytes: number,
   refused: ReadonlySet<string>,
   stopping: { has: (id: string) => boolean },
+  publish: (key: string) => string = (key) => key,
 ): InstanceView[] {
   const views: InstanceView[] = [];
   for (const instance of instances) {
     const state = states.get(instance.id);
     views.push({
-      key: instance.key,
+      key: publish(instance.key),
       launcherPid: instance.launcher.pid,
       orphaned: instance.orphaned,
       starting: state?.starting ?? false,

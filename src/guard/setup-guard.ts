@@ -30,6 +30,10 @@ export type GuardSettings = {
   intervalMs: number;
   /** The app tolerates crashes of its servers: optional trims and stops at the high mark may cost one. */
   appToleratesCrashes: boolean;
+  /** Publish command lines in full, secrets and all (--show-command-lines). */
+  showCommandLines: boolean;
+  /** Most stops of one key the app may count as a crash (--crash-budget); undefined: by what the app looks like. */
+  crashBudget?: number | undefined;
 };
 
 /** What the guard is given besides its settings, all decided at start-up. */
@@ -104,5 +108,7 @@ export function setupGuard(settings: GuardSettings, log: Logger, libc: Libc, { p
       libc,
       log,
       stats,
+      showCommandLines: settings.showCommandLines,
+      crashBudget: settings.crashBudget,
     });
 }

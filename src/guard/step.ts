@@ -52,6 +52,8 @@ export type GuardState = {
   forcedAftermaths: ReadonlyMap<string, LimitKind>;
   /** Instances the kernel refused to let the guard stop (EPERM): left alone while they live. */
   refused: ReadonlySet<string>;
+  /** Stops of each key that may have been crashes to the app, over its life (a clean one is given back once seen). */
+  crashStopsByKey: ReadonlyMap<string, number>;
   demand: { pids: DemandState; memory: DemandState };
 };
 
@@ -67,6 +69,7 @@ export const INITIAL_GUARD_STATE: GuardState = {
   stoppedAtMs: new Map(),
   forcedAftermaths: new Map(),
   refused: new Set(),
+  crashStopsByKey: new Map(),
   demand: { pids: EMPTY_DEMAND, memory: EMPTY_DEMAND },
 };
 
@@ -87,8 +90,11 @@ export type Readings = {
   growthPerSecond: { tasks: number; bytes: number };
 };
 
-/** Who the guard works for: fixed for its life. */
-export type StepSettings = { config: GuardConfig; initPid: number; mainPid: number; dryRun: boolean };
+/**
+ * Who the guard works for. `crashBudget`: most stops of one key that the app may count as a
+ * crash (Infinity: no limit); the loop sets it from --crash-budget or from what the app looks like.
+ */
+export type StepSettings = { config: GuardConfig; initPid: number; mainPid: number; dryRun: boolean; crashBudget?: number };
 
 /** What one step decided, for the loop to act on and to publish. */
 export type StepResult = {
@@ -98,6 +104,8 @@ export type StepResult = {
   lessons: Lesson[];
   /** A demand that exceeds a limit, said once per episode. */
   demandNotices: DemandEstimate[];
+  /** Keys whose crash budget this step spent to the end: said once. */
+  budgetSpent: string[];
   /** The demand of each limit while an episode is under way. */
   demand: { pids?: DemandEstimate; memory?: DemandEstimate };
   /** Every instance found (refused ones too), and how each is judged. */
@@ -145,6 +153,13 @@ export function stepGuard(before: GuardState, readings: Readings, settings: Step
   const byGuard = new Set([...underWay.keys(), ...stoppedAtMs.keys()]);
   const observed = observeAftermaths(before.records, present, byGuard, nowMs);
   const forcedAftermaths = new Map(before.forcedAftermaths);
+  // An interrupt of an unknown key is spent as a crash; if the app kept the others, it was clean: given back.
+  const crashStopsByKey = new Map(before.crashStopsByKey);
+  for (const lesson of observed.lessons) {
+    if (lesson.endedBy !== 'interrupt' || lesson.closedAll) continue;
+    const spent = crashStopsByKey.get(lesson.key) ?? 0;
+    if (spent > 0 && before.records.get(lesson.key)?.interrupt !== 'clean') crashStopsByKey.set(lesson.key, spent - 1);
+  }
   const closedForced: { pids: ForcedStop[]; memory: ForcedStop[] } = { pids: [], memory: [] };
   for (const lesson of observed.lessons) {
     const limit = forcedAftermaths.get(lesson.key);
@@ -156,7 +171,7 @@ export function stepGuard(before: GuardState, readings: Readings, settings: Step
 
   const instances = found.instances.filter((i) => !refused.has(i.id));
   const keysInFlight = new Set([...underWay.values()].filter((stop) => stop.mayCrash).map((stop) => stop.key));
-  const ctx = makeRuleContext({
+  const contextInput = {
     nowMs,
     config,
     cgroup: readings.cgroup,
@@ -170,10 +185,21 @@ export function stepGuard(before: GuardState, readings: Readings, settings: Step
     records: observed.records,
     starts: before.starts,
     keysInFlight,
-  });
+    crashesLeft: (key: string) => (settings.crashBudget ?? Number.POSITIVE_INFINITY) - (crashStopsByKey.get(key) ?? 0),
+  };
+  const ctx = makeRuleContext(contextInput);
   const plan = planStops(ctx, { ids: new Set(underWay.keys()), keys: keysInFlight });
 
   for (const stop of plan.stops) underWay.set(stop.instance.id, underWayOf(ctx, stop, nowMs, settings.dryRun));
+  const budgetSpent: string[] = [];
+  if (!settings.dryRun) {
+    for (const stop of plan.stops) {
+      if (stop.evidence.cost !== 'crash') continue;
+      const spent = (crashStopsByKey.get(stop.instance.key) ?? 0) + 1;
+      crashStopsByKey.set(stop.instance.key, spent);
+      if (spent === settings.crashBudget) budgetSpent.push(stop.instance.key);
+    }
+  }
   for (const [key, limit] of forcedOf(plan.stops)) forcedAftermaths.set(key, limit);
 
   // Starts of keys the app holds (an orphan is nobody's start); the stops nothing forced of instances it held.
@@ -210,12 +236,14 @@ export function stepGuard(before: GuardState, readings: Readings, settings: Step
       stoppedAtMs,
       forcedAftermaths,
       refused,
+      crashStopsByKey,
       demand: demandState,
     },
     stops: plan.stops,
     loops: recorded.loops,
     lessons: observed.lessons,
     demandNotices,
+    budgetSpent,
     demand,
     instances: found.instances,
     states,

@@ -1,8 +1,9 @@
 import { readAllStats } from '../proc/read-proc.js';
-import { readIfStillRunning, signalProc } from '../proc/signal-proc.js';
+import { signalProc } from '../proc/signal-proc.js';
 import { isZombie, type ProcInfo, refKey } from '../proc/snapshot.js';
 import { sleep } from '../sleep.js';
 import type { Instance } from './instances.js';
+import { aliveMembers, signalAll } from './signal-instance.js';
 import type { StopMethod } from './stops.js';
 
 /** An interrupt waits at most this long (and never more than the stop grace) for the tree to go before TERM follows. */
@@ -43,6 +44,8 @@ export async function stopInstance(instance: Instance, options: StopOptions): Pr
   let interrupted = 0;
   if (options.method === 'interrupt') {
     for (const server of serversOf(instance)) if (signalProc(server, 'SIGINT') === 'sent') interrupted += 1;
+    // A tree the guard held (SIGSTOP) acts on nothing but KILL until it goes on.
+    signalAll(instance, 'SIGCONT');
     if (interrupted > 0) {
       const deadline = startedAt + Math.min(graceMs, INTERRUPT_WAIT_MS);
       while (Date.now() < deadline && aliveMembers(instance).length > 0) await sleep(pollMs);
@@ -96,6 +99,7 @@ export function serversOf(instance: Pick<Instance, 'members' | 'launcher' | 'lau
 async function stopMembers(instance: Instance, graceMs: number, pollMs: number): Promise<Omit<StopResult, 'interrupted' | 'endedBy'>> {
   const startedAt = Date.now();
   const term = signalAll(instance, 'SIGTERM');
+  signalAll(instance, 'SIGCONT');
   if (term.sent === 0 && term.failed > 0)
     return { termed: 0, killed: 0, failed: term.failed, left: aliveMembers(instance).length, tookMs: Date.now() - startedAt };
   const deadline = startedAt + graceMs;
@@ -127,41 +131,4 @@ function lateMembers(instance: Instance): ProcInfo[] {
     if (proc.pgid === pgid && !known.has(refKey(proc)) && !isZombie(proc) && proc.startTicks >= instance.launcher.startTicks) late.push({ ...proc, argv: [] });
   }
   return late;
-}
-
-function signalAll(instance: Instance, signal: NodeJS.Signals): { sent: number; failed: number } {
-  const alive = aliveMembers(instance);
-  let sent = 0;
-  let failed = 0;
-  const { pgid } = instance;
-  let groupSent = false;
-  if (pgid !== undefined && alive.some((member) => member.pgid === pgid)) {
-    try {
-      process.kill(-pgid, signal);
-      groupSent = true;
-    } catch {
-      // ESRCH: the group emptied since the check; EPERM: each member is tried below.
-    }
-  }
-  for (const member of alive) {
-    // Group members got it through the group; one signal each is enough.
-    if (groupSent && member.pgid === pgid) {
-      sent += 1;
-      continue;
-    }
-    const outcome = signalProc(member, signal);
-    if (outcome === 'sent') sent += 1;
-    else if (outcome === 'failed') failed += 1;
-  }
-  return { sent, failed };
-}
-
-/** Members still running as the same processes, with their current group. */
-function aliveMembers(instance: Instance): ProcInfo[] {
-  const alive: ProcInfo[] = [];
-  for (const member of instance.members) {
-    const now = readIfStillRunning(member);
-    if (now) alive.push({ ...member, pgid: now.pgid });
-  }
-  return alive;
 }

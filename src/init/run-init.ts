@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { ProcSource } from '../proc/proc-source.js';
+import { redactArgv } from '../proc/redact-command-line.js';
 import type { Libc } from '../sys/libc.js';
 import { type ChildExit, exitCodeForSpawnError, exitCodeOf } from './exit-code.js';
 import { forwardSignal } from './forward-signals.js';
@@ -23,6 +24,8 @@ export type InitConfig = {
   /** Forward signals to the child's process group rather than the child alone. */
   group: boolean;
   reapIntervalMs: number;
+  /** Log the main child's command line in full, not with its secret-looking values masked (--show-command-lines). */
+  showCommandLines?: boolean;
 };
 
 /** What the init is given besides its config, all decided at start-up. */
@@ -85,7 +88,8 @@ export async function runInit(
   const main = child;
   stats.mainChild = { pid: main.pid, running: true };
   void main.exited.then((exit) => (stats.mainChild = { pid: main.pid, running: false, exitCode: exitCodeOf(exit) }));
-  log.info({ childPid: main.pid, command: config.command, initPid, subreaper, initTasks: countOwnTasks() }, 'started main child');
+  const command = config.showCommandLines ? config.command : redactArgv(config.command);
+  log.info({ childPid: main.pid, command, initPid, subreaper, initTasks: countOwnTasks() }, 'started main child');
 
   const guard = startGuard?.(main.pid);
 

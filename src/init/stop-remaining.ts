@@ -45,7 +45,11 @@ export async function stopRemaining(options: StopRemainingOptions): Promise<Stop
     const alive = procs.filter((proc) => !isZombie(proc));
     if (procs.length === 0) return { termed: termed.size, killed: killed.size, left: 0 };
     if (!deadline.isOver()) {
-      for (const proc of alive) sendOnce(proc, 'SIGTERM', termed, procRoot);
+      for (const proc of alive) {
+        // A process stopped (by the guard's hold, or anyone's SIGSTOP) acts on TERM only once it goes on.
+        if (!termed.has(refKey(proc))) signalProc(proc, 'SIGCONT', procRoot);
+        sendOnce(proc, 'SIGTERM', termed, procRoot);
+      }
     } else {
       killStartMs ??= Date.now();
       for (const proc of alive) sendOnce(proc, 'SIGKILL', killed, procRoot);

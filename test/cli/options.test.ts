@@ -34,6 +34,7 @@ describe('parseArgs', () => {
         stopGraceMs: 3000,
         intervalMs: 1000,
         appToleratesCrashes: false,
+        showCommandLines: false,
       },
     });
   });

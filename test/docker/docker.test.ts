@@ -210,7 +210,14 @@ describe.runIf(!SKIP)('metamcp-init in a real Docker engine', () => {
       name = runDetached('storm', [
         ...stormOptions(PIDS_MAX, reportDir),
         // The storm's app counts no crashes (no pool): trimming to the cap may cost one.
-        ...quickGuardEnv({ MAX_PER_COMMAND: CAP, APP_TOLERATES_CRASHES: 'yes', INTERVAL: '1s', GRACE: `${GRACE_MS / 1000}s`, LOG_FORMAT: 'json' }),
+        ...quickGuardEnv({
+          MAX_PER_COMMAND: CAP,
+          APP_TOLERATES_CRASHES: 'yes',
+          CRASH_BUDGET: 'unlimited',
+          INTERVAL: '1s',
+          GRACE: `${GRACE_MS / 1000}s`,
+          LOG_FORMAT: 'json',
+        }),
       ]);
       hostPid = inspectState(name).Pid;
       const dir = pidsCgroupDir(hostPid);
@@ -373,7 +380,7 @@ describe.runIf(!SKIP)('metamcp-init in a real Docker engine', () => {
         '150',
         '-e',
         'METAMCP_LIKE_ARGS=--sessions-never-closed 4 --server-flags "--ignore-term --ignore-eof"',
-        ...quickGuardEnv({ MAX_PER_COMMAND: 2, APP_TOLERATES_CRASHES: 'yes', INTERVAL: '500ms', GRACE: `${GRACE_MS / 1000}s` }),
+        ...quickGuardEnv({ MAX_PER_COMMAND: 2, APP_TOLERATES_CRASHES: 'yes', CRASH_BUDGET: 'unlimited', INTERVAL: '500ms', GRACE: `${GRACE_MS / 1000}s` }),
       ]);
       // 20 s was too short at load 20 on two cores: npm-like launchers took that long to settle.
       await waitFor(() => jsonLines(dockerLogs(name).stderr).filter((line) => line.msg === 'stopped MCP instance').length >= 2, {

@@ -144,7 +144,7 @@ export class GuardModel {
 
   constructor(
     readonly config: GuardConfig = makeConfig(),
-    readonly options: { dryRun?: boolean; settle?: 'when-gone' | 'never' } = {},
+    readonly options: { dryRun?: boolean; settle?: 'when-gone' | 'never'; crashBudget?: number } = {},
   ) {}
 
   scan(procs: readonly ProcInfo[], input: ScanInput): StepResult {
@@ -179,7 +179,13 @@ export class GuardModel {
         cgroup: input.cgroup ?? {},
         growthPerSecond: input.growthPerSecond ?? { tasks: 0, bytes: 0 },
       },
-      { config: this.config, initPid: INIT_PID, mainPid: MAIN_PID, dryRun: this.options.dryRun ?? false },
+      {
+        config: this.config,
+        initPid: INIT_PID,
+        mainPid: MAIN_PID,
+        dryRun: this.options.dryRun ?? false,
+        ...(this.options.crashBudget === undefined ? {} : { crashBudget: this.options.crashBudget }),
+      },
     );
     // Stops under way that the test passed in are its own: they do not outlive the scan.
     let state = result.state;

@@ -54,6 +54,8 @@ int main(void) {
         '--grace',
         '1s',
         '--app-tolerates-crashes',
+        '--crash-budget',
+        'unlimited',
       ],
       wrapInit: ['setpriv', '--reuid', '4242', '--regid', '4242', '--clear-groups'],
     });

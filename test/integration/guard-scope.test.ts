@@ -31,7 +31,21 @@ describe('the guard touches only what the app started', () => {
     const run = startInit({
       mode: 'subreaper',
       command: sim.command,
-      initArgs: ['--max-instances', '1', '--idle-after', '1s', '--start-grace', '1s', '--stop-grace', '1s', '--interval', '200ms', '--app-tolerates-crashes'],
+      initArgs: [
+        '--max-instances',
+        '1',
+        '--idle-after',
+        '1s',
+        '--start-grace',
+        '1s',
+        '--stop-grace',
+        '1s',
+        '--interval',
+        '200ms',
+        '--app-tolerates-crashes',
+        '--crash-budget',
+        'unlimited',
+      ],
     });
     await run.waitForStdout('scenario-done', 30_000);
     await waitFor(() => stopLines(run).length >= 2, { timeoutMs: 30_000, what: "two of the app's instances to be stopped" });
@@ -63,7 +77,21 @@ describe('the guard touches only what the app started', () => {
         'npm exec @modelcontextprotocol/server-everything',
       ],
       command: sim.command,
-      initArgs: ['--max-instances', '1', '--idle-after', '1s', '--start-grace', '1s', '--stop-grace', '1s', '--interval', '200ms', '--app-tolerates-crashes'],
+      initArgs: [
+        '--max-instances',
+        '1',
+        '--idle-after',
+        '1s',
+        '--start-grace',
+        '1s',
+        '--stop-grace',
+        '1s',
+        '--interval',
+        '200ms',
+        '--app-tolerates-crashes',
+        '--crash-budget',
+        'unlimited',
+      ],
     });
     await run.waitForStdout('scenario-done', 30_000);
     await waitFor(() => stopLines(run).length >= 2, { timeoutMs: 30_000, what: "two of the app's instances to be stopped" });

@@ -64,7 +64,8 @@ describe.runIf(rootTestsEnabled())('the guard keeps MetaMCP serving (simulator, 
       pidsMax: 200,
       sessions: 20,
       everyMs: 2000,
-      initArgs: ['--stop-grace', '1s', '--interval', '500ms', '--start-grace', '3s'],
+      // MCP_MAX_ATTEMPTS 1000, as the app is told: the guard may spend 999 of them.
+      initArgs: ['--stop-grace', '1s', '--interval', '500ms', '--start-grace', '3s', '--crash-budget', '999'],
     });
     const report = summary(events)!;
     console.log(
@@ -100,7 +101,8 @@ describe.runIf(rootTestsEnabled())('the guard keeps MetaMCP serving (simulator, 
       sessions: 24,
       everyMs: 1000,
       simArgs: ['--busy-share', '0.25', '--use-every', '1000'],
-      initArgs: ['--stop-grace', '1s', '--interval', '500ms', '--start-grace', '3s'],
+      // MCP_MAX_ATTEMPTS 1000, as the app is told: the guard may spend 999 of them.
+      initArgs: ['--stop-grace', '1s', '--interval', '500ms', '--start-grace', '3s', '--crash-budget', '999'],
     });
     console.log(
       `leak with busy sessions: ${sessionsServed(events).length}/24 served, final ${finalSession(events)?.served}, ` +
@@ -119,7 +121,8 @@ describe.runIf(rootTestsEnabled())('the guard keeps MetaMCP serving (simulator, 
       pidsMax: 150,
       sessions: 30,
       everyMs: 300,
-      initArgs: ['--stop-grace', '1s', '--interval', '500ms', '--start-grace', '3s'],
+      // MCP_MAX_ATTEMPTS 1000, as the app is told: the guard may spend 999 of them.
+      initArgs: ['--stop-grace', '1s', '--interval', '500ms', '--start-grace', '3s', '--crash-budget', '999'],
     });
     const launches = events.filter((e) => e.event === 'launch').length;
     console.log(

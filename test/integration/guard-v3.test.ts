@@ -26,7 +26,12 @@ describe.runIf(rootTestsEnabled())('guard v3, as PID 1 in a real pids cgroup', (
       '--server-flags',
       '--threads 4',
     ]);
-    const run = startInit({ mode: 'pid1', prefix: cgroup.prefix, command: sim.command, initArgs: ['--max-per-command', '3', '--stop-grace', '1s'] });
+    const run = startInit({
+      mode: 'pid1',
+      prefix: cgroup.prefix,
+      command: sim.command,
+      initArgs: ['--max-per-command', '3', '--stop-grace', '1s', '--crash-budget', 'unlimited'],
+    });
     const sampler = sampleCgroup(cgroup);
     await run.waitForStdout('scenario-done', 90_000);
     await new Promise((resolve) => setTimeout(resolve, 2000));
@@ -81,8 +86,9 @@ describe.runIf(rootTestsEnabled())('guard v3, as PID 1 in a real pids cgroup', (
   }, 120_000);
 
   it('stops a server that exits 0 on SIGINT cleanly: the app counts no crash and keeps its other instances', async () => {
-    // The MetaMCP pool with one attempt, its default: a single crash would put the server in ERROR.
-    // Sessions every 2 s that are never closed outgrow the cgroup; each stop is a SIGINT to the server.
+    // The MetaMCP pool, told to tolerate 1000 crashes and the guard that it may spend 999 (the
+    // README's advice): the simulator still counts every crash. Sessions every 2 s that are never
+    // closed outgrow the cgroup; each stop is a SIGINT to the server.
     const cgroup = makePidsCgroup(200);
     const sim = leakSimCommand([
       '--sessions',
@@ -90,14 +96,19 @@ describe.runIf(rootTestsEnabled())('guard v3, as PID 1 in a real pids cgroup', (
       '--session-every',
       '2000',
       '--max-attempts',
-      '1',
+      '1000',
       '--final-session',
       '--final-after',
       '3000',
       '--server-flags',
       '--threads 4 --exit-zero-on-int',
     ]);
-    const run = startInit({ mode: 'pid1', prefix: cgroup.prefix, command: sim.command, initArgs: ['--stop-grace', '1s', '--interval', '500ms'] });
+    const run = startInit({
+      mode: 'pid1',
+      prefix: cgroup.prefix,
+      command: sim.command,
+      initArgs: ['--stop-grace', '1s', '--interval', '500ms', '--crash-budget', '999'],
+    });
     const sampler = sampleCgroup(cgroup);
     await run.waitForStdout('scenario-done', 180_000);
     const samples = sampler.stop();
@@ -123,5 +134,20 @@ describe.runIf(rootTestsEnabled())('guard v3, as PID 1 in a real pids cgroup', (
     expect(requestedCloses(events, 'cleanup-after-crash')).toEqual([]);
     expect(summary(events)?.finalSessionServed).toBe(true);
     expect(samples.peakTasks).toBeLessThan(cgroup.max);
+  }, 240_000);
+
+  it('in front of an app that looks like MetaMCP, makes no stop it would count as a crash unless told its budget', async () => {
+    // The simulator is MetaMCP-like by its path; one attempt, MetaMCP's released default.
+    const cgroup = makePidsCgroup(200);
+    const sim = leakSimCommand(['--sessions', '10', '--session-every', '1500', '--max-attempts', '1', '--server-flags', '--threads 4']);
+    const run = startInit({ mode: 'pid1', prefix: cgroup.prefix, command: sim.command, initArgs: ['--stop-grace', '1s', '--interval', '500ms'] });
+    await run.waitForStdout('scenario-done', 180_000);
+    await run.signal('SIGTERM');
+    expect((await run.exited).code).toBe(0);
+    const lines = run.logLines();
+    expect(lines.some((line) => String(line.msg).startsWith('the app looks like MetaMCP: the guard makes no stop it would count as a crash'))).toBe(true);
+    const stops = stopDecisions(lines);
+    console.log(`MetaMCP-like app, default budget: ${stops.length} stops, of them ${stops.filter((l) => l.cost === 'crash').length} that may be crashes`);
+    expect(stops.filter((line) => line.cost === 'crash' && line.orphaned !== true)).toEqual([]);
   }, 240_000);
 });

@@ -27,7 +27,8 @@ describe.runIf(rootTestsEnabled())('the guard, as PID 1 in a real pids cgroup', 
       mode: 'pid1',
       prefix: cgroup.prefix,
       command: sim.command,
-      initArgs: [...extraInitArgs, '--max-per-command', '3', '--stop-grace', '1s', '--interval', '1s'],
+      // The storm's app counts no crashes: the operator's word for it is --crash-budget.
+      initArgs: [...extraInitArgs, '--max-per-command', '3', '--stop-grace', '1s', '--interval', '1s', '--crash-budget', 'unlimited'],
     });
     const sampler = sampleCgroup(cgroup, 3);
     await run.waitForStdout('scenario-done', 30_000);
@@ -69,7 +70,21 @@ describe.runIf(rootTestsEnabled())('the guard, as PID 1 in a real pids cgroup', 
       command: ['sh', '-c', 'sleep 1000 & exec "$@"', 'sh', ...sim.command],
       // A trim that nothing forces is made only when it costs the app nothing, or when the
       // operator says the app tolerates crashes: these servers die of SIGINT, a crash to an app.
-      initArgs: ['--max-per-command', '2', '--idle-after', '2s', '--start-grace', '1s', '--stop-grace', '1s', '--interval', '500ms', '--app-tolerates-crashes'],
+      initArgs: [
+        '--max-per-command',
+        '2',
+        '--idle-after',
+        '2s',
+        '--start-grace',
+        '1s',
+        '--stop-grace',
+        '1s',
+        '--interval',
+        '500ms',
+        '--app-tolerates-crashes',
+        '--crash-budget',
+        'unlimited',
+      ],
     });
     await run.waitForStdout('scenario-done', 30_000);
     await waitFor(() => stops(run).length >= 8, { timeoutMs: 60_000, what: '8 duplicate stops' });
@@ -125,7 +140,7 @@ describe.runIf(rootTestsEnabled())('the guard, as PID 1 in a real pids cgroup', 
       prefix: cgroup.prefix,
       command: sim.command,
       // Headroom of 1 task: the guard acts only once the cgroup is at pids.max - 1.
-      initArgs: ['--max-per-command', '100', '--pids-headroom', '1', '--stop-grace', '500ms', '--interval', '200ms'],
+      initArgs: ['--max-per-command', '100', '--pids-headroom', '1', '--stop-grace', '500ms', '--interval', '200ms', '--crash-budget', 'unlimited'],
     });
     const init = await run.initRef();
     await run.waitForStdout('scenario-done', 30_000);
@@ -174,7 +189,7 @@ describe.runIf(rootTestsEnabled())('the guard, as PID 1 in a real memory cgroup'
       mode: 'pid1',
       prefix: cgroup.prefix,
       command: sim.command,
-      initArgs: [...initArgs, '--max-per-command', '100', '--memory-headroom', '25%', '--interval', '200ms'],
+      initArgs: [...initArgs, '--max-per-command', '100', '--memory-headroom', '25%', '--interval', '200ms', '--crash-budget', 'unlimited'],
     });
     return { cgroup, run };
   }

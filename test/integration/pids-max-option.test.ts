@@ -15,7 +15,7 @@ describe.runIf(rootTestsEnabled())('--pids-max, a limit the init cannot see (Kub
       mode: 'pid1',
       prefix: cgroup.prefix,
       command: sim.command,
-      initArgs: ['--pids-max', '100', '--metrics-listen', '127.0.0.1:0', '--start-grace', '1s', '--idle-after', '1s'],
+      initArgs: ['--pids-max', '100', '--metrics-listen', '127.0.0.1:0', '--start-grace', '1s', '--idle-after', '1s', '--crash-budget', 'unlimited'],
     });
     const address = await reportAddressOf(run);
     const decision = await waitFor(() => stopDecisions(run.logLines()).find((line) => line.reason === 'pids-headroom'), {

@@ -41,7 +41,12 @@ describe.runIf(rootTestsEnabled())('/metrics, /healthz and /status of the init a
   it('during a leak storm in a pids cgroup, every scrape passes promtool and its figures match the cgroup and /proc', async () => {
     const cgroup = makePidsCgroup(150);
     const sim = leakSimCommand(['--storm', '10', '--storm-seconds', '4', '--server-flags', '--threads 4']);
-    const run = startInit({ mode: 'pid1', prefix: cgroup.prefix, command: sim.command, initArgs: [...LISTEN, '--max-per-command', '3', '--stop-grace', '1s'] });
+    const run = startInit({
+      mode: 'pid1',
+      prefix: cgroup.prefix,
+      command: sim.command,
+      initArgs: [...LISTEN, '--max-per-command', '3', '--stop-grace', '1s', '--crash-budget', 'unlimited'],
+    });
     const address = await reportAddressOf(run);
     const init = await run.initRef();
     // The endpoint listens before the main child is spawned: under load CI's first scrape

@@ -57,6 +57,8 @@ export type RuleContext = {
   awaitsAnswer: (key: string) => boolean;
   /** Growth of usage over the last moment, per second, as the polls saw it. */
   growthPerSecond: { tasks: number; bytes: number };
+  /** How many more stops of the key the app may count as a crash (the crash budget left). */
+  crashesLeft: (key: string) => number;
 };
 
 export type RuleContextInput = Omit<
@@ -88,6 +90,7 @@ export function makeRuleContext(input: RuleContextInput): RuleContext {
     pageBytes: input.pageBytes,
     instances: input.instances,
     growthPerSecond: input.growthPerSecond,
+    crashesLeft: input.crashesLeft,
     byKey,
     stateOf: (instance) => input.states.get(instance.id)!,
     activityOf: (instance) => input.activity.get(instance.id)!,
@@ -149,6 +152,18 @@ export function isAwaited(ctx: RuleContext, instance: Instance): boolean {
   const seenMs = ctx.activityOf(instance).firstSeenMs;
   return ctx.instances.some(
     (other) => other.key !== instance.key && ctx.stateOf(other).starting && Math.abs(ctx.activityOf(other).firstSeenMs - seenMs) <= COHORT_MS,
+  );
+}
+
+/**
+ * The instance an app like MetaMCP keeps as its idle spare: its youngest settled one. A clean
+ * stop of it leaves the pool a dead client that the next session takes.
+ */
+export function isLikelySpare(ctx: RuleContext, instance: Instance): boolean {
+  const settled = (ctx.byKey.get(instance.key) ?? []).filter((i) => !ctx.stateOf(i).starting && !i.orphaned);
+  return (
+    settled.reduce<Instance | undefined>((best, i) => (best === undefined || i.launcher.startTicks > best.launcher.startTicks ? i : best), undefined) ===
+    instance
   );
 }
 

@@ -6,10 +6,25 @@ import { type Watermarks, watermarksOf } from '../headroom.js';
 import type { Instance } from '../instances.js';
 import { methodFor } from '../key-learning.js';
 import type { Pressure, Stop, StopReason } from '../stops.js';
-import { costOf, isAwaited, isQuiet, isSettledAndUnused, longestIdleFirst, makeStop, mayJustBeTaken, type RuleContext, type Taken } from './context.js';
+import {
+  costOf,
+  isAwaited,
+  isLikelySpare,
+  isQuiet,
+  isSettledAndUnused,
+  longestIdleFirst,
+  makeStop,
+  mayJustBeTaken,
+  type RuleContext,
+  type Taken,
+} from './context.js';
 
-/** How far ahead the growth of the last moment is projected: about what a stop takes to free its tasks, and the next scan to come. */
-export const PROJECTION_HORIZON_MS = 500;
+/**
+ * How far ahead the growth of the last moment is projected: what a stop takes to free its
+ * tasks and the next scans to come, on a loaded machine (a storm of 4 trees a second reached
+ * the limit between two scans with half a second).
+ */
+export const PROJECTION_HORIZON_MS = 1000;
 
 /** One limit as a rule sees it. */
 export type LimitSpec = {
@@ -60,13 +75,18 @@ export function memoryLimitOf(ctx: RuleContext): LimitSpec | undefined {
   };
 }
 
+/** What a starting instance will still grow by, as big as its key's trees have been. */
+export function growthOf(limit: LimitSpec, instance: Instance): number {
+  return Math.max(0, limit.grown(instance.key) - limit.weigh(instance));
+}
+
 /** How near the limit is now, and the usage projected once the trees starting now have grown. */
 export function judgePressure(
   ctx: RuleContext,
   limit: LimitSpec,
   taken: Taken,
 ): { pressure: Pressure | undefined; expected: number; growing: (i: Instance) => number } {
-  const growing = (i: Instance) => (ctx.stateOf(i).starting ? Math.max(0, limit.grown(i.key) - limit.weigh(i)) : 0);
+  const growing = (i: Instance) => (ctx.stateOf(i).starting ? growthOf(limit, i) : 0);
   if (limit.usage < limit.marks.high) return { pressure: undefined, expected: limit.usage, growing };
   const staying = ctx.instances.filter((i) => !taken.ids.has(i.id));
   // The trees starting now will grow, or the growth of the last moment goes on: the growth
@@ -86,8 +106,9 @@ export function judgePressure(
  * no candidate may go at this pressure. In the order of what a stop costs the app:
  * 1. orphans (nothing holds them), oldest first;
  * 2. settled instances not in use whose key's servers end cleanly on SIGINT (an exit 0,
- *    which the app does not count as a crash), not waited for by a session, and not the one
- *    a session may just have taken (mayJustBeTaken). At the high mark nothing else: the limit is not in danger yet, and a crash there
+ *    which the app does not count as a crash), not waited for by a session, and not the
+ *    key's likely idle spare (its youngest settled one: the pool would keep a dead client
+ *    there for the next session). At the high mark nothing else: the limit is not in danger yet, and a crash there
  *    may be one the app never needed, unless the operator said it tolerates them;
  * 3. once urgent: settled instances not in use of quiet keys, not waited for, longest idle
  *    first, SIGINT first (what the app does next teaches the guard what SIGINT is to it);
@@ -103,7 +124,8 @@ export function judgePressure(
  * A stop that may be a crash goes one per key at a time, and short of critical waits for the
  * app's answer to the last one of its key (ANSWER_WAIT_MS: the app may close the key's other
  * instances itself; once that was seen, they count as freed as soon as the crash is made),
- * unless usage is at the limit itself and would still be after it.
+ * unless usage is at the limit itself and would still be after it; and never beyond the key's
+ * crash budget (--crash-budget: what the app tolerates over its life).
  */
 export function relieve(ctx: RuleContext, limit: LimitSpec | undefined, taken: Taken): Stop[] {
   if (limit === undefined) return [];
@@ -120,8 +142,12 @@ export function relieve(ctx: RuleContext, limit: LimitSpec | undefined, taken: T
     );
   const stayingNow = () => ctx.instances.filter((i) => !ids.has(i.id));
   const urgent = pressure !== 'high';
-  const crashesAllowed = urgent || ctx.config.appToleratesCrashes;
+  const crashTime = urgent;
+  const crashesAllowed = crashTime || ctx.config.appToleratesCrashes;
   const hasBusy = (key: string) => (ctx.byKey.get(key) ?? []).some((i) => ctx.stateOf(i).busy);
+  // The crash budget left of each key, less what this scan has planned.
+  const crashesPlanned = new Map<string, number>();
+  const budgetLeft = (i: Instance) => ctx.crashesLeft(i.key) - (crashesPlanned.get(i.key) ?? 0) >= 1;
 
   const take = (candidate: Instance) => {
     const cost = costOf(ctx, candidate);
@@ -132,6 +158,8 @@ export function relieve(ctx: RuleContext, limit: LimitSpec | undefined, taken: T
     projected -= limit.weigh(candidate) + growing(candidate);
     if (cost !== 'crash') return;
     keys.add(candidate.key);
+    plannedKeys.add(candidate.key);
+    crashesPlanned.set(candidate.key, (crashesPlanned.get(candidate.key) ?? 0) + 1);
     // Seen before: the app closes the key's other settled instances after a crash of one.
     if (ctx.recordOf(candidate.key)?.crashFreesKey === true) {
       for (const sibling of ctx.byKey.get(candidate.key) ?? []) {
@@ -149,12 +177,17 @@ export function relieve(ctx: RuleContext, limit: LimitSpec | undefined, taken: T
   // Short of critical, it also waits for the app's answer to the last one; past critical the
   // limit comes first, and instances of keys that wait for an answer go after the others.
   const atLimit = () => limit.usage >= limit.marks.limit && projected >= limit.marks.limit;
-  const keyOpen = (i: Instance) => costOf(ctx, i) !== 'crash' || atLimit() || (!keys.has(i.key) && (pressure === 'critical' || !ctx.awaitsAnswer(i.key)));
+  // Past critical, a stop of the key still under way does not hold back another: a start can
+  // take a second to die on a loaded machine, and the limit is nearer than that.
+  const plannedKeys = new Set<string>();
+  const keyOpen = (i: Instance) =>
+    costOf(ctx, i) !== 'crash' ||
+    (budgetLeft(i) && (atLimit() || (pressure === 'critical' ? !plannedKeys.has(i.key) : !keys.has(i.key) && !ctx.awaitsAnswer(i.key))));
   const answeredFirst = (a: Instance, b: Instance) => Number(ctx.awaitsAnswer(a.key)) - Number(ctx.awaitsAnswer(b.key));
   const tiers: ((i: Instance) => boolean)[] = [
-    (i) => costOf(ctx, i) === 'clean' && isSettledAndUnused(ctx, i) && !isAwaited(ctx, i) && !mayJustBeTaken(ctx, i),
+    (i) => costOf(ctx, i) === 'clean' && isSettledAndUnused(ctx, i) && !isAwaited(ctx, i) && !isLikelySpare(ctx, i),
     (i) => crashesAllowed && isSettledAndUnused(ctx, i) && isQuiet(ctx, i.key, { ids, keys }) && !isAwaited(ctx, i),
-    (i) => urgent && isSettledAndUnused(ctx, i) && !hasBusy(i.key) && !mayJustBeTaken(ctx, i),
+    (i) => crashTime && isSettledAndUnused(ctx, i) && !hasBusy(i.key) && !mayJustBeTaken(ctx, i),
     (i) => pressure === 'critical' && !ctx.stateOf(i).starting,
   ];
 
@@ -180,8 +213,8 @@ export function relieve(ctx: RuleContext, limit: LimitSpec | undefined, taken: T
   // with no busy instance): the kernel's way of stopping them there is worse.
   const startingMayGo = (i: Instance) => ctx.stateOf(i).starting && (pressure === 'critical' || !limit.killsAtLimit || !hasBusy(i.key));
   const startingFloor = pressure === 'critical' || limit.killsAtLimit ? limit.marks.critical : limit.marks.limit;
-  while (urgent && projected >= startingFloor) {
-    const open = stayingNow().filter((i) => !i.orphaned && startingMayGo(i) && (limit.killsAtLimit || keyOpen(i)));
+  while (crashTime && projected >= startingFloor) {
+    const open = stayingNow().filter((i) => !i.orphaned && startingMayGo(i) && budgetLeft(i) && (limit.killsAtLimit || keyOpen(i)));
     const youngest = open.sort((a, b) => answeredFirst(a, b) || b.launcher.startTicks - a.launcher.startTicks || b.launcher.pid - a.launcher.pid)[0];
     if (!youngest) break;
     take(youngest);

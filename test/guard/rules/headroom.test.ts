@@ -4,21 +4,23 @@ import { keyOf, knowKey, pkgA, pkgB, scanUntil, stopped, trees, used } from '../
 import { GuardModel, INIT_PID, makeConfig, makeNpmTree, pidsAt } from '../../helpers/snapshots.js';
 
 // 200 max, 20% → high 160, critical 180, low 140. Each tree is 23 tasks.
-// A growth of 80 tasks a second over the last moment puts the projection 40 above usage (half a second ahead).
-const GROWING = { tasks: 80, bytes: 0 };
+// A growth of 40 tasks a second over the last moment puts the projection 40 above usage (a second ahead).
+const GROWING = { tasks: 40, bytes: 0 };
 
 describe('relieve (pids): at the high mark, only stops that cost the app nothing', () => {
   it('stops nothing below the high watermark', () => {
     expect(scanUntil(new GuardModel(), trees(3, pkgA, 100), 20_000, 30_000, { cgroup: pidsAt(159) }).stops).toEqual([]);
   });
 
-  it('stops instances of keys whose servers end cleanly, by SIGINT, more than one per key, until under the low mark', () => {
+  it("stops instances of keys whose servers end cleanly, by SIGINT, more than one per key, until under the low mark, but never the key's likely spare", () => {
     const model = new GuardModel();
     knowKey(model, pkgA, { interrupt: 'clean' });
-    const procs = [...trees(2, pkgA, 100), ...trees(2, pkgB, 500)];
+    // A's youngest settled instance, 120, is the pool's likely idle spare: a clean stop of it
+    // would leave the next session a dead client.
+    const procs = [...trees(3, pkgA, 100), ...trees(2, pkgB, 500)];
     scanUntil(model, procs, 20_000, 30_000);
     const plan = model.scan(procs, { nowMs: 31_000, cgroup: pidsAt(170) });
-    // 170 → 147 → 124: both of A; B's stop would be a crash, and nothing forces one.
+    // 170 → 147 → 124: 100 and 110 of A; B's stop would be a crash, and nothing forces one.
     expect(stopped(plan)).toEqual([
       [100, 'pids-headroom'],
       [110, 'pids-headroom'],
@@ -196,13 +198,15 @@ describe('relieve (pids): once the projection reaches the limit', () => {
     ).toEqual([]);
   });
 
-  it('does not count again what is already being stopped', () => {
+  it('does not count again what is already being stopped, and short of critical waits for it', () => {
     const model = new GuardModel();
     const procs = trees(3, pkgA, 100);
     scanUntil(model, procs, 20_000, 30_000);
-    // 185 - 23 (100's stop under way) = 162 ≥ 140, but A is the one key and its stop is under way.
-    const plan = model.scan(procs, { nowMs: 31_000, cgroup: pidsAt(185), inFlight: new Map([['100:100', { key: keyOf(pkgA) }]]) });
-    expect(plan.stops).toEqual([]);
+    const inFlight = new Map([['100:100', { key: keyOf(pkgA) }]]);
+    // 175 + 40 ≥ 200 is urgent; less the 23 under way, A is the one key and its stop is under way.
+    expect(model.scan(procs, { nowMs: 31_000, cgroup: pidsAt(175), growthPerSecond: GROWING, inFlight }).stops).toEqual([]);
+    // Past critical a stop under way does not hold back the next: 185 - 23 = 162 ≥ 140.
+    expect(stopped(model.scan(procs, { nowMs: 31_100, cgroup: pidsAt(185), inFlight }))).toEqual([[110, 'pids-headroom']]);
   });
 });
 
@@ -332,5 +336,38 @@ describe('relieve (memory)', () => {
     const { model, procs } = startingWhileInUse(2);
     const plan = model.scan(procs, { nowMs: 30_000, cgroup: pidsAt(178) });
     expect(stopped(plan)).toEqual([[310, 'pids-headroom']]);
+  });
+});
+
+describe('relieve: the crash budget', () => {
+  it('makes no stop that may be a crash beyond the budget, even at the critical mark; clean ones still go', () => {
+    const model = new GuardModel(makeConfig(), { crashBudget: 0 });
+    knowKey(model, pkgB, { interrupt: 'clean' });
+    const procs = [...trees(2, pkgA, 100), ...trees(3, pkgB, 500)];
+    scanUntil(model, procs, 20_000, 30_000);
+    const plan = model.scan(procs, { nowMs: 31_000, cgroup: pidsAt(199) });
+    expect(plan.stops.every((s) => s.instance.key === keyOf(pkgB) && s.evidence.cost === 'clean')).toBe(true);
+    // 199 → 176 → 153 → 130: past the critical mark, B's likely spare too.
+    expect(stopped(plan)).toEqual([
+      [500, 'pids-headroom'],
+      [510, 'pids-headroom'],
+      [520, 'pids-headroom'],
+    ]);
+  });
+
+  it('spends the budget one stop at a time, and gives back an interrupt the app took as clean', () => {
+    const model = new GuardModel(makeConfig(), { crashBudget: 1 });
+    const settled = trees(3, pkgA, 100);
+    scanUntil(model, settled, 20_000, 30_000);
+    const [first] = model.scan(settled, { nowMs: 31_000, cgroup: pidsAt(199) }).stops;
+    expect(first).toMatchObject({ method: 'interrupt', evidence: { cost: 'crash' } });
+    model.end({ id: first!.instance.id, endedBy: 'interrupt' }, 31_100);
+    const rest = settled.filter((p) => p.pid >= 110);
+    // Spent: nothing more of A, though the limit is near.
+    expect(model.scan(rest, { nowMs: 31_200, cgroup: pidsAt(199) }).stops).toEqual([]);
+    // The app kept A's others: the interrupt was clean, the budget given back, and A now stops cleanly.
+    const after = model.scan(rest, { nowMs: 36_200, cgroup: pidsAt(199) });
+    expect(after.lessons.map((l) => l.record.interrupt)).toEqual(['clean']);
+    expect(model.state.crashStopsByKey.get(keyOf(pkgA))).toBe(0);
   });
 });

@@ -16,10 +16,7 @@ describe('trimToMaxInstances', () => {
     const model = new GuardModel(makeConfig({ maxInstances: 2, idleAfterMs: 30_000 }));
     knowKey(model, pkgB, { interrupt: 'clean' });
     const procs = [...trees(2, pkgA, 100), ...trees(2, pkgB, 500)];
-    // A's stops would be crashes: B's instances go, one at a time.
-    expect(runScans(model, procs, 20_000, 60_000).stops).toEqual([
-      [500, 'max-instances'],
-      [510, 'max-instances'],
-    ]);
+    // A's stops would be crashes; B's go, but not its youngest, the pool's likely idle spare.
+    expect(runScans(model, procs, 20_000, 60_000).stops).toEqual([[500, 'max-instances']]);
   });
 });
