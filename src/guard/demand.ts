@@ -14,8 +14,12 @@ const EPISODE_GAP_MS = 5 * 60_000;
 /** One limit's unit, for the figures. */
 export type LimitKind = 'pids' | 'memory';
 
-/** What one stop forced by a limit took from the app (the instance, and what the app closed itself after it). */
-export type ForcedStop = { atMs: number; key: string; instances: number; amount: number };
+/**
+ * What one stop forced by a limit took from the app (the instance, and what the app closed
+ * itself after it); `heldBack`: a scan past the critical mark at which the guard could stop
+ * nothing it may (the crash budget spent, or none given): the app presses on the limit.
+ */
+export type ForcedStop = { atMs: number; key: string; instances: number; amount: number; heldBack?: boolean };
 
 export type DemandState = {
   forced: readonly ForcedStop[];
@@ -71,15 +75,17 @@ export function judgeDemand(
   const taken = forced.reduce((total, stop) => total + stop.amount, 0);
   const demand = figures.usage + taken;
   const steady = forced.length >= FORCED_STOPS && nowMs - forced[0]!.atMs >= STEADY_MS;
-  if (!steady || demand < figures.limitAmount) return { state: ongoing, ...(ongoing.last ? { exceeded: ongoing.last } : {}), newEpisode: false };
+  const heldBack = forced.some((stop) => stop.heldBack);
+  if (!steady || (demand < figures.limitAmount && !heldBack)) return { state: ongoing, ...(ongoing.last ? { exceeded: ongoing.last } : {}), newEpisode: false };
   const share = headroomOf(figures.headroom, figures.limitAmount) / figures.limitAmount;
   const estimate: DemandEstimate = {
     limit: figures.limit,
     limitAmount: figures.limitAmount,
     usage: figures.usage,
     demand,
-    needed: Math.ceil(demand / (1 - Math.min(share, 0.9))),
-    forcedStops: forced.length,
+    // Held back at the critical mark, the app asks for the limit at least.
+    needed: Math.ceil(Math.max(demand, heldBack ? figures.limitAmount : 0) / (1 - Math.min(share, 0.9))),
+    forcedStops: forced.filter((stop) => !stop.heldBack).length,
     keys: figures.keys,
     instances: figures.instances + forced.reduce((total, stop) => total + stop.instances, 0),
     perTree: figures.perTree,

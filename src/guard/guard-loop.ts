@@ -107,8 +107,8 @@ export function startGuard(options: GuardLoopOptions): Guard {
           state = finishStop(state, { id, endedBy: result.endedBy }, Date.now());
           recordStopEnd(stats, record, result.endedBy);
           log.info(
-            fields,
-            result.left === 0 ? `stopped MCP instance (${endingOf(result.endedBy)})` : 'MCP instance partly stopped: some members are still there',
+            { ...fields, ending: endingOf(result.endedBy) },
+            result.left === 0 ? 'stopped MCP instance' : 'MCP instance partly stopped: some members are still there',
           );
         },
         (error: unknown) => {

@@ -11,6 +11,7 @@ import { AFTERMATH_MS, type KeyRecord, type Lesson, observeAftermaths, recordSto
 import { planStops } from './plan-stops.js';
 import { type KeyStarts, type RespawnLoop, recordStarts } from './respawns.js';
 import { type GuardConfig, makeRuleContext, type RuleContext } from './rules/context.js';
+import { memoryLimitOf, pidsLimitOf } from './rules/headroom.js';
 import type { Stop, StopMethod } from './stops.js';
 
 /** How big an instance of a key gets once started. */
@@ -212,6 +213,7 @@ export function stepGuard(before: GuardState, readings: Readings, settings: Step
   const demandState = { ...before.demand };
   for (const limit of ['pids', 'memory'] as const) {
     const forced = [...forcedStopsOf(plan.stops, limit, readings.pageBytes, nowMs), ...closedForced[limit]];
+    if (forced.length === 0 && isPastCritical(ctx, limit)) forced.push({ atMs: nowMs, key: '', instances: 0, amount: 0, heldBack: true });
     const figures = demandFigures(ctx, limit);
     let next = recordForced(before.demand[limit], settings.dryRun ? [] : forced, nowMs);
     if (figures) {
@@ -345,6 +347,12 @@ function demandFigures(ctx: RuleContext, limit: LimitKind) {
   return memory?.limitBytes === undefined
     ? undefined
     : { limit, limitAmount: memory.limitBytes, usage: memory.workingSetBytes, headroom: ctx.config.memoryHeadroom, ...figures };
+}
+
+/** Usage at or past the limit's critical mark. */
+function isPastCritical(ctx: RuleContext, limit: LimitKind): boolean {
+  const spec = limit === 'pids' ? pidsLimitOf(ctx) : memoryLimitOf(ctx);
+  return spec !== undefined && spec.usage >= spec.marks.critical;
 }
 
 /** The main child and the app's processes that launched MCP servers (the parents of launchers). */

@@ -40,4 +40,11 @@ describe('demand', () => {
     const state = recordForced(EMPTY_DEMAND, [stop(0), stop(1000)], 1000);
     expect(judgeDemand(state, { ...figures, usage: 200 }, 1000).exceeded).toBeUndefined();
   });
+
+  it('says so too when the guard was held back past the critical mark, with the limit at least', () => {
+    const held = (atMs: number) => ({ atMs, key: '', instances: 0, amount: 0, heldBack: true });
+    const state = recordForced(EMPTY_DEMAND, [held(0), held(5000), held(10_000)], 10_000);
+    // 250 is under the limit, but the app presses on it and the guard may stop nothing: at least 300 / 0.8.
+    expect(judgeDemand(state, figures, 10_000)).toMatchObject({ newEpisode: true, exceeded: { needed: 375, forcedStops: 0 } });
+  });
 });

@@ -4,8 +4,8 @@ import { keyOf, knowKey, pkgA, pkgB, scanUntil, stopped, trees, used } from '../
 import { GuardModel, INIT_PID, makeConfig, makeNpmTree, pidsAt } from '../../helpers/snapshots.js';
 
 // 200 max, 20% → high 160, critical 180, low 140. Each tree is 23 tasks.
-// A growth of 40 tasks a second over the last moment puts the projection 40 above usage (a second ahead).
-const GROWING = { tasks: 40, bytes: 0 };
+// A growth of 80 tasks a second over the last moment puts the projection 40 above usage (half a second ahead).
+const GROWING = { tasks: 80, bytes: 0 };
 
 describe('relieve (pids): at the high mark, only stops that cost the app nothing', () => {
   it('stops nothing below the high watermark', () => {
