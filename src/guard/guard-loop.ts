@@ -6,10 +6,9 @@ import { readCwd, readIoBytes, readStat, readUptimeSeconds } from '../proc/read-
 import { readProcsWithPsList } from '../proc/read-ps-list.js';
 import { ProcScanner } from '../proc/read-snapshot.js';
 import { redactCommandLine } from '../proc/redact-command-line.js';
-import { isStillRunning } from '../proc/signal-proc.js';
 import { type ProcInfo, refKey } from '../proc/snapshot.js';
 import type { Libc } from '../sys/libc.js';
-import { ChildWatch, WATCH_MS } from './child-watch.js';
+import { ChildWatch } from './child-watch.js';
 import type { DemandEstimate } from './demand.js';
 import { describeDemand, describeLesson, describeStop } from './describe-stop.js';
 import { addReading, growthPerSecond, type Reading } from './growth.js';
@@ -137,7 +136,8 @@ export function startGuard(options: GuardLoopOptions): Guard {
         ticksPerSecond,
         pageBytes,
         procs,
-        seenChildren: watch?.takeSeen((ref) => isStillRunning(ref, procRoot)) ?? [],
+        // The scan's own snapshot says who is still there: no read per child.
+        seenChildren: watch?.takeSeen((ref) => procs.get(ref.pid)?.startTicks === ref.startTicks) ?? [],
         readIo: procRoot ? (pid) => readIoBytes(pid, procRoot) : () => undefined,
         cgroup,
         growthPerSecond: { tasks: growthPerSecond(pidsReadings), bytes: growthPerSecond(memoryReadings) },
@@ -238,7 +238,6 @@ export function startGuard(options: GuardLoopOptions): Guard {
     scanning = true;
     try {
       const nowMs = Date.now();
-      watch?.poll(nowMs);
       const currentTasks = cgroupDirs.pids ? readPidsCurrent(cgroupDirs.pids.dir) : undefined;
       if (currentTasks !== undefined) pidsReadings = addReading(pidsReadings, { atMs: nowMs, value: currentTasks });
       const memory = pollMemory();
@@ -280,16 +279,34 @@ export function startGuard(options: GuardLoopOptions): Guard {
         highMark: stats.limits.pids?.marks.high,
         memory: memoryTiming(),
       };
-      // The child watch needs a look every WATCH_MS, whatever the limits say.
-      const waitMs = Math.min(nextPollMs(timing, options), watch ? WATCH_MS : Infinity);
-      if (!stopped) timer = setTimeout(loop, waitMs);
+      if (!stopped) timer = setTimeout(loop, nextPollMs(timing, options));
     });
   };
+  // The child watch looks on its own timer, in one synchronous step: a wake of Node is most of
+  // its cost when nothing happens. A fork it sees polls the limits at once: tasks grow only by
+  // forks, so in a storm pids.current is read every WATCH_MS, and while none comes, never early.
+  let watchTimer: NodeJS.Timeout | undefined;
+  const watchLoop = () => {
+    if (!watch || stopped) return;
+    const nowMs = Date.now();
+    let forked = false;
+    try {
+      forked = watch.poll(nowMs);
+    } catch (error) {
+      stats.scanErrors += 1;
+      stats.lastScanError = `child watch: ${error instanceof Error ? error.message : String(error)}`;
+    }
+    if (forked && !scanning) void tick();
+    watchTimer = setTimeout(watchLoop, watch.nextPollMs(nowMs));
+  };
+  watchLoop();
   loop();
   return {
     stop: () => {
       stopped = true;
       clearTimeout(timer);
+      clearTimeout(watchTimer);
+      watch?.close();
     },
   };
 }

@@ -100,7 +100,7 @@ export type GuardStats = {
   learnt: KeyLearningView[];
   /** A limit the app's steady demand exceeds, with the figure that would fit (while the episode lasts). */
   demand: { pids?: DemandEstimate; memory?: DemandEstimate };
-  /** Reads the child watch made, for its cost. */
+  /** Files the child watch read (children lists and the stats of new children), for its cost. */
   watchReads: number;
 };
 

@@ -65,3 +65,35 @@ export function readProcTextPrefix(path: string, maxBytes: number, encoding: Buf
   const length = readIntoBuffer(path, maxBytes);
   return length === undefined ? undefined : buffer.toString(encoding, 0, length);
 }
+
+/** A file kept open to be read again and again from its start. */
+export type KeptFile = { read: () => string | undefined; close: () => void };
+
+/**
+ * Opens a one-record /proc or /sys file (loadavg, pids.current) for reads from its start at
+ * every call: one system call per read, where opening it each time takes three. The kernel
+ * makes such files anew at a read from offset 0. Undefined when it cannot be opened.
+ */
+export function keepOpen(path: string): KeptFile | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return undefined;
+  }
+  const own = Buffer.allocUnsafe(256);
+  return {
+    read: () => {
+      if (fd === undefined) return undefined;
+      try {
+        return own.toString('latin1', 0, readSync(fd, own, 0, own.length, 0));
+      } catch {
+        return undefined;
+      }
+    },
+    close: () => {
+      if (fd !== undefined) closeSync(fd);
+      fd = undefined;
+    },
+  };
+}

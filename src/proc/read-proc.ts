@@ -56,6 +56,16 @@ export function readUptimeSeconds(procRoot = '/proc'): number | undefined {
 }
 
 /**
+ * The pid most recently given out in the reader's pid namespace, from the text of
+ * /proc/loadavg (its last field), or undefined: when it has not moved, nothing was forked
+ * (no process, no thread) since it was last read. One read, whatever the count of processes.
+ */
+export function lastPidOf(loadavg: string | undefined): number | undefined {
+  const last = loadavg?.trim().split(' ').at(-1);
+  return last && /^\d+$/.test(last) ? Number(last) : undefined;
+}
+
+/**
  * Bytes the process has read and written so far (/proc/PID/io rchar + wchar), or undefined
  * when it is gone or not readable (another user's process, without CAP_SYS_PTRACE).
  */
