@@ -3,10 +3,12 @@
 import { SignalInbox } from '../init/signal-inbox.js';
 
 const inbox = new SignalInbox();
+// Read at once: a parent that dies while the rest loads must still be told from the one we had.
+const parentPidAtStart = process.ppid;
 
 // A dynamic import: esbuild evaluates the rest of the bundle only now, after the handlers.
 import('./run-main.js')
-  .then(({ runMain }) => runMain(inbox))
+  .then(({ runMain }) => runMain(inbox, parentPidAtStart))
   .then(
     (exitCode) => process.exit(exitCode),
     (error: unknown) => {

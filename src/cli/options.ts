@@ -9,15 +9,19 @@ import {
   parseChoice,
   parseCountOrUnlimited,
   parseDurationMs,
+  parseExitCodes,
   parseHeadroom,
   parseIntegerAtLeast,
   parseListen,
   parsePatterns,
   parsePositiveDurationMs,
+  parseRewrites,
+  parseSignal,
 } from './parse-values.js';
 
 /** Everything the command line and METAMCP_INIT_* say. */
-export type Config = InitConfig & GuardSettings & { logLevel: LogLevel; logFormat: LogFormat; metricsListen?: ListenAddress };
+export type Config = InitConfig &
+  GuardSettings & { logLevel: LogLevel; logFormat: LogFormat; metricsListen?: ListenAddress; parentDeathSignal?: NodeJS.Signals };
 
 /** The outcome of reading the command line: run, or exit now with a status. */
 export type ParsedArgs = { kind: 'run'; config: Config } | { kind: 'exit'; exitCode: number };
@@ -45,6 +49,29 @@ const OPTIONS: readonly OptionSpec[] = [
     description: 'how long processes get after TERM before KILL, at shutdown',
   },
   { flags: '-g, --group', key: 'group', parse: parseBoolean, description: "forward signals to the child's process group, not the child alone" },
+  {
+    flags: '-e, --remap-exit <code>',
+    key: 'remapExitCodes',
+    parse: parseExitCodes,
+    repeatable: true,
+    description:
+      "exit 0 when the main child's status is this one, e.g. 143 for an app that exits so on a clean TERM (128+N for a death by signal N, as tini's -e; repeatable)",
+  },
+  {
+    flags: '-r, --rewrite <from:to>',
+    key: 'rewrites',
+    parse: parseRewrites,
+    repeatable: true,
+    description:
+      "forward signal FROM as TO, e.g. TERM:QUIT, or drop it with TO 0, e.g. USR1:0 (as dumb-init's --rewrite; the init's own shutdown still follows the signal received; repeatable)",
+  },
+  {
+    flags: '-p, --parent-death-signal <signal>',
+    key: 'parentDeathSignal',
+    parse: parseSignal,
+    description:
+      "the signal the init gets when its own parent dies, e.g. TERM to shut down as for docker stop (as tini's -p; for `npx metamcp-init` under a process that may be killed; default: none)",
+  },
   {
     flags: '--reap-interval <duration>',
     key: 'reapIntervalMs',

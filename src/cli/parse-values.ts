@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from 'commander';
 import type { Headroom } from '../guard/headroom.js';
 import { compilePattern } from '../guard/launcher-patterns.js';
+import { FORWARDED_SIGNALS, type SignalRewrite, signalNamed } from '../init/signals.js';
 import { type ListenAddress, parseListenAddress } from '../report/listen-address.js';
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/;
@@ -129,4 +130,39 @@ export function parseListen(value: string): ListenAddress {
   const parsed = parseListenAddress(value);
   if (typeof parsed === 'string') throw new InvalidArgumentError(parsed);
   return parsed;
+}
+
+/** Words of a repeatable value given in one variable: one per line, or separated by commas or spaces. */
+function itemsOf(value: string): string[] {
+  return value.split(/[\s,]+/).filter(Boolean);
+}
+
+/** Parses one or more exit statuses (0-255), for --remap-exit. */
+export function parseExitCodes(value: string): number[] {
+  const items = itemsOf(value);
+  if (items.length === 0 || items.some((item) => !/^\d+$/.test(item) || Number(item) > 255))
+    throw new InvalidArgumentError('Expected an exit status from 0 to 255, such as 143.');
+  return items.map(Number);
+}
+
+/** Parses a signal by name (TERM, SIGTERM) or number (15). */
+export function parseSignal(value: string): NodeJS.Signals {
+  const signal = signalNamed(value);
+  if (!signal) throw new InvalidArgumentError('Expected a signal such as TERM, SIGTERM or 15.');
+  return signal;
+}
+
+/** Parses one or more `from:to` signal rewrites, `to` 0 to drop `from`, for --rewrite. */
+export function parseRewrites(value: string): SignalRewrite[] {
+  const items = itemsOf(value);
+  if (items.length === 0) throw new InvalidArgumentError('Expected FROM:TO, such as TERM:QUIT, or USR1:0 to drop USR1.');
+  return items.map((item) => {
+    const [fromText, toText, extra] = item.split(':');
+    if (fromText === undefined || toText === undefined || extra !== undefined)
+      throw new InvalidArgumentError(`Expected FROM:TO, such as TERM:QUIT, or USR1:0 to drop USR1; got '${item}'.`);
+    const from = parseSignal(fromText);
+    if (!FORWARDED_SIGNALS.includes(from))
+      throw new InvalidArgumentError(`${from} is not a signal the init forwards (${FORWARDED_SIGNALS.map((s) => s.slice(3)).join(', ')}).`);
+    return { from, to: toText.trim() === '0' ? null : parseSignal(toText) };
+  });
 }

@@ -3,6 +3,7 @@ import { detectCgroupDirs } from '../cgroup/detect.js';
 import { newGuardStats } from '../guard/guard-stats.js';
 import { setupGuard } from '../guard/setup-guard.js';
 import { newInitStats } from '../init/init-stats.js';
+import { askForParentDeathSignal } from '../init/parent-death.js';
 import { runInit } from '../init/run-init.js';
 import type { SignalInbox } from '../init/signal-inbox.js';
 import { createLogger } from '../log.js';
@@ -13,8 +14,11 @@ import { parseArgs } from './options.js';
 
 declare const METAMCP_INIT_VERSION: string;
 
-/** Runs the init with signals caught since start-up in `inbox`; resolves to the exit status. */
-export async function runMain(inbox: SignalInbox): Promise<number> {
+/**
+ * Runs the init with signals caught since start-up in `inbox` and the parent it started with;
+ * resolves to the exit status.
+ */
+export async function runMain(inbox: SignalInbox, parentPidAtStart = process.ppid): Promise<number> {
   const output = { writeOut: (text: string) => process.stdout.write(text), writeErr: (text: string) => process.stderr.write(text) };
   // `metamcp-init status` asks a running init; a program named `status` runs as `-- status`.
   if (process.argv[2] === 'status') return (await import('./run-status.js')).runStatus(process.argv.slice(3), process.env, output);
@@ -26,6 +30,7 @@ export async function runMain(inbox: SignalInbox): Promise<number> {
   process.on('uncaughtException', (error) => log.error({ err: error }, 'uncaught exception; carrying on'));
   process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled rejection; carrying on'));
   const libc = loadLibc();
+  if (config.parentDeathSignal) askForParentDeathSignal(config.parentDeathSignal, parentPidAtStart, libc, log);
   const procSource = procSourceOfThisProcess();
   const cgroupDirs = detectCgroupDirs();
   const initStats = newInitStats();

@@ -13,3 +13,12 @@ export function exitCodeOf(exit: ChildExit): number {
 export function exitCodeForSpawnError(errorCode: string | undefined): 126 | 127 {
   return errorCode === 'ENOENT' || errorCode === 'ENOTDIR' ? 127 : 126;
 }
+
+/**
+ * The status the init exits with: 0 for a status the operator listed (tini's -e: a Java or
+ * Node service that exits 143 on a clean TERM), the child's own otherwise. Applies to 128+N
+ * for a death by signal N too, as in tini.
+ */
+export function remapExitCode(exitCode: number, remapped: readonly number[]): number {
+  return remapped.includes(exitCode) ? 0 : exitCode;
+}

@@ -2,13 +2,13 @@ import type { Logger } from 'pino';
 import type { ProcSource } from '../proc/proc-source.js';
 import { redactArgv } from '../proc/redact-command-line.js';
 import type { Libc } from '../sys/libc.js';
-import { type ChildExit, exitCodeForSpawnError, exitCodeOf } from './exit-code.js';
+import { type ChildExit, exitCodeForSpawnError, exitCodeOf, remapExitCode } from './exit-code.js';
 import { forwardSignal } from './forward-signals.js';
 import { GraceDeadline } from './grace-deadline.js';
 import { type InitStats, newInitStats } from './init-stats.js';
 import { reapZombies, reapZombiesWithoutProc } from './reap-zombies.js';
 import type { SignalInbox } from './signal-inbox.js';
-import { isShutdownSignal } from './signals.js';
+import { isShutdownSignal, rewriteSignal, type SignalRewrite } from './signals.js';
 import { isSpawnFailure, spawnChild } from './spawn-child.js';
 import { stopChildGroup, stopRemaining } from './stop-remaining.js';
 import { registerSubreaper } from './subreaper.js';
@@ -26,6 +26,10 @@ export type InitConfig = {
   reapIntervalMs: number;
   /** Log the main child's command line in full, not with its secret-looking values masked (--show-command-lines). */
   showCommandLines?: boolean;
+  /** Exit statuses of the main child that the init exits 0 for (--remap-exit). */
+  remapExitCodes?: readonly number[];
+  /** Signals forwarded as others, or dropped (--rewrite). */
+  rewrites?: readonly SignalRewrite[];
 };
 
 /** What the init is given besides its config, all decided at start-up. */
@@ -97,9 +101,17 @@ export async function runInit(
   // Signals that came before the child existed are delivered first, in order.
   inbox.deliverTo((signal) =>
     runGuarded(log, 'signal', () => {
-      const outcome = forwardSignal(main, signal, config.group);
-      if (outcome === 'sent') stats.signalsForwarded.set(signal, (stats.signalsForwarded.get(signal) ?? 0) + 1);
-      log.debug({ signal, childPid: main.pid, group: config.group, outcome }, 'forwarded signal');
+      const sent = rewriteSignal(signal, config.rewrites ?? []);
+      // A signal rewritten to 0 is dropped: neither forwarded nor a shutdown.
+      if (sent === null) {
+        log.debug({ signal }, 'dropped signal (--rewrite)');
+        return;
+      }
+      const outcome = forwardSignal(main, sent, config.group);
+      if (outcome === 'sent') stats.signalsForwarded.set(sent, (stats.signalsForwarded.get(sent) ?? 0) + 1);
+      log.debug({ signal, ...(sent !== signal && { sentAs: sent }), childPid: main.pid, group: config.group, outcome }, 'forwarded signal');
+      // What the init does itself follows the signal it received: TERM from docker stop still
+      // starts the grace period when the child gets QUIT.
       if (isShutdownSignal(signal)) {
         stats.shuttingDown = true;
         const grace = deadline.onShutdownSignal();
@@ -121,7 +133,9 @@ export async function runInit(
   clearInterval(sweep);
   process.off('SIGCHLD', onChild);
   reap();
-  const exitCode = exitCodeOf(exit);
+  const childExitCode = exitCodeOf(exit);
+  const exitCode = remapExitCode(childExitCode, config.remapExitCodes ?? []);
+  if (exitCode !== childExitCode) log.info({ childExitCode }, `remapping the main child's exit status ${childExitCode} to 0 (--remap-exit)`);
   if (summary.left === 0) log.info({ ...exit, exitCode, ...summary, reaped: stats.zombiesReaped }, 'main child exited; nothing left, exiting');
   else
     log.warn(

@@ -1,4 +1,4 @@
-import { FORWARDED_SIGNALS } from './signals.js';
+import { caughtSignals } from './signals.js';
 
 /**
  * Catches every forwarded signal from the init's first moments and holds what arrives
@@ -11,7 +11,7 @@ export class SignalInbox {
   #deliver: ((signal: NodeJS.Signals) => void) | undefined;
 
   constructor() {
-    for (const signal of FORWARDED_SIGNALS) process.on(signal, () => this.#receive(signal));
+    for (const signal of caughtSignals()) process.on(signal, () => this.#receive(signal));
   }
 
   /** Hands every signal to `deliver`: first those held, in order of arrival, then each as it comes. */

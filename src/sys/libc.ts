@@ -13,6 +13,7 @@ const SIGINFO_PID_OFFSET = 16;
 const SYS_PIDFD_SEND_SIGNAL = 424;
 const SYS_PIDFD_OPEN = 434;
 const PR_SET_CHILD_SUBREAPER = 36;
+const PR_SET_PDEATHSIG = 1;
 // sysconf names, the same in glibc and musl.
 const SC_CLK_TCK = 2;
 const SC_PAGESIZE = 30;
@@ -42,6 +43,8 @@ export type Libc = {
   waitPidNoHang(pid: number): WaitResult;
   /** prctl(PR_SET_CHILD_SUBREAPER, 1): orphans of our descendants come to us. */
   setChildSubreaper(): void;
+  /** prctl(PR_SET_PDEATHSIG, signal): the kernel sends us `signal` when our parent dies. */
+  setParentDeathSignal(signal: number): void;
   /** Clock ticks per second: the unit of start times and CPU times in /proc/PID/stat. */
   clockTicksPerSecond(): number;
   /** Bytes per page: the unit of RSS in /proc/PID/stat (4 KiB, or 16/64 KiB on some arm64). */
@@ -82,6 +85,10 @@ function bindLibc(): Libc {
       if ((prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) as number) !== 0) {
         throw new Error(`prctl(PR_SET_CHILD_SUBREAPER) failed: errno ${errno()}`);
       }
+    },
+    setParentDeathSignal(signal) {
+      if (!prctl) throw new Error(`prctl(PR_SET_PDEATHSIG) does not exist on ${process.platform}`);
+      if ((prctl(PR_SET_PDEATHSIG, signal, 0, 0, 0) as number) !== 0) throw new Error(`prctl(PR_SET_PDEATHSIG) failed: errno ${errno()}`);
     },
     peekExitedChild() {
       const info = Buffer.alloc(SIGINFO_BYTES);

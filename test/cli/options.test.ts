@@ -18,6 +18,8 @@ describe('parseArgs', () => {
         graceMs: 10_000,
         group: false,
         reapIntervalMs: 1000,
+        remapExitCodes: [],
+        rewrites: [],
         logLevel: 'info',
         logFormat: 'auto',
         guardOff: false,
@@ -73,6 +75,27 @@ describe('parseArgs', () => {
         dryRun: true,
       },
     });
+  });
+
+  it("reads tini's -e and -p and dumb-init's --rewrite, and their variables", () => {
+    const flags = parse(['-e', '143', '--remap-exit', '130', '-r', 'TERM:QUIT', '--rewrite', 'USR1:0', '-p', 'TERM', '--', 'app']);
+    expect(flags.result).toMatchObject({
+      config: {
+        remapExitCodes: [143, 130],
+        rewrites: [
+          { from: 'SIGTERM', to: 'SIGQUIT' },
+          { from: 'SIGUSR1', to: null },
+        ],
+        parentDeathSignal: 'SIGTERM',
+      },
+    });
+    const env = parse(['--', 'app'], {
+      METAMCP_INIT_REMAP_EXIT: '143,130',
+      METAMCP_INIT_REWRITE: 'TERM:QUIT\nUSR1:0',
+      METAMCP_INIT_PARENT_DEATH_SIGNAL: 'SIGHUP',
+    });
+    expect(env.result).toMatchObject({ config: { remapExitCodes: [143, 130], rewrites: [{ to: 'SIGQUIT' }, { to: null }], parentDeathSignal: 'SIGHUP' } });
+    expect(parse(['-e', '300', '--', 'app']).result).toEqual({ kind: 'exit', exitCode: 2 });
   });
 
   it('takes the command without --, leaving its options alone', () => {

@@ -5,10 +5,13 @@ import {
   parseBytes,
   parseChoice,
   parseDurationMs,
+  parseExitCodes,
   parseHeadroom,
   parseIntegerAtLeast,
   parsePatterns,
   parsePositiveDurationMs,
+  parseRewrites,
+  parseSignal,
 } from '../../src/cli/parse-values.js';
 
 describe('parseDurationMs', () => {
@@ -141,5 +144,43 @@ describe('parsePatterns', () => {
 
   it('rejects a value with no pattern in it', () => {
     expect(() => parsePatterns(' \n ')).toThrow('Expected at least one regular expression.');
+  });
+});
+
+describe('parseExitCodes', () => {
+  it('takes one status, or several from a variable (lines, commas or spaces)', () => {
+    expect(parseExitCodes('143')).toEqual([143]);
+    expect(parseExitCodes('143\n130, 1')).toEqual([143, 130, 1]);
+  });
+
+  it('refuses what no exit status can be', () => {
+    for (const bad of ['', '256', '-1', 'TERM', '1.5']) expect(() => parseExitCodes(bad)).toThrow(/exit status from 0 to 255/);
+  });
+});
+
+describe('parseSignal', () => {
+  it('takes a name with or without SIG, in any case, or a number', () => {
+    expect(parseSignal('TERM')).toBe('SIGTERM');
+    expect(parseSignal('sigquit')).toBe('SIGQUIT');
+    expect(parseSignal('9')).toBe('SIGKILL');
+  });
+
+  it('refuses what is no signal', () => {
+    for (const bad of ['', 'NOPE', '0', '99']) expect(() => parseSignal(bad)).toThrow(/Expected a signal/);
+  });
+});
+
+describe('parseRewrites', () => {
+  it('takes FROM:TO, by name or number, and TO 0 to drop', () => {
+    expect(parseRewrites('TERM:QUIT')).toEqual([{ from: 'SIGTERM', to: 'SIGQUIT' }]);
+    expect(parseRewrites('15:3,USR1:0')).toEqual([
+      { from: 'SIGTERM', to: 'SIGQUIT' },
+      { from: 'SIGUSR1', to: null },
+    ]);
+  });
+
+  it('refuses a malformed rewrite, and a FROM the init does not forward (CHLD is its own)', () => {
+    for (const bad of ['TERM', 'TERM:QUIT:HUP', 'TERM:NOPE', ':QUIT']) expect(() => parseRewrites(bad)).toThrow();
+    expect(() => parseRewrites('CHLD:TERM')).toThrow(/not a signal the init forwards/);
   });
 });

@@ -1,12 +1,14 @@
 // The npm package as a user gets it: `npm pack`, then `npx --package=<tarball> metamcp-init`.
 // npx installs the package's dependencies (koffi among them) from the npm registry.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonLines } from '../helpers/guard-log.js';
+import { isAlive, killTree, readStat, refOf, refOfSpawned } from '../helpers/procs.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -51,5 +53,40 @@ describe('the npm package', () => {
     const result = npx('node', '-e', 'process.stdout.write("hi")');
     expect(result.status).toBe(0);
     expect(result.stdout).toBe('hi');
+  }, 180_000);
+
+  it('with -p TERM, stops itself, its child and an MCP server within the grace when its parent is killed', async () => {
+    // The child starts a server in a session of its own, as MCP launchers do, and waits.
+    const app = `const s = require('child_process').spawn('sleep', ['1000'], { detached: true, stdio: 'ignore' }); console.log('server ' + s.pid); setInterval(() => {}, 1 << 30);`;
+    const graceMs = 3000;
+    const npxRun = spawn(
+      'npx',
+      ['--yes', `--package=${tarball}`, 'metamcp-init', '-p', 'TERM', '--grace', `${graceMs}ms`, '--log-format', 'json', '--', 'node', '-e', app],
+      {
+        cwd: dir,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const npxRef = refOfSpawned(npxRun);
+    let out = '';
+    let err = '';
+    npxRun.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    npxRun.stderr!.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+    const refs: ReturnType<typeof refOf>[] = [];
+    try {
+      const serverPid = Number(await waitFor(() => /server (\d+)/.exec(out)?.[1], { timeoutMs: 120_000, what: `the server; stderr: ${err.slice(-500)}` }));
+      const started = jsonLines(err).find((line) => line.msg === 'started main child') as { initPid: number; childPid: number };
+      const init = refOf(started.initPid);
+      refs.push(refOf(serverPid), refOf(started.childPid), init);
+      const parent = readStat(init.pid)!.ppid;
+      process.kill(parent, 'SIGKILL');
+      const killedAt = Date.now();
+      await waitFor(() => refs.every((ref) => !isAlive(ref)), { timeoutMs: 30_000, what: 'the init, its child and the server to be gone' });
+      expect(Date.now() - killedAt).toBeLessThan(graceMs);
+    } finally {
+      for (const ref of refs) killTree(ref);
+      if (npxRef) killTree(npxRef);
+    }
   }, 180_000);
 });

@@ -40,6 +40,8 @@ export type StartOptions = {
   prefix?: string[];
   /** Runs the init itself under this, inside the namespace, e.g. setpriv to another user. */
   wrapInit?: string[];
+  /** Node's own options for the init, e.g. ['--cpu-prof']. */
+  nodeArgs?: string[];
 };
 
 export type RunningInit = {
@@ -62,8 +64,8 @@ afterEach(() => {
 
 /** Starts `metamcp-init [initArgs] -- command` in the given mode. */
 export function startInit(options: StartOptions): RunningInit {
-  const { mode, initArgs = [], command, env, stdin = 'ignore', prefix = [], wrapInit = [] } = options;
-  const initCommand = [...wrapInit, process.execPath, BUNDLE, '--log-format', 'json', ...initArgs, '--', ...command];
+  const { mode, initArgs = [], command, env, stdin = 'ignore', prefix = [], wrapInit = [], nodeArgs = [] } = options;
+  const initCommand = [...wrapInit, process.execPath, ...nodeArgs, BUNDLE, '--log-format', 'json', ...initArgs, '--', ...command];
   const argv = [...prefix, ...(mode === 'pid1' ? ['unshare', '--pid', '--fork', '--mount-proc', ...initCommand] : initCommand)];
   const child = spawn(argv[0]!, argv.slice(1), { stdio: [stdin, 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const record: (typeof started)[number] = { process: child, spawned: refOfSpawned(child), mode };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { exitCodeForSpawnError, exitCodeOf } from '../../src/init/exit-code.js';
+import { exitCodeForSpawnError, exitCodeOf, remapExitCode } from '../../src/init/exit-code.js';
 
 describe('exitCodeOf', () => {
   it("returns the child's code", () => {
@@ -20,5 +20,13 @@ describe('exitCodeForSpawnError', () => {
   it('is 126 for a command that cannot run', () => {
     expect(exitCodeForSpawnError('EACCES')).toBe(126);
     expect(exitCodeForSpawnError('ENOEXEC')).toBe(126);
+  });
+});
+
+describe('remapExitCode', () => {
+  it('turns a listed status into 0 and leaves the others', () => {
+    expect(remapExitCode(143, [143])).toBe(0);
+    expect(remapExitCode(1, [143])).toBe(1);
+    expect(remapExitCode(143, [])).toBe(143);
   });
 });
