@@ -1,6 +1,6 @@
 // Bundles src/ into one CommonJS file run by the image's own Node.
 // koffi stays external: its JS does not survive CJS bundling and its native
-// binary must sit in node_modules beside the bundle (engineering.md).
+// binary must sit in node_modules beside the bundle (docs/facts.md).
 //
 //   node build.mjs              dist/metamcp-init.cjs
 //   node build.mjs --metafile   also dist/metafile.json, and the bundle's bytes by package on stdout
