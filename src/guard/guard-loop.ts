@@ -8,7 +8,7 @@ import { ProcScanner } from '../proc/read-snapshot.js';
 import { redactCommandLine } from '../proc/redact-command-line.js';
 import { type ProcInfo, refKey } from '../proc/snapshot.js';
 import type { Libc } from '../sys/libc.js';
-import { ChildWatch } from './child-watch.js';
+import { ChildWatch, QUIET_WATCH_MS, WATCH_MS } from './child-watch.js';
 import type { DemandEstimate } from './demand.js';
 import { describeDemand, describeLesson, describeStop } from './describe-stop.js';
 import { addReading, growthPerSecond, type Reading } from './growth.js';
@@ -270,36 +270,51 @@ export function startGuard(options: GuardLoopOptions): Guard {
   };
 
   let timer: NodeJS.Timeout | undefined;
+  let watchTimer: NodeJS.Timeout | undefined;
   let stopped = false;
+  let ticking = false;
+  const pollWatch = (nowMs: number): boolean => {
+    try {
+      return watch?.poll(nowMs) ?? false;
+    } catch (error) {
+      stats.scanErrors += 1;
+      stats.lastScanError = `child watch: ${error instanceof Error ? error.message : String(error)}`;
+      return false;
+    }
+  };
+  // While the namespace forks, every tick first looks at the app's children and comes every
+  // WATCH_MS: pids.current is read as often, as tasks grow only by forks. Once nothing forks,
+  // the watch goes on alone on its own timer, in one synchronous step (a wake of Node is most
+  // of its cost then), the limits on their own cadence; the first fork it sees brings the
+  // ticks back at once.
   const loop = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    if (ticking || stopped) return;
+    ticking = true;
+    pollWatch(Date.now());
     void tick().finally(() => {
+      ticking = false;
+      if (stopped) return;
       const timing = {
         pressed,
         seenTasks: lastPidsCurrent,
         highMark: stats.limits.pids?.marks.high,
         memory: memoryTiming(),
       };
-      if (!stopped) timer = setTimeout(loop, nextPollMs(timing, options));
+      const waitMs = nextPollMs(timing, options);
+      const forking = watch !== undefined && watch.nextPollMs(Date.now()) === WATCH_MS;
+      timer = setTimeout(loop, forking ? Math.min(waitMs, WATCH_MS) : waitMs);
+      if (watch && !forking && watchTimer === undefined) watchTimer = setTimeout(watchLoop, QUIET_WATCH_MS);
     });
   };
-  // The child watch looks on its own timer, in one synchronous step: a wake of Node is most of
-  // its cost when nothing happens. A fork it sees polls the limits at once: tasks grow only by
-  // forks, so in a storm pids.current is read every WATCH_MS, and while none comes, never early.
-  let watchTimer: NodeJS.Timeout | undefined;
   const watchLoop = () => {
+    watchTimer = undefined;
     if (!watch || stopped) return;
     const nowMs = Date.now();
-    let forked = false;
-    try {
-      forked = watch.poll(nowMs);
-    } catch (error) {
-      stats.scanErrors += 1;
-      stats.lastScanError = `child watch: ${error instanceof Error ? error.message : String(error)}`;
-    }
-    if (forked && !scanning) void tick();
-    watchTimer = setTimeout(watchLoop, watch.nextPollMs(nowMs));
+    if (pollWatch(nowMs)) loop();
+    else watchTimer = setTimeout(watchLoop, watch.nextPollMs(nowMs));
   };
-  watchLoop();
   loop();
   return {
     stop: () => {
