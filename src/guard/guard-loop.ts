@@ -93,7 +93,7 @@ export function startGuard(options: GuardLoopOptions): Guard {
   const act = (stop: Stop, record: StopRecord) => {
     const { instance } = stop;
     const id = instance.id;
-    stopInstance(instance, { method: stop.method, graceMs: options.stopGraceMs })
+    stopInstance(instance, { method: stop.method, graceMs: options.stopGraceMs, ticksPerSecond })
       .then(
         (result) => {
           const fields = { reason: stop.reason, key: publish(instance.key), launcherPid: instance.launcher.pid, method: stop.method, ...result };

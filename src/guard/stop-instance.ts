@@ -1,4 +1,4 @@
-import { readAllStats } from '../proc/read-proc.js';
+import { readAllStats, readUptimeSeconds } from '../proc/read-proc.js';
 import { signalProc } from '../proc/signal-proc.js';
 import { isZombie, type ProcInfo, refKey } from '../proc/snapshot.js';
 import { sleep } from '../sleep.js';
@@ -8,6 +8,8 @@ import type { StopMethod } from './stops.js';
 
 /** An interrupt waits at most this long (and never more than the stop grace) for the tree to go before TERM follows. */
 export const INTERRUPT_WAIT_MS = 2000;
+/** How long after the last sighting of the group with a member a late member may have started. */
+const LATE_MARGIN_MS = 500;
 
 /**
  * What stopping one instance took: `failed` counts signals the kernel refused (EPERM);
@@ -23,7 +25,28 @@ export type StopResult = {
   endedBy: StopMethod | 'kill';
 };
 
-export type StopOptions = { method: StopMethod; graceMs: number; pollMs?: number };
+export type StopOptions = { method: StopMethod; graceMs: number; pollMs?: number; ticksPerSecond?: number };
+
+/**
+ * When a member the scan saw was last seen in the instance's group, in clock ticks since boot
+ * (the unit of start times): a process that started after the group emptied joined another's
+ * group that took the same id, not this one.
+ */
+class GroupSightings {
+  lastTicks: number;
+  constructor(private readonly ticksPerSecond: number) {
+    this.lastTicks = this.nowTicks();
+  }
+  /** The members still alive, noting the moment when there are any. */
+  alive(instance: Instance): ProcInfo[] {
+    const alive = aliveMembers(instance);
+    if (alive.length > 0) this.lastTicks = this.nowTicks();
+    return alive;
+  }
+  private nowTicks(): number {
+    return Math.ceil((readUptimeSeconds() ?? Number.POSITIVE_INFINITY) * this.ticksPerSecond);
+  }
+}
 
 /**
  * Stops one instance.
@@ -39,8 +62,12 @@ export type StopOptions = { method: StopMethod; graceMs: number; pollMs?: number
  * same stop for them.
  */
 export async function stopInstance(instance: Instance, options: StopOptions): Promise<StopResult> {
-  const { graceMs, pollMs = 50 } = options;
+  const { graceMs, pollMs = 50, ticksPerSecond = 100 } = options;
   const startedAt = Date.now();
+  const sightings = new GroupSightings(ticksPerSecond);
+  // A late member may have started a little after the last sighting, while the last member
+  // exited: a poll, and the wait for the CPU of a loaded machine.
+  const late = () => lateMembers(instance, sightings.lastTicks + Math.ceil((LATE_MARGIN_MS / 1000) * ticksPerSecond));
   let interrupted = 0;
   if (options.method === 'interrupt') {
     for (const server of serversOf(instance)) if (signalProc(server, 'SIGINT') === 'sent') interrupted += 1;
@@ -48,18 +75,18 @@ export async function stopInstance(instance: Instance, options: StopOptions): Pr
     signalAll(instance, 'SIGCONT');
     if (interrupted > 0) {
       const deadline = startedAt + Math.min(graceMs, INTERRUPT_WAIT_MS);
-      while (Date.now() < deadline && aliveMembers(instance).length > 0) await sleep(pollMs);
-      if (aliveMembers(instance).length === 0 && lateMembers(instance).length === 0) {
+      while (Date.now() < deadline && sightings.alive(instance).length > 0) await sleep(pollMs);
+      if (sightings.alive(instance).length === 0 && late().length === 0) {
         return { interrupted, termed: 0, killed: 0, failed: 0, left: 0, tookMs: Date.now() - startedAt, endedBy: 'interrupt' };
       }
     }
   }
-  const first = await stopMembers(instance, graceMs, pollMs);
+  const first = await stopMembers(instance, graceMs, pollMs, sightings);
   const endedBy = first.killed > 0 ? 'kill' : 'terminate';
   if (first.termed === 0 && first.failed > 0) return { ...first, interrupted, tookMs: Date.now() - startedAt, endedBy };
-  const late = lateMembers(instance);
-  if (late.length === 0) return { ...first, interrupted, tookMs: Date.now() - startedAt, endedBy };
-  const second = await stopMembers({ ...instance, members: late }, graceMs, pollMs);
+  const lateOnes = late();
+  if (lateOnes.length === 0) return { ...first, interrupted, tookMs: Date.now() - startedAt, endedBy };
+  const second = await stopMembers({ ...instance, members: lateOnes }, graceMs, pollMs, sightings);
   return {
     interrupted,
     termed: first.termed + second.termed,
@@ -96,14 +123,19 @@ export function serversOf(instance: Pick<Instance, 'members' | 'launcher' | 'lau
   return servers;
 }
 
-async function stopMembers(instance: Instance, graceMs: number, pollMs: number): Promise<Omit<StopResult, 'interrupted' | 'endedBy'>> {
+async function stopMembers(
+  instance: Instance,
+  graceMs: number,
+  pollMs: number,
+  sightings: GroupSightings,
+): Promise<Omit<StopResult, 'interrupted' | 'endedBy'>> {
   const startedAt = Date.now();
   const term = signalAll(instance, 'SIGTERM');
   signalAll(instance, 'SIGCONT');
   if (term.sent === 0 && term.failed > 0)
     return { termed: 0, killed: 0, failed: term.failed, left: aliveMembers(instance).length, tookMs: Date.now() - startedAt };
   const deadline = startedAt + graceMs;
-  while (Date.now() < deadline && aliveMembers(instance).length > 0) await sleep(pollMs);
+  while (Date.now() < deadline && sightings.alive(instance).length > 0) await sleep(pollMs);
   const kill = aliveMembers(instance).length > 0 ? signalAll(instance, 'SIGKILL') : { sent: 0, failed: 0 };
   if (kill.sent > 0) {
     // SIGKILL is not instant for a process in uninterruptible sleep: give it a moment.
@@ -118,17 +150,32 @@ async function stopMembers(instance: Instance, graceMs: number, pollMs: number):
  * mostly after the TERM, by a launcher that was starting its server at that moment. They
  * got no signal, and once the members the scan saw are gone the group is no longer
  * signalled; left alone, the server starts and fills memory (seen in the memory storm
- * test). A group that still has members cannot be another's (the kernel gives no new
- * process a pid in use as a group id), and the launcher leads a session of its own, which
- * nothing outside its tree can join.
+ * test). While the group has members its id cannot be another's; once it empties, the id
+ * is free, and a process that takes that pid and calls setsid leads a new group of the same
+ * id. So: a leader of the group the scan did not see means the id is another's, and nothing
+ * is late; a late member either started by `startedByTicks` (the group was last seen with a
+ * member just before), or is the child of one that did (`npm exec` → `sh` → the server, the
+ * server forked once the launcher had gone).
  */
-function lateMembers(instance: Instance): ProcInfo[] {
+export function lateMembers(instance: Instance, startedByTicks: number, procRoot = '/proc'): ProcInfo[] {
   const { pgid } = instance;
   if (pgid === undefined) return [];
+  const procs = readAllStats(procRoot);
   const known = new Set(instance.members.map(refKey));
-  const late: ProcInfo[] = [];
-  for (const proc of readAllStats().values()) {
-    if (proc.pgid === pgid && !known.has(refKey(proc)) && !isZombie(proc) && proc.startTicks >= instance.launcher.startTicks) late.push({ ...proc, argv: [] });
+  const leader = procs.get(pgid);
+  if (leader && !isZombie(leader) && !known.has(refKey(leader))) return [];
+  const inGroup = [...procs.values()].filter(
+    (proc) => proc.pgid === pgid && !known.has(refKey(proc)) && !isZombie(proc) && proc.startTicks >= instance.launcher.startTicks,
+  );
+  const late = new Map(inGroup.filter((proc) => proc.startTicks <= startedByTicks).map((proc) => [proc.pid, proc]));
+  const knownPids = new Set(instance.members.map((member) => member.pid));
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const proc of inGroup) {
+      if (late.has(proc.pid) || !(late.has(proc.ppid) || knownPids.has(proc.ppid))) continue;
+      late.set(proc.pid, proc);
+      grew = true;
+    }
   }
-  return late;
+  return [...late.values()].map((proc) => ({ ...proc, argv: [] }));
 }

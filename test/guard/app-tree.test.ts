@@ -40,4 +40,13 @@ describe('findAppTree: only what the app started', () => {
     const later = makeProc(150, { ppid: INIT_PID, pgid: 100, sid: 100, argv: ['npx', 'something-else'] });
     expect(model.scan([later], { nowMs: 200 }).instances).toEqual([]);
   });
+
+  it("does not adopt a daemon that took the pid of a remembered session's leader and leads a session of that id", () => {
+    const model = new GuardModel();
+    model.scan(makeNpmTree(100), { nowMs: 0 });
+    // The tree's last members exit on their own; the pid 100 comes round to a new process
+    // that calls setsid, before any scan saw the session empty.
+    const daemon = makeProc(100, { ppid: INIT_PID, pgid: 100, sid: 100, startTicks: 900, argv: ['npx', 'mcp-server-daemon'] });
+    expect(model.scan([daemon], { nowMs: 100 }).instances).toEqual([]);
+  });
 });

@@ -1,11 +1,13 @@
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { stopInstance } from '../../src/guard/stop-instance.js';
-import { readAllStats } from '../../src/proc/read-proc.js';
+import { lateMembers, stopInstance } from '../../src/guard/stop-instance.js';
+import { readAllStats, readUptimeSeconds } from '../../src/proc/read-proc.js';
 import { signalProc } from '../../src/proc/signal-proc.js';
 import type { ProcStat } from '../../src/proc/snapshot.js';
-import { refOfSpawned } from '../helpers/procs.js';
+import { isAlive, killTree, refOfSpawned } from '../helpers/procs.js';
+import { spawnWithPid } from '../helpers/reuse-pid.js';
 import { makeInstance } from '../helpers/snapshots.js';
+import { rootTestsEnabled } from '../helpers/start-init.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 // The groups this file started (each a session of its own): whatever is left in them goes.
@@ -30,5 +32,74 @@ describe('stopInstance', () => {
     // The scan's member and the late sleep both got TERM.
     expect(result.termed).toBeGreaterThanOrEqual(2);
     expect(result.left).toBe(0);
+  });
+
+  it("stops the late member's own children too, though they started after the launcher had gone", async () => {
+    // npm exec -> sh -> the server: the launcher starts sh at the TERM and exits; sh starts
+    // its child once the launcher is gone.
+    const launcher = spawn('sh', ['-c', 'trap "sh -c \'sleep 0.7; sleep 1000\' & exit 0" TERM; while :; do sleep 0.05; done'], {
+      detached: true,
+      stdio: 'ignore',
+    });
+    const ref = refOfSpawned(launcher)!;
+    groups.push(ref.pid);
+    const stat = await waitFor(() => readAllStats().get(ref.pid), { what: 'the launcher' });
+    const instance = makeInstance([{ ...stat, argv: ['sh'] }], { pgid: ref.pid });
+    const result = await stopInstance(instance, { method: 'terminate', graceMs: 2000, pollMs: 20 });
+    expect(result.left).toBe(0);
+    // Past the 0.7 s at which the inner sh would have started the long sleep.
+    const until = Date.now() + 1500;
+    await waitFor(() => Date.now() > until, { timeoutMs: 5000, what: '1.5 s to pass' });
+    expect(inGroup(ref.pid)).toEqual([]);
+  });
+
+  // The review's path: the instance's last member exits, and 19 ms later a new process takes
+  // its pid and calls setsid, so it leads a group of the same id (forced here with ns_last_pid).
+  describe.runIf(rootTestsEnabled())('when the group emptied and its id was taken', () => {
+    const launchInstance = async () => {
+      const launcher = spawn('sleep', ['1000'], { detached: true, stdio: 'ignore' });
+      const ref = refOfSpawned(launcher)!;
+      const stat = await waitFor(() => readAllStats().get(ref.pid), { what: 'the launcher' });
+      const instance = makeInstance([{ ...stat, argv: ['sleep'] }], { pgid: ref.pid });
+      const lastSeenTicks = Math.ceil(readUptimeSeconds()! * 100);
+      launcher.kill('SIGKILL');
+      await waitFor(() => launcher.exitCode !== null || launcher.signalCode !== null, { what: 'the launcher to be reaped' });
+      return { instance, pid: ref.pid, lastSeenTicks };
+    };
+
+    it('leaves alone a process that took the id and leads its group now', async () => {
+      const { instance, pid } = await launchInstance();
+      const stranger = spawnWithPid(pid, ['setsid', 'sleep', '1000']);
+      if (!stranger) throw new Error(`no process could be given pid ${pid}`);
+      const strangerRef = refOfSpawned(stranger)!;
+      try {
+        await waitFor(() => readAllStats().get(pid)?.pgid === pid, { what: 'the stranger to lead its group' });
+        expect(lateMembers(instance, Number.POSITIVE_INFINITY)).toEqual([]);
+        const result = await stopInstance(instance, { method: 'terminate', graceMs: 500, pollMs: 20 });
+        expect(result.termed).toBe(0);
+        expect(isAlive(strangerRef)).toBe(true);
+      } finally {
+        killTree(strangerRef);
+      }
+    });
+
+    it("leaves alone the child of such a process that has exited: it started after the group's last member was seen", async () => {
+      const { instance, pid, lastSeenTicks } = await launchInstance();
+      // Well after the last sighting and its margin of a poll (6 ticks): 200 ms.
+      await waitFor(() => readUptimeSeconds()! * 100 > lastSeenTicks + 20, { what: '200 ms to pass' });
+      const stranger = spawnWithPid(pid, ['setsid', 'sh', '-c', 'sleep 1000 & echo $!']);
+      if (!stranger) throw new Error(`no process could be given pid ${pid}`);
+      let out = '';
+      stranger.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+      const childPid = Number(await waitFor(() => /^(\d+)\n/.exec(out)?.[1], { what: "the stranger's child" }));
+      const child = await waitFor(() => readAllStats().get(childPid), { what: "the stranger's child to show" });
+      try {
+        await waitFor(() => readAllStats().get(pid) === undefined, { what: 'the stranger to exit' });
+        expect(child.pgid).toBe(pid);
+        expect(lateMembers(instance, lastSeenTicks + 6)).toEqual([]);
+      } finally {
+        killTree({ pid: child.pid, startTicks: child.startTicks });
+      }
+    });
   });
 });
