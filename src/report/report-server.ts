@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { limitConnections } from './connection-limits.js';
+import { parseFirstRequestOnly } from './first-request-only.js';
 import type { InitReport } from './init-report.js';
 import { formatListenAddress, type ListenAddress } from './listen-address.js';
 import { metricsOf } from './metrics.js';
@@ -71,6 +72,7 @@ export function startReportServer(options: { listen: ListenAddress; report: () =
   );
   const connections = limitConnections({ maxConnections: MAX_CONNECTIONS, maxPerAddress: MAX_PER_ADDRESS });
   server.on('connection', (socket: Socket) => {
+    parseFirstRequestOnly(socket);
     connections.admit(socket);
     socket.setTimeout(IDLE_TIMEOUT_MS, () => socket.destroy());
   });
