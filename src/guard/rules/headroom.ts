@@ -180,9 +180,11 @@ export function relieve(ctx: RuleContext, limit: LimitSpec | undefined, taken: T
   // Past critical, a stop of the key still under way does not hold back another: a start can
   // take a second to die on a loaded machine, and the limit is nearer than that.
   const plannedKeys = new Set<string>();
+  // An app that takes crashes in its stride has no attempts to spare: its keys need no wait.
+  const tolerant = ctx.config.appToleratesCrashes;
   const keyOpen = (i: Instance) =>
     costOf(ctx, i) !== 'crash' ||
-    (budgetLeft(i) && (atLimit() || (pressure === 'critical' ? !plannedKeys.has(i.key) : !keys.has(i.key) && !ctx.awaitsAnswer(i.key))));
+    (budgetLeft(i) && (tolerant || atLimit() || (pressure === 'critical' ? !plannedKeys.has(i.key) : !keys.has(i.key) && !ctx.awaitsAnswer(i.key))));
   const answeredFirst = (a: Instance, b: Instance) => Number(ctx.awaitsAnswer(a.key)) - Number(ctx.awaitsAnswer(b.key));
   const tiers: ((i: Instance) => boolean)[] = [
     (i) => costOf(ctx, i) === 'clean' && isSettledAndUnused(ctx, i) && !isAwaited(ctx, i) && !isLikelySpare(ctx, i),
@@ -212,8 +214,10 @@ export function relieve(ctx: RuleContext, limit: LimitSpec | undefined, taken: T
   // urgent, while they would reach the limit itself (for memory, the critical mark, on keys
   // with no busy instance): the kernel's way of stopping them there is worse.
   const startingMayGo = (i: Instance) => ctx.stateOf(i).starting && (pressure === 'critical' || !limit.killsAtLimit || !hasBusy(i.key));
-  const startingFloor = pressure === 'critical' || limit.killsAtLimit ? limit.marks.critical : limit.marks.limit;
-  while (crashTime && projected >= startingFloor) {
+  // For an app that tolerates crashes a stop costs nothing: from the high mark, starting trees
+  // go while, grown, they would pass the critical mark, and the limit keeps its headroom.
+  const startingFloor = pressure === 'critical' || limit.killsAtLimit || tolerant ? limit.marks.critical : limit.marks.limit;
+  while ((crashTime || tolerant) && projected >= startingFloor) {
     const open = stayingNow().filter((i) => !i.orphaned && startingMayGo(i) && budgetLeft(i) && (limit.killsAtLimit || keyOpen(i)));
     const youngest = open.sort((a, b) => answeredFirst(a, b) || b.launcher.startTicks - a.launcher.startTicks || b.launcher.pid - a.launcher.pid)[0];
     if (!youngest) break;

@@ -238,8 +238,8 @@ describe('relieve (pids): at the critical mark', () => {
   });
 
   /** A guard that saw one full tree of A, then only four launchers of A that have not started their servers. */
-  function onlyStarting() {
-    const model = new GuardModel();
+  function onlyStarting(config = makeConfig()) {
+    const model = new GuardModel(config);
     scanUntil(model, trees(1, pkgA, 100), 20_000, 21_000);
     const launchers = [300, 310, 320, 330].map((pid) => makeNpmTree(pid, { pkg: pkgA, startTicks: 2750 + pid })[0]!);
     scanUntil(model, launchers, 28_000, 30_000);
@@ -253,6 +253,15 @@ describe('relieve (pids): at the critical mark', () => {
     const plan = model.scan(launchers, { nowMs: 31_000, cgroup: pidsAt(165) });
     expect(stopped(plan)).toEqual([[330, 'pids-headroom']]);
     expect(plan.stops[0]).toMatchObject({ method: 'terminate', evidence: { pressure: 'urgent', starting: true } });
+  });
+
+  it('with --app-tolerates-crashes, stops starting trees from the high mark while, grown, they would pass the critical mark, several of a key', () => {
+    const { model, launchers } = onlyStarting(makeConfig({ appToleratesCrashes: true }));
+    // 165 + 4 × 12 = 213: the youngest go while the rest would pass 180: 213 → 190 → 167.
+    expect(stopped(model.scan(launchers, { nowMs: 31_000, cgroup: pidsAt(165) }))).toEqual([
+      [330, 'pids-headroom'],
+      [320, 'pids-headroom'],
+    ]);
   });
 
   it('stops the youngest starting tree, one per key at a time: each is a crash, and more go only at the limit itself', () => {
