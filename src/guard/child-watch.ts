@@ -59,9 +59,14 @@ export class ChildWatch {
     this.loadavg = keepOpen(`${procRoot}/loadavg`);
   }
 
+  /** Whether something was forked within QUIET_AFTER_MS. */
+  isForking(nowMs: number): boolean {
+    return nowMs - this.lastForkAtMs < QUIET_AFTER_MS;
+  }
+
   /** How long to wait for the next poll. */
   nextPollMs(nowMs: number): number {
-    return nowMs - this.lastForkAtMs < QUIET_AFTER_MS ? WATCH_MS : QUIET_WATCH_MS;
+    return this.isForking(nowMs) ? WATCH_MS : QUIET_WATCH_MS;
   }
 
   /** Lets the file it keeps open go. */

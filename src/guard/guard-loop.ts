@@ -287,12 +287,12 @@ export function startGuard(options: GuardLoopOptions): Guard {
   // the watch goes on alone on its own timer, in one synchronous step (a wake of Node is most
   // of its cost then), the limits on their own cadence; the first fork it sees brings the
   // ticks back at once.
-  const loop = () => {
+  const loop = (watchPolled = false) => {
     clearTimeout(timer);
     timer = undefined;
     if (ticking || stopped) return;
     ticking = true;
-    pollWatch(Date.now());
+    if (!watchPolled) pollWatch(Date.now());
     void tick().finally(() => {
       ticking = false;
       if (stopped) return;
@@ -303,8 +303,8 @@ export function startGuard(options: GuardLoopOptions): Guard {
         memory: memoryTiming(),
       };
       const waitMs = nextPollMs(timing, options);
-      const forking = watch !== undefined && watch.nextPollMs(Date.now()) === WATCH_MS;
-      timer = setTimeout(loop, forking ? Math.min(waitMs, WATCH_MS) : waitMs);
+      const forking = watch?.isForking(Date.now()) ?? false;
+      timer = setTimeout(() => loop(), forking ? Math.min(waitMs, WATCH_MS) : waitMs);
       if (watch && !forking && watchTimer === undefined) watchTimer = setTimeout(watchLoop, QUIET_WATCH_MS);
     });
   };
@@ -312,7 +312,7 @@ export function startGuard(options: GuardLoopOptions): Guard {
     watchTimer = undefined;
     if (!watch || stopped) return;
     const nowMs = Date.now();
-    if (pollWatch(nowMs)) loop();
+    if (pollWatch(nowMs)) loop(true);
     else watchTimer = setTimeout(watchLoop, watch.nextPollMs(nowMs));
   };
   loop();

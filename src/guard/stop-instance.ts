@@ -28,23 +28,21 @@ export type StopResult = {
 export type StopOptions = { method: StopMethod; graceMs: number; pollMs?: number; ticksPerSecond?: number };
 
 /**
- * When a member the scan saw was last seen in the instance's group, in clock ticks since boot
- * (the unit of start times): a process that started after the group emptied joined another's
- * group that took the same id, not this one.
+ * When a member the scan saw was last seen in the instance's group: a process that started
+ * after the group emptied joined another's group that took the same id, not this one.
  */
 class GroupSightings {
-  lastTicks: number;
-  constructor(private readonly ticksPerSecond: number) {
-    this.lastTicks = this.nowTicks();
-  }
+  private lastMs = Date.now();
   /** The members still alive, noting the moment when there are any. */
   alive(instance: Instance): ProcInfo[] {
     const alive = aliveMembers(instance);
-    if (alive.length > 0) this.lastTicks = this.nowTicks();
+    if (alive.length > 0) this.lastMs = Date.now();
     return alive;
   }
-  private nowTicks(): number {
-    return Math.ceil((readUptimeSeconds() ?? Number.POSITIVE_INFINITY) * this.ticksPerSecond);
+  /** That moment, `laterMs` on, in clock ticks since boot (the unit of start times): one read of /proc/uptime. */
+  ticksAfterLast(laterMs: number, ticksPerSecond: number): number {
+    const uptimeSeconds = readUptimeSeconds() ?? Number.POSITIVE_INFINITY;
+    return Math.ceil((uptimeSeconds - (Date.now() - this.lastMs - laterMs) / 1000) * ticksPerSecond);
   }
 }
 
@@ -64,10 +62,10 @@ class GroupSightings {
 export async function stopInstance(instance: Instance, options: StopOptions): Promise<StopResult> {
   const { graceMs, pollMs = 50, ticksPerSecond = 100 } = options;
   const startedAt = Date.now();
-  const sightings = new GroupSightings(ticksPerSecond);
+  const sightings = new GroupSightings();
   // A late member may have started a little after the last sighting, while the last member
   // exited: a poll, and the wait for the CPU of a loaded machine.
-  const late = () => lateMembers(instance, sightings.lastTicks + Math.ceil((LATE_MARGIN_MS / 1000) * ticksPerSecond));
+  const late = () => lateMembers(instance, sightings.ticksAfterLast(LATE_MARGIN_MS, ticksPerSecond));
   let interrupted = 0;
   if (options.method === 'interrupt') {
     for (const server of serversOf(instance)) if (signalProc(server, 'SIGINT') === 'sent') interrupted += 1;

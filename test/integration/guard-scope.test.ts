@@ -17,6 +17,23 @@ afterEach(() => {
   for (const child of strangers.splice(0)) if (child.pid && child.exitCode === null && child.signalCode === null) killTree(refOf(child.pid));
 });
 
+// A guard that trims the app to one instance within a second or two, whatever a trim costs.
+const QUICK_TRIMS = [
+  '--max-instances',
+  '1',
+  '--idle-after',
+  '1s',
+  '--start-grace',
+  '1s',
+  '--stop-grace',
+  '1s',
+  '--interval',
+  '200ms',
+  '--app-tolerates-crashes',
+  '--crash-budget',
+  'unlimited',
+];
+
 describe('the guard touches only what the app started', () => {
   it('as a subreaper, leaves alone an npx that is not its descendant', async () => {
     // What `npx metamcp-init -- …` on a developer's machine sees: other npm exec processes.
@@ -31,21 +48,7 @@ describe('the guard touches only what the app started', () => {
     const run = startInit({
       mode: 'subreaper',
       command: sim.command,
-      initArgs: [
-        '--max-instances',
-        '1',
-        '--idle-after',
-        '1s',
-        '--start-grace',
-        '1s',
-        '--stop-grace',
-        '1s',
-        '--interval',
-        '200ms',
-        '--app-tolerates-crashes',
-        '--crash-budget',
-        'unlimited',
-      ],
+      initArgs: QUICK_TRIMS,
     });
     await run.waitForStdout('scenario-done', 30_000);
     await waitFor(() => stopLines(run).length >= 2, { timeoutMs: 30_000, what: "two of the app's instances to be stopped" });
@@ -77,21 +80,7 @@ describe('the guard touches only what the app started', () => {
         'npm exec @modelcontextprotocol/server-everything',
       ],
       command: sim.command,
-      initArgs: [
-        '--max-instances',
-        '1',
-        '--idle-after',
-        '1s',
-        '--start-grace',
-        '1s',
-        '--stop-grace',
-        '1s',
-        '--interval',
-        '200ms',
-        '--app-tolerates-crashes',
-        '--crash-budget',
-        'unlimited',
-      ],
+      initArgs: QUICK_TRIMS,
     });
     await run.waitForStdout('scenario-done', 30_000);
     await waitFor(() => stopLines(run).length >= 2, { timeoutMs: 30_000, what: "two of the app's instances to be stopped" });
