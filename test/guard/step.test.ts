@@ -5,15 +5,18 @@ import { keyOf, pkgA, pkgB, scanUntil, stopped, trees } from '../helpers/scans.j
 import { GuardModel, INIT_PID, MAIN_PID, makeConfig, makeNpmTree, makeProc, pidsAt } from '../helpers/snapshots.js';
 
 describe('stepGuard: learning what a stop is to the app', () => {
-  /** Three settled instances of A, and a stop of the oldest forced at the critical mark, ended by SIGINT. */
+  /**
+   * Four settled instances of A, and a stop forced at the critical mark, ended by SIGINT: of
+   * 110, the oldest of those the pool does not hand on (100 is the oldest, 130 the youngest).
+   */
   function stopOne() {
     const model = new GuardModel();
-    const procs = trees(3, pkgA, 100);
+    const procs = trees(4, pkgA, 100);
     scanUntil(model, procs, 20_000, 30_000);
     const plan = model.scan(procs, { nowMs: 31_000, cgroup: pidsAt(185) });
-    expect(plan.stops.map((s) => [s.instance.launcher.pid, s.method])).toEqual([[100, 'interrupt']]);
+    expect(plan.stops.map((s) => [s.instance.launcher.pid, s.method])).toEqual([[110, 'interrupt']]);
     model.end({ id: plan.stops[0]!.instance.id, endedBy: 'interrupt' }, 31_200);
-    return { model, rest: procs.filter((p) => p.pid >= 110) };
+    return { model, rest: procs.filter((p) => p.pid < 110 || p.pid >= 120) };
   }
 
   it('learns that the key ends cleanly when the app keeps its other instances, and then stops it at the high mark', () => {
@@ -21,11 +24,12 @@ describe('stepGuard: learning what a stop is to the app', () => {
     const during = model.scan(rest, { nowMs: 31_300 });
     expect(during.lessons).toEqual([]);
     const after = model.scan(rest, { nowMs: 31_200 + AFTERMATH_MS });
-    expect(after.lessons).toMatchObject([{ key: keyOf(pkgA), closedAll: false, kept: 2, record: { interrupt: 'clean' } }]);
+    expect(after.lessons).toMatchObject([{ key: keyOf(pkgA), closedAll: false, kept: 3, record: { interrupt: 'clean' } }]);
     // From now on a stop of A costs the app nothing: at the high mark, by SIGINT.
     const plan = model.scan(rest, { nowMs: 37_000, cgroup: pidsAt(165) });
-    // 165 → 142: 110 goes; 120, the youngest, is the pool's likely idle spare.
-    expect(stopped(plan)).toEqual([[110, 'pids-headroom']]);
+    // 165 → 142: 120 goes; 130, the youngest, is the pool's likely idle spare, and 100, the
+    // oldest, the instance it shares at its cap.
+    expect(stopped(plan)).toEqual([[120, 'pids-headroom']]);
     expect(plan.stops.every((s) => s.method === 'interrupt' && s.evidence.cost === 'clean' && s.evidence.pressure === 'high')).toBe(true);
   });
 
@@ -112,10 +116,10 @@ describe('stepGuard: respawn loops', () => {
     const model = new GuardModel(makeConfig({ maxPerCommand: 1, idleAfterMs: 5000, appToleratesCrashes: true }));
     const loops = [];
     const stopTimes: number[] = [];
-    // The app keeps two instances of A: each one the guard stops is replaced.
-    let pid = 100;
-    let live = [...makeNpmTree(100, { pkg: pkgA }), ...makeNpmTree(110, { pkg: pkgA })];
-    pid = 110;
+    // The app keeps three instances of A: each one the guard stops is replaced. (Two would not
+    // do: the oldest and the youngest are those the pool hands on, which a clean stop spares.)
+    let live = [...makeNpmTree(100, { pkg: pkgA }), ...makeNpmTree(110, { pkg: pkgA }), ...makeNpmTree(120, { pkg: pkgA })];
+    let pid = 120;
     let loopAtMs = Infinity;
     for (let t = 20_000; t <= 200_000; t += 1000) {
       const plan = model.scan(live, { nowMs: t });

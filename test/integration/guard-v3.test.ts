@@ -1,6 +1,7 @@
 // Guard v3 as PID 1 in real cgroups, against the simulator: a storm of new sessions held under
 // pids.max and not taken for a respawn loop; the orphans of launchers that lived less than a
-// scan; and stops that the app does not count as crashes where the server exits 0 on them.
+// scan; stops that the app does not count as crashes where the server exits 0 on them; and
+// the newer pool's instances handed on to new sessions spared from such stops.
 import { describe, expect, it } from 'vitest';
 import { readStat } from '../../src/proc/read-proc.js';
 import { sampleCgroup } from '../helpers/cgroup-sampler.js';
@@ -133,6 +134,57 @@ describe.runIf(rootTestsEnabled())('guard v3, as PID 1 in a real pids cgroup', (
     expect(errorStates(events)).toEqual([]);
     expect(requestedCloses(events, 'cleanup-after-crash')).toEqual([]);
     expect(summary(events)?.finalSessionServed).toBe(true);
+    expect(samples.peakTasks).toBeLessThan(cgroup.max);
+  }, 240_000);
+
+  it('spares the instances the newer pool hands on: sessions sharing the oldest at its per-server cap are still served', async () => {
+    // MetaMCP's newer pool keeps a client whose server exited 0 (not a crash: nothing clears
+    // it), and past its per-server cap of 5 every new session shares the oldest session's
+    // instance. A clean stop of that one, or of the idle spare, is a dead client handed on.
+    const cgroup = makePidsCgroup(300);
+    const sim = leakSimCommand([
+      '--pool',
+      'newer',
+      '--sessions',
+      '14',
+      '--session-every',
+      '2000',
+      '--max-attempts',
+      '1000',
+      '--final-session',
+      '--final-after',
+      '3000',
+      '--server-flags',
+      '--threads 4 --exit-zero-on-int',
+    ]);
+    const run = startInit({
+      mode: 'pid1',
+      prefix: cgroup.prefix,
+      command: sim.command,
+      // A high mark of 80 tasks, below what the pool keeps of its one server at its cap, and a
+      // critical mark of 190, far above it: every stop comes at the high mark, where the crashes
+      // the app tolerates let the guard try SIGINT and learn that it ends cleanly, and no
+      // starting tree goes. The low mark is 0: the guard stops all it may.
+      initArgs: ['--stop-grace', '1s', '--interval', '500ms', '--crash-budget', '999', '--pids-headroom', '220', '--app-tolerates-crashes'],
+    });
+    const sampler = sampleCgroup(cgroup);
+    await run.waitForStdout('scenario-done', 180_000);
+    const samples = sampler.stop();
+    await run.signal('SIGTERM');
+    expect((await run.exited).code).toBe(0);
+    const events = sim.report();
+    const stops = stopDecisions(run.logLines());
+    const shared = events.filter((event) => event.event === 'shared');
+    console.log(
+      `newer pool, clean stops: ${sessionsServed(events).length}/14 served, final ${summary(events)?.finalSessionServed}, ` +
+        `peak ${samples.peakTasks}/${cgroup.max}, ${stops.length} stops, ${shared.length} sessions shared an instance, ${crashes(events).length} crashes`,
+    );
+    // The pool reached its cap and shared, and the guard stopped something: the case is met.
+    expect(shared.length).toBeGreaterThan(0);
+    expect(stops.length).toBeGreaterThan(0);
+    expect(sessionsServed(events).length).toBe(14);
+    expect(summary(events)?.finalSessionServed).toBe(true);
+    expect(crashes(events)).toEqual([]);
     expect(samples.peakTasks).toBeLessThan(cgroup.max);
   }, 240_000);
 

@@ -4,7 +4,7 @@ import type { CgroupFigures } from '../../cgroup/figures.js';
 import type { Activity, InstanceState } from '../activity.js';
 import type { Headroom } from '../headroom.js';
 import type { Instance } from '../instances.js';
-import { awaitsAnswer, costOfStop, isInAftermath, type KeyRecord } from '../key-learning.js';
+import { awaitsAnswer, costOfStop, isInAftermath, type KeyRecord, methodFor } from '../key-learning.js';
 import { isBackedOff, type KeyStarts } from '../respawns.js';
 import type { Stop, StopCost, StopEvidence, StopMethod, StopReason } from '../stops.js';
 
@@ -129,13 +129,14 @@ export function hasFreshStart(ctx: RuleContext, key: string): boolean {
  * While that replacement is fresh, the spare's use may not show yet.
  */
 export function mayJustBeTaken(ctx: RuleContext, instance: Instance): boolean {
-  if (!hasFreshStart(ctx, instance.key)) return false;
-  const settled = (ctx.byKey.get(instance.key) ?? []).filter((i) => !ctx.stateOf(i).starting && !i.orphaned);
-  const youngest = settled.reduce<Instance | undefined>(
-    (best, i) => (best === undefined || i.launcher.startTicks > best.launcher.startTicks ? i : best),
-    undefined,
-  );
-  return youngest === instance;
+  return hasFreshStart(ctx, instance.key) && settledByStart(ctx, instance.key).at(-1) === instance;
+}
+
+/** The key's settled instances the app holds, oldest first. */
+function settledByStart(ctx: RuleContext, key: string): Instance[] {
+  return (ctx.byKey.get(key) ?? [])
+    .filter((i) => !ctx.stateOf(i).starting && !i.orphaned)
+    .sort((a, b) => a.launcher.startTicks - b.launcher.startTicks || a.launcher.pid - b.launcher.pid);
 }
 
 /** Quiet, and nothing of the key is starting either: the moment for a trim nothing forces. */
@@ -156,15 +157,26 @@ export function isAwaited(ctx: RuleContext, instance: Instance): boolean {
 }
 
 /**
- * The instance an app like MetaMCP keeps as its idle spare: its youngest settled one. A clean
- * stop of it leaves the pool a dead client that the next session takes.
+ * The instances an app like MetaMCP hands on to the next session: its idle spare (the key's
+ * youngest settled instance) and, once the server is at the newer pool's per-server cap, the
+ * oldest session's instance (the key's oldest settled one), which every new session then
+ * shares. A clean stop leaves the pool a dead client in that place: an exit 0 is not a crash,
+ * so nothing clears it, and each session handed it fails ("Not connected"). Seen on the real
+ * pool: three SIGINTs to the oldest instances of server-everything, and every session after
+ * them lost that server.
  */
-export function isLikelySpare(ctx: RuleContext, instance: Instance): boolean {
-  const settled = (ctx.byKey.get(instance.key) ?? []).filter((i) => !ctx.stateOf(i).starting && !i.orphaned);
-  return (
-    settled.reduce<Instance | undefined>((best, i) => (best === undefined || i.launcher.startTicks > best.launcher.startTicks ? i : best), undefined) ===
-    instance
-  );
+export function isHandedOn(ctx: RuleContext, instance: Instance): boolean {
+  const settled = settledByStart(ctx, instance.key);
+  return settled[0] === instance || settled.at(-1) === instance;
+}
+
+/**
+ * A stop by SIGINT (of a key known to end cleanly on it, or not yet known) may end in an exit
+ * 0, and an instance the pool hands on would then stay in it as a dead client. A TERM, or a
+ * SIGINT the app counts as a crash, makes the app close the key's instances itself.
+ */
+export function mayLeaveDeadClient(ctx: RuleContext, instance: Instance): boolean {
+  return methodFor(ctx.recordOf(instance.key)) === 'interrupt' && isHandedOn(ctx, instance);
 }
 
 /**

@@ -9,12 +9,12 @@ import type { Pressure, Stop, StopReason } from '../stops.js';
 import {
   costOf,
   isAwaited,
-  isLikelySpare,
   isQuiet,
   isSettledAndUnused,
   longestIdleFirst,
   makeStop,
   mayJustBeTaken,
+  mayLeaveDeadClient,
   type RuleContext,
   type Taken,
 } from './context.js';
@@ -107,11 +107,13 @@ export function judgePressure(
  * 1. orphans (nothing holds them), oldest first;
  * 2. settled instances not in use whose key's servers end cleanly on SIGINT (an exit 0,
  *    which the app does not count as a crash), not waited for by a session, and not the
- *    key's likely idle spare (its youngest settled one: the pool would keep a dead client
- *    there for the next session). At the high mark nothing else: the limit is not in danger yet, and a crash there
+ *    key's instances the pool hands on (its idle spare and the one shared at its cap: the
+ *    pool would keep a dead client there for the next session). At the high mark nothing else: the limit is not in danger yet, and a crash there
  *    may be one the app never needed, unless the operator said it tolerates them;
  * 3. once urgent: settled instances not in use of quiet keys, not waited for, longest idle
  *    first, SIGINT first (what the app does next teaches the guard what SIGINT is to it);
+ *    in this tier and the next, by SIGINT never one the pool hands on (an exit 0 would
+ *    leave it a dead client), which short of critical only a TERM may stop;
  * 4. once urgent: settled instances not in use of keys with no busy instance (a crash closes
  *    the key's busy instances too, and their requests fail), but not one a session may just
  *    have taken;
@@ -186,10 +188,12 @@ export function relieve(ctx: RuleContext, limit: LimitSpec | undefined, taken: T
     costOf(ctx, i) !== 'crash' ||
     (budgetLeft(i) && (tolerant || atLimit() || (pressure === 'critical' ? !plannedKeys.has(i.key) : !keys.has(i.key) && !ctx.awaitsAnswer(i.key))));
   const answeredFirst = (a: Instance, b: Instance) => Number(ctx.awaitsAnswer(a.key)) - Number(ctx.awaitsAnswer(b.key));
+  // Past critical an instance the pool hands on may go by SIGINT too, but after the others.
+  const handedOnLast = (a: Instance, b: Instance) => Number(mayLeaveDeadClient(ctx, a)) - Number(mayLeaveDeadClient(ctx, b));
   const tiers: ((i: Instance) => boolean)[] = [
-    (i) => costOf(ctx, i) === 'clean' && isSettledAndUnused(ctx, i) && !isAwaited(ctx, i) && !isLikelySpare(ctx, i),
-    (i) => crashesAllowed && isSettledAndUnused(ctx, i) && isQuiet(ctx, i.key, { ids, keys }) && !isAwaited(ctx, i),
-    (i) => crashTime && isSettledAndUnused(ctx, i) && !hasBusy(i.key) && !mayJustBeTaken(ctx, i),
+    (i) => costOf(ctx, i) === 'clean' && isSettledAndUnused(ctx, i) && !isAwaited(ctx, i) && !mayLeaveDeadClient(ctx, i),
+    (i) => crashesAllowed && isSettledAndUnused(ctx, i) && isQuiet(ctx, i.key, { ids, keys }) && !isAwaited(ctx, i) && !mayLeaveDeadClient(ctx, i),
+    (i) => crashTime && isSettledAndUnused(ctx, i) && !hasBusy(i.key) && !mayJustBeTaken(ctx, i) && !mayLeaveDeadClient(ctx, i),
     (i) => pressure === 'critical' && !ctx.stateOf(i).starting,
   ];
 
@@ -204,7 +208,7 @@ export function relieve(ctx: RuleContext, limit: LimitSpec | undefined, taken: T
     const open = stayingNow().filter((i) => !i.orphaned && keyOpen(i));
     let candidate: Instance | undefined;
     for (const tier of tiers) {
-      candidate = longestIdleFirst(ctx, open.filter(tier)).sort(answeredFirst)[0];
+      candidate = longestIdleFirst(ctx, open.filter(tier)).sort((a, b) => answeredFirst(a, b) || handedOnLast(a, b))[0];
       if (candidate) break;
     }
     if (!candidate) break;

@@ -2,7 +2,7 @@
 import type { Instance } from '../instances.js';
 import { methodFor } from '../key-learning.js';
 import type { StopMethod } from '../stops.js';
-import { costOf, isAtRest, isAwaited, isLikelySpare, type RuleContext, type Taken } from './context.js';
+import { costOf, isAtRest, isAwaited, mayLeaveDeadClient, type RuleContext, type Taken } from './context.js';
 
 /**
  * Whether a trim (duplicate, max-instances) may stop this instance, and how: only an idle,
@@ -15,7 +15,7 @@ export function trimMethod(ctx: RuleContext, instance: Instance, taken: Taken): 
   if (instance.orphaned || taken.ids.has(instance.id) || !ctx.stateOf(instance).idle) return undefined;
   if (!isAtRest(ctx, instance.key, taken) || ctx.isBackedOff(instance.key) || isAwaited(ctx, instance)) return undefined;
   if (costOf(ctx, instance) === 'crash' && (!ctx.config.appToleratesCrashes || ctx.crashesLeft(instance.key) < 1)) return undefined;
-  // A clean stop of the key's idle spare leaves the pool a dead client for the next session.
-  if (costOf(ctx, instance) === 'clean' && isLikelySpare(ctx, instance)) return undefined;
+  // A SIGINT that ends an instance the pool hands on in an exit 0 leaves it a dead client.
+  if (mayLeaveDeadClient(ctx, instance)) return undefined;
   return methodFor(ctx.recordOf(instance.key));
 }

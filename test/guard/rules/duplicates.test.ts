@@ -30,8 +30,9 @@ describe('trimDuplicates', () => {
     knowKey(model, pkgA, { interrupt: 'clean' });
     const { before, plan } = overTheCap(model);
     expect(before.stops).toEqual([]);
-    // 100 is the longest idle (ties go to the oldest).
-    expect(stopped(plan)).toEqual([[100, 'duplicate']]);
+    // 100, 120 and 130 are the longest idle; 100, the oldest, is the instance a pool at its
+    // per-server cap shares, and 130, the youngest, its likely idle spare: 120 goes.
+    expect(stopped(plan)).toEqual([[120, 'duplicate']]);
     expect(plan.stops[0]!.method).toBe('interrupt');
     expect(plan.stops[0]!.evidence).toMatchObject({
       idle: true,
@@ -46,11 +47,15 @@ describe('trimDuplicates', () => {
 
   it('trims any key when the operator says the app tolerates crashes, SIGINT first while it is not known to fail', () => {
     const { plan } = overTheCap(new GuardModel(tolerant));
-    expect(stopped(plan)).toEqual([[100, 'duplicate']]);
+    // By SIGINT, not 100 or 130: the pool hands them on, and an exit 0 would leave it a dead client.
+    expect(stopped(plan)).toEqual([[120, 'duplicate']]);
     expect(plan.stops[0]).toMatchObject({ method: 'interrupt', evidence: { cost: 'crash' } });
     const known = new GuardModel(tolerant);
     knowKey(known, pkgA, { interrupt: 'crash' });
-    expect(overTheCap(known).plan.stops[0]!.method).toBe('terminate');
+    // By TERM the app closes the key itself: the longest idle, the oldest among equals.
+    const knownPlan = overTheCap(known).plan;
+    expect(stopped(knownPlan)).toEqual([[100, 'duplicate']]);
+    expect(knownPlan.stops[0]!.method).toBe('terminate');
   });
 
   it('touches no other instance of a key while the stop of one is under way', () => {
@@ -100,6 +105,7 @@ describe('trimDuplicates', () => {
     const titled = makeNpmTree(100, { pkg: pkgA });
     const plain = makeNpmTree(200, { pkg: pkgA }).map((p, i) => (i === 0 ? { ...p, argv: ['npx', '-y', pkgA] } : p));
     const model = new GuardModel(makeConfig({ maxPerCommand: 1, idleAfterMs: 30_000, appToleratesCrashes: true }));
+    knowKey(model, pkgA, { interrupt: 'crash' });
     expect(runScans(model, [...titled, ...plain], 20_000, 60_000).stops).toEqual([[100, 'duplicate']]);
   });
 

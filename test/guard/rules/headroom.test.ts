@@ -12,18 +12,19 @@ describe('relieve (pids): at the high mark, only stops that cost the app nothing
     expect(scanUntil(new GuardModel(), trees(3, pkgA, 100), 20_000, 30_000, { cgroup: pidsAt(159) }).stops).toEqual([]);
   });
 
-  it("stops instances of keys whose servers end cleanly, by SIGINT, more than one per key, until under the low mark, but never the key's likely spare", () => {
+  it('stops instances of keys whose servers end cleanly, by SIGINT, more than one per key, until under the low mark, but never one the pool hands on', () => {
     const model = new GuardModel();
     knowKey(model, pkgA, { interrupt: 'clean' });
-    // A's youngest settled instance, 120, is the pool's likely idle spare: a clean stop of it
-    // would leave the next session a dead client.
-    const procs = [...trees(3, pkgA, 100), ...trees(2, pkgB, 500)];
+    // A's youngest settled instance, 130, is the pool's likely idle spare, and its oldest, 100,
+    // the one a pool at its per-server cap shares with every new session: a clean stop of
+    // either would leave the next session a dead client.
+    const procs = [...trees(4, pkgA, 100), ...trees(2, pkgB, 500)];
     scanUntil(model, procs, 20_000, 30_000);
     const plan = model.scan(procs, { nowMs: 31_000, cgroup: pidsAt(170) });
-    // 170 → 147 → 124: 100 and 110 of A; B's stop would be a crash, and nothing forces one.
+    // 170 → 147 → 124: 110 and 120 of A; B's stop would be a crash, and nothing forces one.
     expect(stopped(plan)).toEqual([
-      [100, 'pids-headroom'],
       [110, 'pids-headroom'],
+      [120, 'pids-headroom'],
     ]);
     expect(plan.stops.every((s) => s.method === 'interrupt' && s.evidence.cost === 'clean' && s.evidence.pressure === 'high')).toBe(true);
   });
@@ -34,14 +35,15 @@ describe('relieve (pids): at the high mark, only stops that cost the app nothing
 
   it('with --app-tolerates-crashes, stops the longest idle instances of quiet keys, one per key', () => {
     const model = new GuardModel(makeConfig({ appToleratesCrashes: true }));
-    const procs = [...trees(2, pkgA, 100), ...trees(2, pkgB, 500)];
+    const procs = [...trees(3, pkgA, 100), ...trees(3, pkgB, 500)];
     scanUntil(model, procs, 20_000, 30_000);
-    // B's instances were used at 31 s; A's were not: A goes first.
+    // B's instances were used at 31 s; A's were not: A goes first. By SIGINT, neither key's
+    // oldest nor its youngest: the pool hands them on.
     const later = used(procs.filter((p) => p.pid >= 500)).concat(procs.filter((p) => p.pid < 500));
     const plans = [31_000, 32_000, 33_000, 34_000].map((nowMs) => model.scan(later, { nowMs, cgroup: pidsAt(170) }));
     expect(plans.flatMap(stopped)).toEqual([
-      [100, 'pids-headroom'],
-      [500, 'pids-headroom'],
+      [110, 'pids-headroom'],
+      [510, 'pids-headroom'],
     ]);
     // A's goes at once; B's once its use is a busy window old.
     expect(plans.map((p) => p.stops.length)).toEqual([1, 1, 0, 0]);
@@ -51,11 +53,12 @@ describe('relieve (pids): at the high mark, only stops that cost the app nothing
   it('spares the instance a session may just have taken: the youngest settled one, while its replacement is fresh', () => {
     const model = new GuardModel();
     knowKey(model, pkgA, { interrupt: 'clean' });
-    const settled = trees(2, pkgA, 100);
+    const settled = trees(3, pkgA, 100);
     scanUntil(model, settled, 20_000, 30_000);
     const fresh = makeNpmTree(300, { pkg: pkgA, startTicks: 3090 })[0]!;
-    // 100 and 110 are idle; 110, the youngest, may be the spare a session took at 30.9 s.
-    expect(stopped(model.scan([...settled, fresh], { nowMs: 31_000, cgroup: pidsAt(165) }))).toEqual([[100, 'pids-headroom']]);
+    // 100, 110 and 120 are idle; 120, the youngest, may be the spare a session took at 30.9 s,
+    // and 100, the oldest, is the one shared at the cap.
+    expect(stopped(model.scan([...settled, fresh], { nowMs: 31_000, cgroup: pidsAt(165) }))).toEqual([[110, 'pids-headroom']]);
   });
 
   it('takes orphans first, even within their grace', () => {
@@ -67,7 +70,7 @@ describe('relieve (pids): at the high mark, only stops that cost the app nothing
   });
 
   it('accepts a headroom in tasks, and ignores a cgroup without a limit', () => {
-    const procs = trees(2, pkgA, 100);
+    const procs = trees(3, pkgA, 100);
     const planAt = (config: Parameters<typeof makeConfig>[0], cgroup: ReturnType<typeof pidsAt>) => {
       const model = new GuardModel(makeConfig({ appToleratesCrashes: true, ...config }));
       scanUntil(model, procs, 20_000, 30_000);
@@ -82,13 +85,13 @@ describe('relieve (pids): at the high mark, only stops that cost the app nothing
 describe('relieve (pids): once the projection reaches the limit', () => {
   it('stops the longest idle instances of quiet keys, one per key, SIGINT first', () => {
     const model = new GuardModel();
-    const procs = [...trees(2, pkgA, 100), ...trees(2, pkgB, 500)];
+    const procs = [...trees(3, pkgA, 100), ...trees(3, pkgB, 500)];
     scanUntil(model, procs, 20_000, 30_000);
-    // 165 + 40 ≥ 200: urgent.
+    // 165 + 40 ≥ 200: urgent. By SIGINT, not the oldest or youngest of a key: the pool hands them on.
     const plan = model.scan(procs, { nowMs: 31_000, cgroup: pidsAt(165), growthPerSecond: GROWING });
     expect(stopped(plan)).toEqual([
-      [100, 'pids-headroom'],
-      [500, 'pids-headroom'],
+      [110, 'pids-headroom'],
+      [510, 'pids-headroom'],
     ]);
     expect(plan.stops.map((s) => [s.method, s.evidence.cost, s.evidence.pressure])).toEqual([
       ['interrupt', 'crash', 'urgent'],
@@ -111,8 +114,9 @@ describe('relieve (pids): once the projection reaches the limit', () => {
     // 120 serves a request: A is busy, and A is the only key.
     const busy = settled.map((p) => (p.pid >= 120 ? { ...p, cpuTicks: 3 } : p));
     expect(model.scan(busy, { nowMs: 31_000, cgroup: pidsAt(175), growthPerSecond: GROWING }).stops).toEqual([]);
-    // At the critical mark the limit comes first: the longest idle goes.
-    expect(stopped(model.scan(busy, { nowMs: 31_100, cgroup: pidsAt(185) }))).toEqual([[100, 'pids-headroom']]);
+    // At the critical mark the limit comes first: the longest idle goes, of those the pool does
+    // not hand on (by SIGINT, 100, the oldest, would be a dead client shared at its cap).
+    expect(stopped(model.scan(busy, { nowMs: 31_100, cgroup: pidsAt(185) }))).toEqual([[110, 'pids-headroom']]);
   });
 
   it('a sibling that is still starting does not hold back the stop of an idle one', () => {
@@ -126,21 +130,23 @@ describe('relieve (pids): once the projection reaches the limit', () => {
       starting = used(starting);
       plan = model.scan([...settled, ...starting], { nowMs: t, cgroup: t === 31_000 ? pidsAt(165) : undefined, growthPerSecond: GROWING });
     }
-    expect(stopped(plan)).toEqual([[100, 'pids-headroom']]);
+    // 110 rather than 100, the oldest, which the pool would share at its cap.
+    expect(stopped(plan)).toEqual([[110, 'pids-headroom']]);
     expect(plan.stops[0]!.evidence).toMatchObject({ pressure: 'urgent', startingOfKey: 1, busyOfKey: 0 });
   });
 
   it('when the trees already there will reach the limit once grown, stops an idle one first', () => {
     const model = new GuardModel();
-    // Two full trees of A teach the guard that one grows to 23 tasks.
-    const settled = trees(2, pkgA, 100);
+    // Three full trees of A teach the guard that one grows to 23 tasks.
+    const settled = trees(3, pkgA, 100);
     scanUntil(model, settled, 20_000, 27_000);
     // Four launchers of A that have not started their servers yet (11 tasks each, 12 more to come).
     const launchers = [300, 310, 320, 330].map((pid) => makeNpmTree(pid, { pkg: pkgA, startTicks: 2750 + pid })[0]!);
     scanUntil(model, [...settled, ...launchers], 28_000, 30_000);
-    // 165 + 4 × 12 = 213 ≥ 200: 100 goes; A is then being stopped, so nothing else of A in this scan.
+    // 165 + 4 × 12 = 213 ≥ 200: 110 goes (by SIGINT, not 100 or 120, which the pool hands on);
+    // A is then being stopped, so nothing else of A in this scan.
     const plan = model.scan([...settled, ...launchers], { nowMs: 31_000, cgroup: pidsAt(165) });
-    expect(stopped(plan)).toEqual([[100, 'pids-headroom']]);
+    expect(stopped(plan)).toEqual([[110, 'pids-headroom']]);
     expect(plan.stops[0]!.evidence).toMatchObject({ pressure: 'urgent', starting: false });
   });
 
@@ -148,13 +154,14 @@ describe('relieve (pids): once the projection reaches the limit', () => {
     const settled = trees(4, pkgA, 100);
     const model = new GuardModel();
     scanUntil(model, settled, 20_000, 30_000);
-    expect(stopped(model.scan(settled, { nowMs: 31_000, cgroup: pidsAt(185) }))).toEqual([[100, 'pids-headroom']]);
+    // By SIGINT the oldest and the youngest go last: the pool hands them on.
+    expect(stopped(model.scan(settled, { nowMs: 31_000, cgroup: pidsAt(185) }))).toEqual([[110, 'pids-headroom']]);
     const model2 = new GuardModel();
     scanUntil(model2, settled, 20_000, 30_000);
     // Over the limit (a cgroup whose pids.max was lowered): 224 → 201 is still at the limit, → 178 is not.
     expect(stopped(model2.scan(settled, { nowMs: 31_000, cgroup: pidsAt(224) }))).toEqual([
-      [100, 'pids-headroom'],
       [110, 'pids-headroom'],
+      [120, 'pids-headroom'],
     ]);
   });
 
@@ -169,7 +176,7 @@ describe('relieve (pids): once the projection reaches the limit', () => {
     expect(plan.stops[0]!.method).toBe('terminate');
   });
 
-  it("short of critical, waits for the app's answer to a stop of the key before another one that may be a crash", () => {
+  it("short of critical, waits for the app's answer to a stop that may be a crash before another one", () => {
     const model = new GuardModel();
     const settled = trees(3, pkgA, 100);
     scanUntil(model, settled, 20_000, 30_000);
@@ -356,10 +363,11 @@ describe('relieve: the crash budget', () => {
     scanUntil(model, procs, 20_000, 30_000);
     const plan = model.scan(procs, { nowMs: 31_000, cgroup: pidsAt(199) });
     expect(plan.stops.every((s) => s.instance.key === keyOf(pkgB) && s.evidence.cost === 'clean')).toBe(true);
-    // 199 → 176 → 153 → 130: past the critical mark, B's likely spare too.
+    // 199 → 176 → 153 → 130: first the one the pool does not hand on; past the critical mark,
+    // those it does too, longest idle first.
     expect(stopped(plan)).toEqual([
-      [500, 'pids-headroom'],
       [510, 'pids-headroom'],
+      [500, 'pids-headroom'],
       [520, 'pids-headroom'],
     ]);
   });
