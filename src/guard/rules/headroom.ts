@@ -123,11 +123,12 @@ export function judgePressure(
  *    the critical mark, on keys with no busy instance). Each throws away its start (seconds
  *    of CPU for npx), and an app like MetaMCP retries it in 5 s; the kernel would fail a
  *    fork of one of them at the limit anyway, and others' forks with it.
- * A stop that may be a crash goes one per key at a time, and short of critical waits for the
- * app's answer to the last one of its key (ANSWER_WAIT_MS: the app may close the key's other
- * instances itself; once that was seen, they count as freed as soon as the crash is made),
- * unless usage is at the limit itself and would still be after it; and never beyond the key's
- * crash budget (--crash-budget: what the app tolerates over its life).
+ * A stop that may be a crash goes the one that frees the most first; short of critical one at
+ * a time, whatever its key, waiting for the app's answer to the last one (ANSWER_WAIT_MS: the
+ * app may close the key's other instances itself; once that was seen, they count as freed as
+ * soon as the crash is made), past it one per key; at the limit itself, while it would still
+ * be there after it, without a wait; and never beyond the key's crash budget (--crash-budget:
+ * what the app tolerates over its life).
  */
 export function relieve(ctx: RuleContext, limit: LimitSpec | undefined, taken: Taken): Stop[] {
   if (limit === undefined) return [];
@@ -171,22 +172,33 @@ export function relieve(ctx: RuleContext, limit: LimitSpec | undefined, taken: T
       }
     }
   };
-  // A stop that may be a crash goes one per key, and waits for the app's answer to the last
-  // one of its key (MetaMCP closes the whole key after a crash: a second crash would only
-  // spend one more of its attempts), unless a crash was seen not to free the key, or usage
-  // is at the limit itself. Three crash stops of one key at once put MetaMCP's server in
-  // ERROR with its default of three attempts.
-  // Short of critical, it also waits for the app's answer to the last one; past critical the
-  // limit comes first, and instances of keys that wait for an answer go after the others.
+  // Short of critical, a stop that may be a crash goes one at a time, whatever its key, and
+  // waits for the app's answer to the last one (MetaMCP closes the whole key after a crash, which may be all the
+  // room needed; a crash of each key at once made all four of a namespace start over
+  // together, and the load of their starts made the next projection worse: 136 crashes in
+  // 35 s on the real pool), unless usage is at the limit itself and would still be after it.
+  // Three crash stops of one key at once put MetaMCP's server in ERROR with its default of
+  // three attempts.
   const atLimit = () => limit.usage >= limit.marks.limit && projected >= limit.marks.limit;
-  // Past critical, a stop of the key still under way does not hold back another: a start can
-  // take a second to die on a loaded machine, and the limit is nearer than that.
-  const plannedKeys = new Set<string>();
   // An app that takes crashes in its stride has no attempts to spare: its keys need no wait.
   const tolerant = ctx.config.appToleratesCrashes;
+  // Past critical the limit comes first: one per key, none waiting for an answer (a start
+  // can take a second to die on a loaded machine, and a storm of new sessions at 4 trees a
+  // second reached the limit when they went one at a time).
+  const plannedKeys = new Set<string>();
   const keyOpen = (i: Instance) =>
     costOf(ctx, i) !== 'crash' ||
-    (budgetLeft(i) && (tolerant || atLimit() || (pressure === 'critical' ? !plannedKeys.has(i.key) : !keys.has(i.key) && !ctx.awaitsAnswer(i.key))));
+    (budgetLeft(i) && (tolerant || atLimit() || (pressure === 'critical' ? !plannedKeys.has(i.key) : keys.size === 0 && !ctx.awaitsAnyAnswer)));
+  // The crash that frees the most first: once the app was seen to close a key after a crash,
+  // one stop frees every settled instance of it.
+  const freedBy = (i: Instance) =>
+    costOf(ctx, i) === 'crash' && ctx.recordOf(i.key)?.crashFreesKey === true
+      ? sum(
+          (ctx.byKey.get(i.key) ?? []).filter((other) => other === i || (!ids.has(other.id) && !ctx.stateOf(other).starting)),
+          limit.weigh,
+        )
+      : limit.weigh(i);
+  const mostFreedFirst = (a: Instance, b: Instance) => freedBy(b) - freedBy(a);
   const answeredFirst = (a: Instance, b: Instance) => Number(ctx.awaitsAnswer(a.key)) - Number(ctx.awaitsAnswer(b.key));
   // Past critical an instance the pool hands on may go by SIGINT too, but after the others.
   const handedOnLast = (a: Instance, b: Instance) => Number(mayLeaveDeadClient(ctx, a)) - Number(mayLeaveDeadClient(ctx, b));
@@ -208,7 +220,7 @@ export function relieve(ctx: RuleContext, limit: LimitSpec | undefined, taken: T
     const open = stayingNow().filter((i) => !i.orphaned && keyOpen(i));
     let candidate: Instance | undefined;
     for (const tier of tiers) {
-      candidate = longestIdleFirst(ctx, open.filter(tier)).sort((a, b) => answeredFirst(a, b) || handedOnLast(a, b))[0];
+      candidate = longestIdleFirst(ctx, open.filter(tier)).sort((a, b) => answeredFirst(a, b) || mostFreedFirst(a, b) || handedOnLast(a, b))[0];
       if (candidate) break;
     }
     if (!candidate) break;
