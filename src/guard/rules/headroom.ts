@@ -122,7 +122,9 @@ export function judgePressure(
  *    the critical mark; once urgent, while they would reach the limit itself (for memory,
  *    the critical mark, on keys with no busy instance). Each throws away its start (seconds
  *    of CPU for npx), and an app like MetaMCP retries it in 5 s; the kernel would fail a
- *    fork of one of them at the limit anyway, and others' forks with it.
+ *    fork of one of them at the limit anyway, and others' forks with it. In place of each,
+ *    an idle settled tree the tiers above left, if there is one (by TERM, unless its key
+ *    ends cleanly): a crash too, but not a session's start.
  * A stop that may be a crash goes the one that frees the most first; short of critical one at
  * a time, whatever its key, waiting for the app's answer to the last one (ANSWER_WAIT_MS: the
  * app may close the key's other instances itself; once that was seen, they count as freed as
@@ -152,10 +154,12 @@ export function relieve(ctx: RuleContext, limit: LimitSpec | undefined, taken: T
   const crashesPlanned = new Map<string, number>();
   const budgetLeft = (i: Instance) => ctx.crashesLeft(i.key) - (crashesPlanned.get(i.key) ?? 0) >= 1;
 
-  const take = (candidate: Instance) => {
+  const take = (candidate: Instance, inPlaceOfStart = false) => {
     const cost = costOf(ctx, candidate);
-    // A tree still starting may have no server yet to answer SIGINT, and under pressure no time to wait for one.
-    const method = candidate.orphaned || ctx.stateOf(candidate).starting ? 'terminate' : methodFor(ctx.recordOf(candidate.key));
+    // A tree still starting may have no server yet to answer SIGINT, and under pressure no time
+    // to wait for one; nor a tree stopped in place of one whose key is not known to end cleanly.
+    const hurried = candidate.orphaned || ctx.stateOf(candidate).starting || (inPlaceOfStart && cost === 'crash');
+    const method = hurried ? 'terminate' : methodFor(ctx.recordOf(candidate.key));
     stops.push(makeStop(ctx, candidate, limit.reason, method, { pressure, projected, awaited: isAwaited(ctx, candidate) }));
     ids.add(candidate.id);
     projected -= limit.weigh(candidate) + growing(candidate);
@@ -233,11 +237,22 @@ export function relieve(ctx: RuleContext, limit: LimitSpec | undefined, taken: T
   // For an app that tolerates crashes a stop costs nothing: from the high mark, starting trees
   // go while, grown, they would pass the critical mark, and the limit keeps its headroom.
   const startingFloor = pressure === 'critical' || limit.killsAtLimit || tolerant ? limit.marks.critical : limit.marks.limit;
+  // In place of each of them, an idle settled tree the tiers above left (its key has a busy
+  // instance, or a session of several servers waits on it): the app counts either stop as a
+  // crash and closes the key's instances after either, busy ones too, but the starting tree
+  // is a session's, throws its start away and is started again 5 s later. Killing the starts
+  // of new sessions served 12-14 of 60 in the real storm; the guard that stopped idle trees
+  // there served 57.
+  const idleMayGo = (i: Instance) => isSettledAndUnused(ctx, i) && !mayJustBeTaken(ctx, i);
   while ((crashTime || tolerant) && projected >= startingFloor) {
-    const open = stayingNow().filter((i) => !i.orphaned && startingMayGo(i) && budgetLeft(i) && (limit.killsAtLimit || keyOpen(i)));
-    const youngest = open.sort((a, b) => answeredFirst(a, b) || b.launcher.startTicks - a.launcher.startTicks || b.launcher.pid - a.launcher.pid)[0];
+    const open = stayingNow().filter((i) => !i.orphaned && budgetLeft(i) && (limit.killsAtLimit || keyOpen(i)));
+    const idle = longestIdleFirst(ctx, open.filter(idleMayGo)).sort((a, b) => answeredFirst(a, b) || handedOnLast(a, b))[0];
+    const youngest = open
+      .filter(startingMayGo)
+      .sort((a, b) => answeredFirst(a, b) || b.launcher.startTicks - a.launcher.startTicks || b.launcher.pid - a.launcher.pid)[0];
     if (!youngest) break;
-    take(youngest);
+    if (idle) take(idle, true);
+    else take(youngest);
   }
   return stops;
 }

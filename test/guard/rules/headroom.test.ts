@@ -145,6 +145,21 @@ describe('relieve (pids): once the projection reaches the limit', () => {
     expect(plan.stops[0]!.evidence).toMatchObject({ pressure: 'urgent', starting: false });
   });
 
+  it("stops an idle tree of a busy key in place of a starting one: both are crashes, but the starting one is a session's", () => {
+    const model = new GuardModel();
+    const settled = trees(3, pkgA, 100);
+    scanUntil(model, settled, 20_000, 27_000);
+    const launchers = [300, 310, 320, 330].map((pid) => makeNpmTree(pid, { pkg: pkgA, startTicks: 2750 + pid })[0]!);
+    scanUntil(model, [...settled, ...launchers], 28_000, 30_000);
+    // 120 serves a request: A is busy, so no tier takes its idle ones short of critical.
+    const busy = settled.map((p) => (p.pid >= 120 ? { ...p, cpuTicks: 3 } : p));
+    // 165 + 4 × 12 = 213 ≥ 200: one of A must go. Not a launcher: 110, idle (100, the oldest,
+    // is the instance a pool at its cap shares, which a SIGINT might leave it dead).
+    const plan = model.scan([...busy, ...launchers], { nowMs: 31_000, cgroup: pidsAt(165) });
+    expect(stopped(plan)).toEqual([[110, 'pids-headroom']]);
+    expect(plan.stops[0]!.evidence).toMatchObject({ pressure: 'urgent', starting: false, busy: false, busyOfKey: 1, startingOfKey: 4 });
+  });
+
   it('stops more than one instance of a key at once only when the limit itself would be reached otherwise', () => {
     const settled = trees(4, pkgA, 100);
     const model = new GuardModel();
