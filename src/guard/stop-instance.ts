@@ -1,6 +1,7 @@
 import { readAllStats, readUptimeSeconds } from '../proc/read-proc.js';
 import { signalProc } from '../proc/signal-proc.js';
 import { isZombie, type ProcInfo, refKey } from '../proc/snapshot.js';
+import { graceOf, type StopTarget, terminateThenKill } from '../proc/terminate-then-kill.js';
 import { sleep } from '../sleep.js';
 import type { Instance } from './instances.js';
 import { aliveMembers, signalAll } from './signal-instance.js';
@@ -121,6 +122,7 @@ export function serversOf(instance: Pick<Instance, 'members' | 'launcher' | 'lau
   return servers;
 }
 
+/** TERM, the grace, KILL to the members left (terminateThenKill), each signal sent once. */
 async function stopMembers(
   instance: Instance,
   graceMs: number,
@@ -128,19 +130,21 @@ async function stopMembers(
   sightings: GroupSightings,
 ): Promise<Omit<StopResult, 'interrupted' | 'endedBy'>> {
   const startedAt = Date.now();
-  const term = signalAll(instance, 'SIGTERM');
-  signalAll(instance, 'SIGCONT');
-  if (term.sent === 0 && term.failed > 0)
-    return { termed: 0, killed: 0, failed: term.failed, left: aliveMembers(instance).length, tookMs: Date.now() - startedAt };
-  const deadline = startedAt + graceMs;
-  while (Date.now() < deadline && sightings.alive(instance).length > 0) await sleep(pollMs);
-  const kill = aliveMembers(instance).length > 0 ? signalAll(instance, 'SIGKILL') : { sent: 0, failed: 0 };
-  if (kill.sent > 0) {
-    // SIGKILL is not instant for a process in uninterruptible sleep: give it a moment.
-    const killDeadline = Date.now() + Math.min(graceMs, 1000);
-    while (Date.now() < killDeadline && aliveMembers(instance).length > 0) await sleep(pollMs);
-  }
-  return { termed: term.sent, killed: kill.sent, failed: term.failed + kill.failed, left: aliveMembers(instance).length, tookMs: Date.now() - startedAt };
+  const sent = new Set<string>();
+  const target: StopTarget = {
+    left: () => sightings.alive(instance).length,
+    signal: (signal) => {
+      if (sent.has(signal)) return { sent: 0, failed: 0 };
+      sent.add(signal);
+      const outcome = signalAll(instance, signal);
+      // A tree the guard held (SIGSTOP) acts on TERM only once it goes on.
+      if (signal === 'SIGTERM') signalAll(instance, 'SIGCONT');
+      return outcome;
+    },
+  };
+  // SIGKILL is not instant for a process in uninterruptible sleep: a moment for it.
+  const result = await terminateThenKill(target, { grace: graceOf(graceMs), killWaitMs: Math.min(graceMs, 1000), pollMs, giveUpIfRefused: true });
+  return { ...result, tookMs: Date.now() - startedAt };
 }
 
 /**

@@ -2,8 +2,8 @@ import type { Logger } from 'pino';
 import { readAllStats } from '../proc/read-proc.js';
 import { signalProc } from '../proc/signal-proc.js';
 import { isZombie, type ProcStat, refKey } from '../proc/snapshot.js';
+import { type StopTarget, terminateThenKill } from '../proc/terminate-then-kill.js';
 import { findDescendants } from '../proc/tree.js';
-import { sleep } from '../sleep.js';
 import type { GraceDeadline } from './grace-deadline.js';
 
 export type StopRemainingOptions = {
@@ -32,45 +32,41 @@ export function findResponsibleProcs(procs: ReadonlyMap<number, ProcStat>, initP
 
 /**
  * Stops everything the init is still responsible for: TERM to each process while the grace
- * runs, KILL to whatever is left once it is over, and returns when nothing but the init is left.
+ * runs (and to each that appears meanwhile), KILL to whatever is left once it is over, and
+ * returns when nothing but the init is left.
  */
 export async function stopRemaining(options: StopRemainingOptions): Promise<StopSummary> {
   const { initPid, deadline, reap, log, pollMs = 50, killWaitMs = 5000, procRoot } = options;
-  const termed = new Set<string>();
-  const killed = new Set<string>();
-  let killStartMs: number | undefined;
-  for (;;) {
-    reap();
-    const procs = findResponsibleProcs(readAllStats(procRoot), initPid);
-    const alive = procs.filter((proc) => !isZombie(proc));
-    if (procs.length === 0) return { termed: termed.size, killed: killed.size, left: 0 };
-    if (!deadline.isOver()) {
-      for (const proc of alive) {
+  const sent = { SIGTERM: new Set<string>(), SIGKILL: new Set<string>() };
+  let procs: ProcStat[] = [];
+  const target: StopTarget = {
+    left: () => {
+      procs = findResponsibleProcs(readAllStats(procRoot), initPid);
+      return procs.length;
+    },
+    signal: (signal) => {
+      const outcome = { sent: 0, failed: 0 };
+      for (const proc of procs) {
+        const key = refKey(proc);
+        if (isZombie(proc) || sent[signal].has(key)) continue;
+        sent[signal].add(key);
         // A process stopped (by the guard's hold, or anyone's SIGSTOP) acts on TERM only once it goes on.
-        if (!termed.has(refKey(proc))) signalProc(proc, 'SIGCONT', procRoot);
-        sendOnce(proc, 'SIGTERM', termed, procRoot);
+        if (signal === 'SIGTERM') signalProc(proc, 'SIGCONT', procRoot);
+        const result = signalProc(proc, signal, procRoot);
+        if (result === 'sent') outcome.sent += 1;
+        else if (result === 'failed') outcome.failed += 1;
       }
-    } else {
-      killStartMs ??= Date.now();
-      for (const proc of alive) sendOnce(proc, 'SIGKILL', killed, procRoot);
-      if (Date.now() - killStartMs > killWaitMs) {
-        log.warn(
-          { pids: procs.map((proc) => proc.pid), states: procs.map((proc) => proc.state) },
-          'processes still present after SIGKILL; giving up waiting for them',
-        );
-        return { termed: termed.size, killed: killed.size, left: procs.length };
-      }
-    }
-    // Wake early when the grace ends, but only while it still runs: once over, it is resolved.
-    await (deadline.isOver() ? sleep(pollMs) : Promise.race([sleep(pollMs), deadline.reached]));
+      return outcome;
+    },
+  };
+  const result = await terminateThenKill(target, { grace: deadline, killWaitMs, pollMs, beforeLook: reap });
+  if (result.left > 0) {
+    log.warn(
+      { pids: procs.map((proc) => proc.pid), states: procs.map((proc) => proc.state) },
+      'processes still present after SIGKILL; giving up waiting for them',
+    );
   }
-}
-
-function sendOnce(proc: ProcStat, signal: NodeJS.Signals, sent: Set<string>, procRoot?: string): void {
-  const key = refKey(proc);
-  if (sent.has(key)) return;
-  sent.add(key);
-  signalProc(proc, signal, procRoot);
+  return { termed: result.termed, killed: result.killed, left: result.left };
 }
 
 /**
@@ -80,9 +76,6 @@ function sendOnce(proc: ProcStat, signal: NodeJS.Signals, sent: Set<string>, pro
  */
 export async function stopChildGroup(options: Omit<StopRemainingOptions, 'initPid' | 'procRoot'> & { pgid: number }): Promise<StopSummary> {
   const { pgid, deadline, reap, log, pollMs = 50, killWaitMs = 5000 } = options;
-  let termed = 0;
-  let killed = 0;
-  let killStartMs: number | undefined;
   const signalGroup = (signal: NodeJS.Signals | 0): boolean => {
     try {
       process.kill(-pgid, signal);
@@ -91,19 +84,16 @@ export async function stopChildGroup(options: Omit<StopRemainingOptions, 'initPi
       return false;
     }
   };
-  for (;;) {
-    reap();
-    if (!signalGroup(0)) return { termed, killed, left: 0 };
-    if (!deadline.isOver()) {
-      if (termed === 0 && signalGroup('SIGTERM')) termed = 1;
-    } else {
-      killStartMs ??= Date.now();
-      if (killed === 0 && signalGroup('SIGKILL')) killed = 1;
-      if (Date.now() - killStartMs > killWaitMs) {
-        log.warn({ pgid }, "the main child's process group is still there after SIGKILL; giving up waiting for it");
-        return { termed, killed, left: 1 };
-      }
-    }
-    await (deadline.isOver() ? sleep(pollMs) : Promise.race([sleep(pollMs), deadline.reached]));
-  }
+  const sent = new Set<string>();
+  const target: StopTarget = {
+    left: () => (signalGroup(0) ? 1 : 0),
+    signal: (signal) => {
+      if (sent.has(signal)) return { sent: 0, failed: 0 };
+      sent.add(signal);
+      return signalGroup(signal) ? { sent: 1, failed: 0 } : { sent: 0, failed: 0 };
+    },
+  };
+  const result = await terminateThenKill(target, { grace: deadline, killWaitMs, pollMs, beforeLook: reap });
+  if (result.left > 0) log.warn({ pgid }, "the main child's process group is still there after SIGKILL; giving up waiting for it");
+  return { termed: result.termed, killed: result.killed, left: result.left };
 }
