@@ -18,6 +18,8 @@ afterEach(() => {
 });
 
 // A guard that trims the app to one instance within a second or two, whatever a trim costs.
+// The app runs four: a SIGINT spares a key's oldest and youngest (those a pool hands on), so
+// two stops need two in between.
 const QUICK_TRIMS = [
   '--max-instances',
   '1',
@@ -44,7 +46,7 @@ describe('the guard touches only what the app started', () => {
     const strangerRef = await waitFor(() => cmdlineOf(stranger.pid!).startsWith('npm exec') && refOf(stranger.pid!), {
       what: 'the stranger to take its title',
     });
-    const sim = leakSimCommand(['--sessions-never-closed', '3']);
+    const sim = leakSimCommand(['--sessions-never-closed', '4']);
     const run = startInit({
       mode: 'subreaper',
       command: sim.command,
@@ -65,7 +67,7 @@ describe('the guard touches only what the app started', () => {
   });
 
   it.runIf(rootTestsEnabled())("under a PID 1 titled npm exec (ENTRYPOINT npx), never signals PID 1's group: no kill(-1)", async () => {
-    const sim = leakSimCommand(['--sessions-never-closed', '3']);
+    const sim = leakSimCommand(['--sessions-never-closed', '4']);
     const run = startInit({
       mode: 'subreaper',
       // setsid: PID 1 leads its own group and session, as a container's first process does.
