@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { CgroupDirs } from '../cgroup/figures.js';
 import { pollWorkingSet, readCgroupFigures, readPidsCurrent, withPidsMax } from '../cgroup/read-figures.js';
 import type { ProcSource } from '../proc/proc-source.js';
-import { readCwd, readIoBytes, readStat, readUptimeSeconds } from '../proc/read-proc.js';
+import { readCwd, readIoBytes, readStat } from '../proc/read-proc.js';
 import { readProcsWithPsList } from '../proc/read-ps-list.js';
 import { ProcScanner } from '../proc/read-snapshot.js';
 import { redactCommandLine } from '../proc/redact-command-line.js';
@@ -93,7 +93,7 @@ export function startGuard(options: GuardLoopOptions): Guard {
   const act = (stop: Stop, record: StopRecord) => {
     const { instance } = stop;
     const id = instance.id;
-    stopInstance(instance, { method: stop.method, graceMs: options.stopGraceMs, ticksPerSecond })
+    stopInstance(instance, { method: stop.method, graceMs: options.stopGraceMs, ticksPerSecond, ...(procRoot ? { procRoot } : {}) })
       .then(
         (result) => {
           const fields = { reason: stop.reason, key: publish(instance.key), launcherPid: instance.launcher.pid, method: stop.method, ...result };
@@ -124,7 +124,8 @@ export function startGuard(options: GuardLoopOptions): Guard {
     const startedAt = performance.now();
     const procs = await readProcs();
     const nowMs = Date.now();
-    const uptimeSeconds = procRoot ? readUptimeSeconds(procRoot) : undefined;
+    // The uptime the scan read as it began, carried to now: /proc/uptime once per scan.
+    const uptime = procRoot ? scanner.lastUptime : undefined;
     const cgroup = withPidsMax(readCgroupFigures(cgroupDirs), options.pidsMax);
     lastPidsCurrent = cgroup.pids?.currentTasks;
     memoryBytes = cgroup.memory?.workingSetBytes;
@@ -132,7 +133,7 @@ export function startGuard(options: GuardLoopOptions): Guard {
       state,
       {
         nowMs,
-        uptimeMs: uptimeSeconds === undefined ? nowMs : uptimeSeconds * 1000,
+        uptimeMs: uptime === undefined ? nowMs : uptime.seconds * 1000 + (nowMs - uptime.atMs),
         ticksPerSecond,
         pageBytes,
         procs,

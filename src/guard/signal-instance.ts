@@ -8,8 +8,8 @@ import type { Instance } from './instances.js';
  * new process an id in use), and to each member outside it, each checked against its
  * recorded start time. `failed` counts the signals the kernel refused (EPERM).
  */
-export function signalAll(instance: Instance, signal: NodeJS.Signals): { sent: number; failed: number } {
-  const alive = aliveMembers(instance);
+export function signalAll(instance: Instance, signal: NodeJS.Signals, procRoot = '/proc'): { sent: number; failed: number } {
+  const alive = aliveMembers(instance, procRoot);
   let sent = 0;
   let failed = 0;
   const { pgid } = instance;
@@ -28,7 +28,7 @@ export function signalAll(instance: Instance, signal: NodeJS.Signals): { sent: n
       sent += 1;
       continue;
     }
-    const outcome = signalProc(member, signal);
+    const outcome = signalProc(member, signal, procRoot);
     if (outcome === 'sent') sent += 1;
     else if (outcome === 'failed') failed += 1;
   }
@@ -36,10 +36,10 @@ export function signalAll(instance: Instance, signal: NodeJS.Signals): { sent: n
 }
 
 /** Members still running as the same processes, with their current group. */
-export function aliveMembers(instance: Instance): ProcInfo[] {
+export function aliveMembers(instance: Instance, procRoot = '/proc'): ProcInfo[] {
   const alive: ProcInfo[] = [];
   for (const member of instance.members) {
-    const now = readIfStillRunning(member);
+    const now = readIfStillRunning(member, procRoot);
     if (now) alive.push({ ...member, pgid: now.pgid });
   }
   return alive;

@@ -26,7 +26,14 @@ export type StopResult = {
   endedBy: StopMethod | 'kill';
 };
 
-export type StopOptions = { method: StopMethod; graceMs: number; pollMs?: number; ticksPerSecond?: number };
+export type StopOptions = {
+  method: StopMethod;
+  graceMs: number;
+  pollMs?: number;
+  ticksPerSecond?: number;
+  /** The /proc the scan read (ProcSource's root): every read and identity check here uses it. */
+  procRoot?: string;
+};
 
 /**
  * When a member the scan saw was last seen in the instance's group: a process that started
@@ -34,15 +41,16 @@ export type StopOptions = { method: StopMethod; graceMs: number; pollMs?: number
  */
 class GroupSightings {
   private lastMs = Date.now();
+  constructor(readonly procRoot: string) {}
   /** The members still alive, noting the moment when there are any. */
   alive(instance: Instance): ProcInfo[] {
-    const alive = aliveMembers(instance);
+    const alive = aliveMembers(instance, this.procRoot);
     if (alive.length > 0) this.lastMs = Date.now();
     return alive;
   }
   /** That moment, `laterMs` on, in clock ticks since boot (the unit of start times): one read of /proc/uptime. */
   ticksAfterLast(laterMs: number, ticksPerSecond: number): number {
-    const uptimeSeconds = readUptimeSeconds() ?? Number.POSITIVE_INFINITY;
+    const uptimeSeconds = readUptimeSeconds(this.procRoot) ?? Number.POSITIVE_INFINITY;
     return Math.ceil((uptimeSeconds - (Date.now() - this.lastMs - laterMs) / 1000) * ticksPerSecond);
   }
 }
@@ -61,17 +69,17 @@ class GroupSightings {
  * same stop for them.
  */
 export async function stopInstance(instance: Instance, options: StopOptions): Promise<StopResult> {
-  const { graceMs, pollMs = 50, ticksPerSecond = 100 } = options;
+  const { graceMs, pollMs = 50, ticksPerSecond = 100, procRoot = '/proc' } = options;
   const startedAt = Date.now();
-  const sightings = new GroupSightings();
+  const sightings = new GroupSightings(procRoot);
   // A late member may have started a little after the last sighting, while the last member
   // exited: a poll, and the wait for the CPU of a loaded machine.
-  const late = () => lateMembers(instance, sightings.ticksAfterLast(LATE_MARGIN_MS, ticksPerSecond));
+  const late = () => lateMembers(instance, sightings.ticksAfterLast(LATE_MARGIN_MS, ticksPerSecond), procRoot);
   let interrupted = 0;
   if (options.method === 'interrupt') {
-    for (const server of serversOf(instance)) if (signalProc(server, 'SIGINT') === 'sent') interrupted += 1;
+    for (const server of serversOf(instance)) if (signalProc(server, 'SIGINT', procRoot) === 'sent') interrupted += 1;
     // A tree the guard held (SIGSTOP) acts on nothing but KILL until it goes on.
-    signalAll(instance, 'SIGCONT');
+    signalAll(instance, 'SIGCONT', procRoot);
     if (interrupted > 0) {
       const deadline = startedAt + Math.min(graceMs, INTERRUPT_WAIT_MS);
       while (Date.now() < deadline && sightings.alive(instance).length > 0) await sleep(pollMs);
@@ -136,9 +144,9 @@ async function stopMembers(
     signal: (signal) => {
       if (sent.has(signal)) return { sent: 0, failed: 0 };
       sent.add(signal);
-      const outcome = signalAll(instance, signal);
+      const outcome = signalAll(instance, signal, sightings.procRoot);
       // A tree the guard held (SIGSTOP) acts on TERM only once it goes on.
-      if (signal === 'SIGTERM') signalAll(instance, 'SIGCONT');
+      if (signal === 'SIGTERM') signalAll(instance, 'SIGCONT', sightings.procRoot);
       return outcome;
     },
   };

@@ -23,6 +23,8 @@ type ScanPass = { pids: number[]; procs: Map<number, ProcInfo>; settledBeforeTic
  */
 export class ProcScanner {
   readonly #cache = new Map<number, CachedArgv>();
+  /** /proc/uptime as the last scan read it, and when: the caller's one reading of it per scan. */
+  lastUptime: { seconds: number; atMs: number } | undefined;
 
   constructor(
     private readonly procRoot = '/proc',
@@ -52,6 +54,7 @@ export class ProcScanner {
 
   #begin(): ScanPass {
     const uptimeSeconds = readUptimeSeconds(this.procRoot);
+    this.lastUptime = uptimeSeconds === undefined ? undefined : { seconds: uptimeSeconds, atMs: Date.now() };
     const settledBeforeTicks = uptimeSeconds === undefined ? -1 : (uptimeSeconds - SETTLED_MS / 1000) * this.ticksPerSecond;
     return { pids: listPids(this.procRoot), procs: new Map(), settledBeforeTicks };
   }
