@@ -1,15 +1,9 @@
 // The guard's first duty is to do no harm to the app: against the MetaMCP simulator, in a
 // real pids cgroup as PID 1, what counts is the sessions served, not only pids.current.
 import { describe, expect, it } from 'vitest';
-import { sampleCgroup } from '../helpers/cgroup-sampler.js';
-import { makePidsCgroup } from '../helpers/cgroups.js';
-import { stopDecisions } from '../helpers/guard-log.js';
-import { crashes, errorStates, finalSession, leakSimCommand, limitHits, sessionsServed, summary } from '../helpers/leak-sim.js';
-import { type RunningInit, rootTestsEnabled, startInit } from '../helpers/start-init.js';
-
-function stopLines(run: RunningInit) {
-  return stopDecisions(run.logLines());
-}
+import { crashes, errorStates, finalSession, limitHits, sessionsServed, summary } from '../helpers/leak-sim.js';
+import { runLeak } from '../helpers/run-leak.js';
+import { rootTestsEnabled } from '../helpers/start-init.js';
 
 /** The most stops of one key within any 60 s. */
 function maxStopsPerKeyPerMinute(lines: Record<string, unknown>[]): number {
@@ -24,43 +18,11 @@ describe.runIf(rootTestsEnabled())('the guard keeps MetaMCP serving (simulator, 
   // One tree: launcher 11 tasks + sh 1 + server 11 (4 worker threads) = 23, as a real npx server.
   const serverFlags = '--threads 4';
 
-  /**
-   * Abandoned sessions (the leak) at a pace the pool can serve, with MCP_MAX_ATTEMPTS raised
-   * as the README advises, then a fresh session. Returns what the app and the cgroup saw.
-   */
-  async function runLeak(options: { pidsMax: number; sessions: number; everyMs: number; initArgs: string[]; simArgs?: string[] }) {
-    const cgroup = makePidsCgroup(options.pidsMax);
-    const sim = leakSimCommand([
-      '--sessions',
-      String(options.sessions),
-      '--session-every',
-      String(options.everyMs),
-      '--max-attempts',
-      '1000',
-      '--final-session',
-      '--final-after',
-      '3000',
-      '--server-flags',
-      serverFlags,
-      ...(options.simArgs ?? []),
-    ]);
-    const run = startInit({ mode: 'pid1', prefix: cgroup.prefix, command: sim.command, initArgs: options.initArgs });
-    const sampler = sampleCgroup(cgroup);
-    await run.waitForStdout('scenario-done', 180_000);
-    const samples = sampler.stop();
-    await run.signal('SIGTERM');
-    const { code } = await run.exited;
-    const events = sim.report();
-    // When the init did not end as the app did, its warnings and the app's last events say why.
-    const said = run.logLines().filter((line) => line.level === 'warn' || line.level === 'error' || line.level === 'fatal');
-    expect(code, JSON.stringify({ init: said.slice(-5), app: events.slice(-5) })).toBe(0);
-    return { cgroup, samples, events, stops: stopLines(run), run };
-  }
-
   it('serves every abandoned session and a fresh one, and never reaches pids.max', async () => {
     // One session every 2 s: between two of them the server is quiet for a moment, as with
     // MetaMCP's real clients (and 20 trees of 23 tasks cannot fit in 200).
     const { cgroup, samples, events, stops } = await runLeak({
+      serverFlags,
       pidsMax: 200,
       sessions: 20,
       everyMs: 2000,
@@ -89,7 +51,7 @@ describe.runIf(rootTestsEnabled())('the guard keeps MetaMCP serving (simulator, 
   }, 240_000);
 
   it('without the guard the same leak reaches pids.max and the app counts aborted launchers as crashes', async () => {
-    const { cgroup, samples, events } = await runLeak({ pidsMax: 200, sessions: 24, everyMs: 1000, initArgs: ['--guard-off'] });
+    const { cgroup, samples, events } = await runLeak({ serverFlags, pidsMax: 200, sessions: 24, everyMs: 1000, initArgs: ['--guard-off'] });
     console.log(`leak without guard: ${sessionsServed(events).length}/24 served, peak ${samples.peakTasks}/${cgroup.max}, ${limitHits(events).length} aborts`);
     expect(samples.peakTasks).toBeGreaterThanOrEqual(cgroup.max);
     expect(limitHits(events).length).toBeGreaterThan(0);
@@ -97,6 +59,7 @@ describe.runIf(rootTestsEnabled())('the guard keeps MetaMCP serving (simulator, 
 
   it('with busy sessions too, stops only idle instances and never livelocks', async () => {
     const { cgroup, samples, events, stops } = await runLeak({
+      serverFlags,
       pidsMax: 200,
       sessions: 24,
       everyMs: 1000,
@@ -118,6 +81,7 @@ describe.runIf(rootTestsEnabled())('the guard keeps MetaMCP serving (simulator, 
 
   it('at a storm pace the machine cannot keep up with, never livelocks and still serves the last session', async () => {
     const { cgroup, samples, events, stops } = await runLeak({
+      serverFlags,
       pidsMax: 150,
       sessions: 30,
       everyMs: 300,

@@ -9,8 +9,20 @@ import { makePidsCgroup } from '../helpers/cgroups.js';
 import { stopDecisions } from '../helpers/guard-log.js';
 import { crashes, errorStates, leakSimCommand, limitHits, requestedCloses, sessionsServed, summary } from '../helpers/leak-sim.js';
 import { cmdlineOf } from '../helpers/procs.js';
+import { runLeak } from '../helpers/run-leak.js';
 import { rootTestsEnabled, startInit } from '../helpers/start-init.js';
 import { waitFor } from '../helpers/wait-for.js';
+
+/** 14 sessions every 2 s, never closed, then a fresh one; the server exits 0 on SIGINT. */
+const runCleanExitScenario = (pidsMax: number, simArgs: string[], initArgs: string[]) =>
+  runLeak({
+    pidsMax,
+    sessions: 14,
+    everyMs: 2000,
+    serverFlags: '--threads 4 --exit-zero-on-int',
+    simArgs,
+    initArgs: ['--stop-grace', '1s', '--interval', '500ms', ...initArgs],
+  });
 
 describe.runIf(rootTestsEnabled())('guard v3, as PID 1 in a real pids cgroup', () => {
   it('holds a storm of new sessions, 4 trees a second, under pids.max: no failed spawn, and no respawn loop said', async () => {
@@ -90,34 +102,7 @@ describe.runIf(rootTestsEnabled())('guard v3, as PID 1 in a real pids cgroup', (
     // The MetaMCP pool, told to tolerate 1000 crashes and the guard that it may spend 999 (the
     // README's advice): the simulator still counts every crash. Sessions every 2 s that are never
     // closed outgrow the cgroup; each stop is a SIGINT to the server.
-    const cgroup = makePidsCgroup(200);
-    const sim = leakSimCommand([
-      '--sessions',
-      '14',
-      '--session-every',
-      '2000',
-      '--max-attempts',
-      '1000',
-      '--final-session',
-      '--final-after',
-      '3000',
-      '--server-flags',
-      '--threads 4 --exit-zero-on-int',
-    ]);
-    const run = startInit({
-      mode: 'pid1',
-      prefix: cgroup.prefix,
-      command: sim.command,
-      initArgs: ['--stop-grace', '1s', '--interval', '500ms', '--crash-budget', '999'],
-    });
-    const sampler = sampleCgroup(cgroup);
-    await run.waitForStdout('scenario-done', 180_000);
-    const samples = sampler.stop();
-    await run.signal('SIGTERM');
-    expect((await run.exited).code).toBe(0);
-    const events = sim.report();
-    const lines = run.logLines();
-    const stops = stopDecisions(lines);
+    const { cgroup, samples, events, lines, stops } = await runCleanExitScenario(200, [], ['--crash-budget', '999']);
     const ended = lines.filter((line) => String(line.msg).startsWith('stopped MCP instance'));
     const lessons = lines.filter((line) => line.msg === 'learnt how the app takes a stop of this key');
     console.log(
@@ -141,39 +126,15 @@ describe.runIf(rootTestsEnabled())('guard v3, as PID 1 in a real pids cgroup', (
     // MetaMCP's newer pool keeps a client whose server exited 0 (not a crash: nothing clears
     // it), and past its per-server cap of 5 every new session shares the oldest session's
     // instance. A clean stop of that one, or of the idle spare, is a dead client handed on.
-    const cgroup = makePidsCgroup(300);
-    const sim = leakSimCommand([
-      '--pool',
-      'newer',
-      '--sessions',
-      '14',
-      '--session-every',
-      '2000',
-      '--max-attempts',
-      '1000',
-      '--final-session',
-      '--final-after',
-      '3000',
-      '--server-flags',
-      '--threads 4 --exit-zero-on-int',
-    ]);
-    const run = startInit({
-      mode: 'pid1',
-      prefix: cgroup.prefix,
-      command: sim.command,
-      // A high mark of 80 tasks, below what the pool keeps of its one server at its cap, and a
-      // critical mark of 190, far above it: every stop comes at the high mark, where the crashes
-      // the app tolerates let the guard try SIGINT and learn that it ends cleanly, and no
-      // starting tree goes. The low mark is 0: the guard stops all it may.
-      initArgs: ['--stop-grace', '1s', '--interval', '500ms', '--crash-budget', '999', '--pids-headroom', '220', '--app-tolerates-crashes'],
-    });
-    const sampler = sampleCgroup(cgroup);
-    await run.waitForStdout('scenario-done', 180_000);
-    const samples = sampler.stop();
-    await run.signal('SIGTERM');
-    expect((await run.exited).code).toBe(0);
-    const events = sim.report();
-    const stops = stopDecisions(run.logLines());
+    // A high mark of 80 tasks, below what the pool keeps of its one server at its cap, and a
+    // critical mark of 190, far above it: every stop comes at the high mark, where the crashes
+    // the app tolerates let the guard try SIGINT and learn that it ends cleanly, and no
+    // starting tree goes. The low mark is 0: the guard stops all it may.
+    const { cgroup, samples, events, stops } = await runCleanExitScenario(
+      300,
+      ['--pool', 'newer'],
+      ['--crash-budget', '999', '--pids-headroom', '220', '--app-tolerates-crashes'],
+    );
     const shared = events.filter((event) => event.event === 'shared');
     console.log(
       `newer pool, clean stops: ${sessionsServed(events).length}/14 served, final ${summary(events)?.finalSessionServed}, ` +

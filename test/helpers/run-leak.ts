@@ -1,0 +1,49 @@
+// The simulator's leak (abandoned sessions, then a fresh one) under the init as PID 1 in a
+// real pids cgroup, run to its end: what the app, the cgroup and the init saw.
+import { expect } from 'vitest';
+import { sampleCgroup } from './cgroup-sampler.js';
+import { makePidsCgroup } from './cgroups.js';
+import { stopDecisions } from './guard-log.js';
+import { leakSimCommand } from './leak-sim.js';
+import { startInit } from './start-init.js';
+
+export type LeakRun = {
+  pidsMax: number;
+  sessions: number;
+  everyMs: number;
+  /** The simulated servers' flags: `--threads 4` makes a tree of 23 tasks, as a real npx server. */
+  serverFlags: string;
+  initArgs: string[];
+  simArgs?: string[];
+};
+
+/** Abandoned sessions at `everyMs` with MCP_MAX_ATTEMPTS 1000, then a fresh session 3 s later. */
+export async function runLeak(options: LeakRun) {
+  const cgroup = makePidsCgroup(options.pidsMax);
+  const sim = leakSimCommand([
+    '--sessions',
+    String(options.sessions),
+    '--session-every',
+    String(options.everyMs),
+    '--max-attempts',
+    '1000',
+    '--final-session',
+    '--final-after',
+    '3000',
+    '--server-flags',
+    options.serverFlags,
+    ...(options.simArgs ?? []),
+  ]);
+  const run = startInit({ mode: 'pid1', prefix: cgroup.prefix, command: sim.command, initArgs: options.initArgs });
+  const sampler = sampleCgroup(cgroup);
+  await run.waitForStdout('scenario-done', 180_000);
+  const samples = sampler.stop();
+  await run.signal('SIGTERM');
+  const { code } = await run.exited;
+  const events = sim.report();
+  // When the init did not end as the app did, its warnings and the app's last events say why.
+  const said = run.logLines().filter((line) => line.level === 'warn' || line.level === 'error' || line.level === 'fatal');
+  expect(code, JSON.stringify({ init: said.slice(-5), app: events.slice(-5) })).toBe(0);
+  const lines = run.logLines();
+  return { cgroup, samples, events, lines, stops: stopDecisions(lines), run };
+}
