@@ -239,8 +239,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv, outpu
       const fromEnv = env[envNameOf(spec.flags)];
       if (program.getOptionValueSource(name) === 'cli') values[spec.key] = program.getOptionValue(name);
       else if (fromEnv !== undefined) values[spec.key] = parseEnv(spec, fromEnv);
-      else if (spec.defaultValue !== undefined) values[spec.key] = spec.parse(spec.defaultValue);
-      else values[spec.key] = isFlag(spec) ? false : spec.repeatable ? [] : undefined;
+      else values[spec.key] = defaultOf(spec);
     }
     const command = program.args;
     if (command.length === 0) throw usageError('missing the command to run: metamcp-init [options] -- <command> [args...]');
@@ -252,6 +251,17 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv, outpu
     output.writeErr("Try 'metamcp-init --help'.\n");
     return { kind: 'exit', exitCode: 2 };
   }
+}
+
+/** An option's value when neither the command line nor the environment sets it. */
+function defaultOf(spec: OptionSpec): unknown {
+  if (spec.defaultValue !== undefined) return spec.parse(spec.defaultValue);
+  return isFlag(spec) ? false : spec.repeatable ? [] : undefined;
+}
+
+/** The value of every option by default: the one table the CLI and the tests' model both read. */
+export function defaultValues(): Omit<Config, 'command'> {
+  return Object.fromEntries(OPTIONS.map((spec) => [spec.key, defaultOf(spec)])) as Omit<Config, 'command'>;
 }
 
 function isFlag(spec: OptionSpec): boolean {

@@ -50,6 +50,29 @@ const POLL_MS = 100;
 /** Used within this, an instance is busy; started within this, its key has a session in flight. */
 const BUSY_WITHIN_MS = 1000;
 
+/** The launcher patterns the settings ask for, as written. */
+function launcherPatternsOf(settings: Pick<GuardSettings, 'match' | 'alsoMatch'>): string[] {
+  return [...(settings.match.length > 0 ? settings.match : DEFAULT_LAUNCHER_PATTERNS), ...settings.alsoMatch];
+}
+
+/** The rules' config from the settings: what the loop runs, and what the tests' model of it runs. */
+export function guardConfigOf(settings: GuardSettings): GuardConfig {
+  return {
+    patterns: compilePatterns(launcherPatternsOf(settings)),
+    maxPerCommand: settings.maxPerCommand,
+    maxInstances: settings.maxInstances,
+    orphanGraceMs: settings.orphanGraceMs,
+    idleAfterMs: settings.idleAfterMs,
+    startGraceMs: settings.startGraceMs,
+    // Under pressure the guard scans every 100 ms, so 1 s is ten looks: a request in flight
+    // shows. A MetaMCP session lists tools and calls one in about 0.2-0.4 s.
+    busyWithinMs: BUSY_WITHIN_MS,
+    pidsHeadroom: settings.pidsHeadroom,
+    memoryHeadroom: settings.memoryHeadroom,
+    appToleratesCrashes: settings.appToleratesCrashes,
+  };
+}
+
 /**
  * Turns the settings into a guard config, finds the cgroup, and says at start-up what the
  * guard will do: which limits it watches, and which rules are off because there is none.
@@ -68,21 +91,8 @@ export function setupGuard(settings: GuardSettings, log: Logger, libc: Libc, { p
     log.warn("guard off: its pids would be read from /proc, which is not our pid namespace's");
     return undefined;
   }
-  const patterns = [...(settings.match.length > 0 ? settings.match : DEFAULT_LAUNCHER_PATTERNS), ...settings.alsoMatch];
-  const config: GuardConfig = {
-    patterns: compilePatterns(patterns),
-    maxPerCommand: settings.maxPerCommand,
-    maxInstances: settings.maxInstances,
-    orphanGraceMs: settings.orphanGraceMs,
-    idleAfterMs: settings.idleAfterMs,
-    startGraceMs: settings.startGraceMs,
-    // Under pressure the guard scans every 100 ms, so 1 s is ten looks: a request in flight
-    // shows. A MetaMCP session lists tools and calls one in about 0.2-0.4 s.
-    busyWithinMs: BUSY_WITHIN_MS,
-    pidsHeadroom: settings.pidsHeadroom,
-    memoryHeadroom: settings.memoryHeadroom,
-    appToleratesCrashes: settings.appToleratesCrashes,
-  };
+  const patterns = launcherPatternsOf(settings);
+  const config = guardConfigOf(settings);
   if (procSource.kind === 'none') log.info('no /proc: the guard lists processes with ps (ps-list) and the cgroup rules are off');
   Object.assign(stats, { mode: settings.dryRun ? 'dry-run' : 'on', maxPerCommand: settings.maxPerCommand, maxInstances: settings.maxInstances });
   const figures = withPidsMax(readCgroupFigures(cgroupDirs), settings.pidsMax);

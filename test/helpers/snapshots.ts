@@ -1,11 +1,12 @@
 // Builders of synthetic /proc snapshots for the pure guard tests, and a model of the loop
 // that drives the guard's own step (step.ts) scan after scan, carrying its state.
 import type { CgroupFigures } from '../../src/cgroup/figures.js';
+import { defaultValues } from '../../src/cli/options.js';
 import { EMPTY_LINEAGE, findAppTree } from '../../src/guard/app-tree.js';
 import { commandKey } from '../../src/guard/command-key.js';
 import { findInstances, type Instance, type KnownLauncher } from '../../src/guard/instances.js';
-import { compilePatterns, DEFAULT_LAUNCHER_PATTERNS } from '../../src/guard/launcher-patterns.js';
 import type { GuardConfig } from '../../src/guard/rules/context.js';
+import { guardConfigOf } from '../../src/guard/setup-guard.js';
 import { finishStop, type GuardState, INITIAL_GUARD_STATE, type StepResult, type StopOutcome, stepGuard } from '../../src/guard/step.js';
 import type { ProcInfo, ProcStat } from '../../src/proc/snapshot.js';
 import { refKey } from '../../src/proc/snapshot.js';
@@ -103,22 +104,9 @@ export function findOnce(procs: readonly ProcInfo[], known: ReadonlyMap<string, 
 }
 
 // Compiled once: RE2 compiles slowly, and the generated-tables test makes 3000 configs.
-const DEFAULT_PATTERNS = compilePatterns(DEFAULT_LAUNCHER_PATTERNS);
-
-/** The defaults of the CLI, with overrides. */
+/** The guard's config with the CLI's defaults (the one table in cli/options.ts), and overrides. */
 export function makeConfig(overrides: Partial<GuardConfig> = {}): GuardConfig {
-  return {
-    patterns: DEFAULT_PATTERNS,
-    maxPerCommand: 8,
-    orphanGraceMs: 10_000,
-    idleAfterMs: 120_000,
-    startGraceMs: 10_000,
-    busyWithinMs: 1000,
-    pidsHeadroom: { percent: 20 },
-    memoryHeadroom: { percent: 10 },
-    appToleratesCrashes: false,
-    ...overrides,
-  };
+  return { ...guardConfigOf(defaultValues()), ...overrides };
 }
 
 export type ScanInput = {
