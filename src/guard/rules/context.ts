@@ -55,8 +55,6 @@ export type RuleContext = {
   isKeyStopping: (key: string) => boolean;
   /** A stop of the key that may be a crash is under way, or the app's answer to the last one may still come. */
   awaitsAnswer: (key: string) => boolean;
-  /** The same for any key: a crash made, whose consequences (the app closing a whole key) are not seen yet. */
-  awaitsAnyAnswer: boolean;
   /** Growth of usage over the last moment, per second, as the polls saw it. */
   growthPerSecond: { tasks: number; bytes: number };
   /** How many more stops of the key the app may count as a crash (the crash budget left). */
@@ -65,7 +63,7 @@ export type RuleContext = {
 
 export type RuleContextInput = Omit<
   RuleContext,
-  'byKey' | 'stateOf' | 'activityOf' | 'orphanedForMs' | 'grownOf' | 'recordOf' | 'isBackedOff' | 'isKeyStopping' | 'awaitsAnswer' | 'awaitsAnyAnswer'
+  'byKey' | 'stateOf' | 'activityOf' | 'orphanedForMs' | 'grownOf' | 'recordOf' | 'isBackedOff' | 'isKeyStopping' | 'awaitsAnswer'
 > & {
   states: ReadonlyMap<string, InstanceState>;
   activity: ReadonlyMap<string, Activity>;
@@ -102,11 +100,6 @@ export function makeRuleContext(input: RuleContextInput): RuleContext {
     isBackedOff: (key) => isBackedOff(input.starts.get(key), input.nowMs),
     isKeyStopping: (key) => input.keysInFlight.has(key) || isInAftermath(input.records.get(key)),
     awaitsAnswer: (key) => input.keysInFlight.has(key) || awaitsAnswer(input.records.get(key), input.nowMs),
-    awaitsAnyAnswer:
-      input.keysInFlight.size > 0 ||
-      [...input.records.values()].some(
-        (record) => awaitsAnswer(record, input.nowMs) && !(record.interrupt === 'clean' && record.aftermath?.method === 'interrupt'),
-      ),
   };
 }
 
