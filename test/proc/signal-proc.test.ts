@@ -24,7 +24,7 @@ describe.runIf(rootTestsEnabled() && loadLibc().pidfds !== undefined)('signalPro
       mkdirSync(`${root}/${recorded.pid}`);
       spawnSync('ln', ['-s', `${root}/fifo`, `${root}/${recorded.pid}/stat`]);
       const result = trySignalProc(recorded, 'SIGUSR1', root);
-      const newcomer = Number((await waitFor(() => /B (\d+)/.exec(out) ?? undefined, { what: 'the newcomer' }))[1]);
+      const newcomer = Number((await waitFor(() => /B (\d+)/.exec(out) ?? undefined, { timeoutMs: 30_000, what: 'the newcomer' }))[1]);
       expect(newcomer, 'no new process could take the recorded pid').toBe(recorded.pid);
       expect(result).toEqual({ outcome: 'gone' });
       process.kill(newcomer, 'SIGUSR2');
@@ -35,5 +35,5 @@ describe.runIf(rootTestsEnabled() && loadLibc().pidfds !== undefined)('signalPro
       helper.kill('SIGKILL');
       rmSync(root, { recursive: true, force: true });
     }
-  });
+  }, 60_000);
 });
