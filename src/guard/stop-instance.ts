@@ -82,8 +82,12 @@ export async function stopInstance(instance: Instance, options: StopOptions): Pr
     signalAll(instance, 'SIGCONT', procRoot);
     if (interrupted > 0) {
       const deadline = startedAt + Math.min(graceMs, INTERRUPT_WAIT_MS);
-      while (Date.now() < deadline && sightings.alive(instance).length > 0) await sleep(pollMs);
-      if (sightings.alive(instance).length === 0 && late().length === 0) {
+      let left = sightings.alive(instance).length;
+      while (Date.now() < deadline && left > 0) {
+        await sleep(pollMs);
+        left = sightings.alive(instance).length;
+      }
+      if (left === 0 && late().length === 0) {
         return { interrupted, termed: 0, killed: 0, failed: 0, left: 0, tookMs: Date.now() - startedAt, endedBy: 'interrupt' };
       }
     }

@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { quickTrims } from '../helpers/quick-trims.js';
 import { type RunningInit, rootTestsEnabled, startInit } from '../helpers/start-init.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -41,23 +42,7 @@ int main(void) {
       // unshare needs root; the init itself runs as uid 4242 (PID 1 of the namespace).
       // Three: a SIGINT spares the oldest and the youngest of a key, which a pool hands on.
       command: ['sh', '-c', `${rootServer} & ${rootServer} & ${rootServer} & exec sleep 1000`],
-      initArgs: [
-        '--max-per-command',
-        '1',
-        '--idle-after',
-        '1s',
-        '--start-grace',
-        '1s',
-        '--stop-grace',
-        '500ms',
-        '--interval',
-        '200ms',
-        '--grace',
-        '1s',
-        '--app-tolerates-crashes',
-        '--crash-budget',
-        'unlimited',
-      ],
+      initArgs: [...quickTrims(['--max-per-command', '1'], '500ms'), '--grace', '1s'],
       wrapInit: ['setpriv', '--reuid', '4242', '--regid', '4242', '--clear-groups'],
     });
     await waitFor(() => lines(run, /^cannot stop MCP instance/).length === 1, { timeoutMs: 30_000, what: 'the failed stop to be said' });

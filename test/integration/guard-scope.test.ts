@@ -5,6 +5,7 @@ import { makePidsCgroup } from '../helpers/cgroups.js';
 import { stopDecisions } from '../helpers/guard-log.js';
 import { leakSimCommand } from '../helpers/leak-sim.js';
 import { cmdlineOf, isAlive, killTree, refOf } from '../helpers/procs.js';
+import { quickTrims } from '../helpers/quick-trims.js';
 import { FIXTURES, type RunningInit, rootTestsEnabled, startInit } from '../helpers/start-init.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -20,21 +21,7 @@ afterEach(() => {
 // A guard that trims the app to one instance within a second or two, whatever a trim costs.
 // The app runs four: a SIGINT spares a key's oldest and youngest (those a pool hands on), so
 // two stops need two in between.
-const QUICK_TRIMS = [
-  '--max-instances',
-  '1',
-  '--idle-after',
-  '1s',
-  '--start-grace',
-  '1s',
-  '--stop-grace',
-  '1s',
-  '--interval',
-  '200ms',
-  '--app-tolerates-crashes',
-  '--crash-budget',
-  'unlimited',
-];
+const QUICK_TRIMS = quickTrims(['--max-instances', '1']);
 
 describe('the guard touches only what the app started', () => {
   it('as a subreaper, leaves alone an npx that is not its descendant', async () => {

@@ -44,6 +44,8 @@ export type RuleContext = {
   /** The instances the guard may stop (those the kernel refused are left out). */
   instances: readonly Instance[];
   byKey: ReadonlyMap<string, readonly Instance[]>;
+  /** The key's settled instances the app holds, oldest first (worked out once per scan and key). */
+  settledOf: (key: string) => readonly Instance[];
   stateOf: (instance: Instance) => InstanceState;
   activityOf: (instance: Instance) => Activity;
   orphanedForMs: (instance: Instance) => number;
@@ -63,7 +65,7 @@ export type RuleContext = {
 
 export type RuleContextInput = Omit<
   RuleContext,
-  'byKey' | 'stateOf' | 'activityOf' | 'orphanedForMs' | 'grownOf' | 'recordOf' | 'isBackedOff' | 'isKeyStopping' | 'awaitsAnswer'
+  'byKey' | 'settledOf' | 'stateOf' | 'activityOf' | 'orphanedForMs' | 'grownOf' | 'recordOf' | 'isBackedOff' | 'isKeyStopping' | 'awaitsAnswer'
 > & {
   states: ReadonlyMap<string, InstanceState>;
   activity: ReadonlyMap<string, Activity>;
@@ -83,6 +85,18 @@ export function makeRuleContext(input: RuleContextInput): RuleContext {
     if (group) group.push(instance);
     else byKey.set(instance.key, [instance]);
   }
+  const stateOf = (instance: Instance) => input.states.get(instance.id)!;
+  const settled = new Map<string, Instance[]>();
+  const settledOf = (key: string): Instance[] => {
+    let list = settled.get(key);
+    if (!list) {
+      list = (byKey.get(key) ?? [])
+        .filter((i) => !stateOf(i).starting && !i.orphaned)
+        .sort((a, b) => a.launcher.startTicks - b.launcher.startTicks || a.launcher.pid - b.launcher.pid);
+      settled.set(key, list);
+    }
+    return list;
+  };
   return {
     nowMs: input.nowMs,
     config: input.config,
@@ -92,7 +106,8 @@ export function makeRuleContext(input: RuleContextInput): RuleContext {
     growthPerSecond: input.growthPerSecond,
     crashesLeft: input.crashesLeft,
     byKey,
-    stateOf: (instance) => input.states.get(instance.id)!,
+    settledOf,
+    stateOf,
     activityOf: (instance) => input.activity.get(instance.id)!,
     orphanedForMs: (instance) => input.nowMs - (input.orphanSinceMs.get(instance.id) ?? input.nowMs),
     grownOf: (key) => input.grownByKey.get(key) ?? { tasks: 0, rssPages: 0 },
@@ -129,14 +144,7 @@ export function hasFreshStart(ctx: RuleContext, key: string): boolean {
  * While that replacement is fresh, the spare's use may not show yet.
  */
 export function mayJustBeTaken(ctx: RuleContext, instance: Instance): boolean {
-  return hasFreshStart(ctx, instance.key) && settledByStart(ctx, instance.key).at(-1) === instance;
-}
-
-/** The key's settled instances the app holds, oldest first. */
-function settledByStart(ctx: RuleContext, key: string): Instance[] {
-  return (ctx.byKey.get(key) ?? [])
-    .filter((i) => !ctx.stateOf(i).starting && !i.orphaned)
-    .sort((a, b) => a.launcher.startTicks - b.launcher.startTicks || a.launcher.pid - b.launcher.pid);
+  return hasFreshStart(ctx, instance.key) && ctx.settledOf(instance.key).at(-1) === instance;
 }
 
 /** Quiet, and nothing of the key is starting either: the moment for a trim nothing forces. */
@@ -166,7 +174,7 @@ export function isAwaited(ctx: RuleContext, instance: Instance): boolean {
  * them lost that server.
  */
 export function isHandedOn(ctx: RuleContext, instance: Instance): boolean {
-  const settled = settledByStart(ctx, instance.key);
+  const settled = ctx.settledOf(instance.key);
   return settled[0] === instance || settled.at(-1) === instance;
 }
 
