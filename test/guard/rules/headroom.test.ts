@@ -130,8 +130,13 @@ describe('relieve (pids): once the projection reaches the limit', () => {
       starting = used(starting);
       plan = model.scan([...settled, ...starting], { nowMs: t, cgroup: t === 31_000 ? pidsAt(165) : undefined, growthPerSecond: GROWING });
     }
-    // 110 rather than 100, the oldest, which the pool would share at its cap.
-    expect(stopped(plan)).toEqual([[110, 'pids-headroom']]);
+    // 110 rather than 100, the oldest, which the pool would share at its cap; then, as the
+    // rest would still reach the limit (165 + 23 growing + 80 in the next second), 100 in
+    // place of the starting tree (a crash either way, but not a session's start).
+    expect(stopped(plan)).toEqual([
+      [110, 'pids-headroom'],
+      [100, 'pids-headroom'],
+    ]);
     expect(plan.stops[0]!.evidence).toMatchObject({ pressure: 'urgent', startingOfKey: 1, busyOfKey: 0 });
   });
 
@@ -286,9 +291,14 @@ describe('relieve (pids): at the critical mark', () => {
     ]);
   });
 
-  it('stops the youngest starting tree, one per key at a time: each is a crash, and more go only at the limit itself', () => {
+  it('stops the youngest starting trees, several of a key while the rest, grown, would reach the limit, then one per key a scan', () => {
     const { model, launchers } = onlyStarting();
-    expect(stopped(model.scan(launchers, { nowMs: 31_000, cgroup: pidsAt(185) }))).toEqual([[330, 'pids-headroom']]);
+    // 185 + 4 × 12 = 233 → 210, still at the limit once grown: a second → 187, past the
+    // critical mark but short of the limit: one per key a scan from there.
+    expect(stopped(model.scan(launchers, { nowMs: 31_000, cgroup: pidsAt(185) }))).toEqual([
+      [330, 'pids-headroom'],
+      [320, 'pids-headroom'],
+    ]);
     // At the limit itself (a cgroup whose pids.max was lowered), the youngest go while, grown,
     // the rest would pass the critical mark: 248 → 225 → 202 → 179.
     const { model: full, launchers: same } = onlyStarting();
