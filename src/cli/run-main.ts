@@ -7,7 +7,7 @@ import { askForParentDeathSignal } from '../init/parent-death.js';
 import { runInit } from '../init/run-init.js';
 import type { SignalInbox } from '../init/signal-inbox.js';
 import { createLogger } from '../log.js';
-import { procSourceOfThisProcess } from '../proc/proc-source.js';
+import { detectProcSource } from '../proc/proc-source.js';
 import { reporterOf } from '../report/reporter.js';
 import { loadLibc } from '../sys/libc.js';
 import { parseArgs } from './options.js';
@@ -31,7 +31,7 @@ export async function runMain(inbox: SignalInbox, parentPidAtStart = process.ppi
   process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled rejection; carrying on'));
   const libc = loadLibc();
   if (config.parentDeathSignal) askForParentDeathSignal(config.parentDeathSignal, parentPidAtStart, libc, log);
-  const procSource = procSourceOfThisProcess();
+  const procSource = detectProcSource();
   const cgroupDirs = detectCgroupDirs();
   const initStats = newInitStats();
   const guardStats = newGuardStats();

@@ -64,6 +64,7 @@ export function startGuard(options: GuardLoopOptions): Guard {
   const pageBytes = options.libc.pageBytes();
   const ticksPerSecond = options.libc.clockTicksPerSecond();
   const procRoot = options.procSource.kind === 'own' ? options.procSource.root : undefined;
+  const access = { source: options.procSource, pidfds: options.libc.pidfds };
   const scanner = new ProcScanner(procRoot ?? '/proc', ticksPerSecond);
   // Linux reads /proc, fork-free; only where there is none does `ps` (through ps-list) serve.
   const readProcs: () => Map<number, ProcInfo> | Promise<Map<number, ProcInfo>> = procRoot ? () => scanner.scanInSlices() : readProcsWithPsList;
@@ -93,7 +94,7 @@ export function startGuard(options: GuardLoopOptions): Guard {
   const act = (stop: Stop, record: StopRecord) => {
     const { instance } = stop;
     const id = instance.id;
-    stopInstance(instance, { method: stop.method, graceMs: options.stopGraceMs, ticksPerSecond, ...(procRoot ? { procRoot } : {}) })
+    stopInstance(instance, { method: stop.method, graceMs: options.stopGraceMs, ticksPerSecond, access })
       .then(
         (result) => {
           const fields = { reason: stop.reason, key: publish(instance.key), launcherPid: instance.launcher.pid, method: stop.method, ...result };

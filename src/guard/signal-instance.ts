@@ -1,4 +1,5 @@
-import { readIfStillRunning, signalProc } from '../proc/signal-proc.js';
+import type { ProcSource } from '../proc/proc-source.js';
+import { type ProcAccess, readIfStillRunning, signalProc } from '../proc/signal-proc.js';
 import type { ProcInfo } from '../proc/snapshot.js';
 import type { Instance } from './instances.js';
 
@@ -8,8 +9,8 @@ import type { Instance } from './instances.js';
  * new process an id in use), and to each member outside it, each checked against its
  * recorded start time. `failed` counts the signals the kernel refused (EPERM).
  */
-export function signalAll(instance: Instance, signal: NodeJS.Signals, procRoot = '/proc'): { sent: number; failed: number } {
-  const alive = aliveMembers(instance, procRoot);
+export function signalAll(instance: Instance, signal: NodeJS.Signals, access: ProcAccess): { sent: number; failed: number } {
+  const alive = aliveMembers(instance, access.source);
   let sent = 0;
   let failed = 0;
   const { pgid } = instance;
@@ -28,7 +29,7 @@ export function signalAll(instance: Instance, signal: NodeJS.Signals, procRoot =
       sent += 1;
       continue;
     }
-    const outcome = signalProc(member, signal, procRoot);
+    const outcome = signalProc(member, signal, access);
     if (outcome === 'sent') sent += 1;
     else if (outcome === 'failed') failed += 1;
   }
@@ -36,10 +37,10 @@ export function signalAll(instance: Instance, signal: NodeJS.Signals, procRoot =
 }
 
 /** Members still running as the same processes, with their current group. */
-export function aliveMembers(instance: Instance, procRoot = '/proc'): ProcInfo[] {
+export function aliveMembers(instance: Instance, source: ProcSource): ProcInfo[] {
   const alive: ProcInfo[] = [];
   for (const member of instance.members) {
-    const now = readIfStillRunning(member, procRoot);
+    const now = readIfStillRunning(member, source);
     if (now) alive.push({ ...member, pgid: now.pgid });
   }
   return alive;

@@ -1,5 +1,6 @@
+import { procRootOf } from '../proc/proc-source.js';
 import { readAllStats, readUptimeSeconds } from '../proc/read-proc.js';
-import { signalProc } from '../proc/signal-proc.js';
+import { type ProcAccess, signalProc } from '../proc/signal-proc.js';
 import { isZombie, type ProcInfo, refKey } from '../proc/snapshot.js';
 import { graceOf, type StopTarget, terminateThenKill } from '../proc/terminate-then-kill.js';
 import { sleep } from '../sleep.js';
@@ -31,8 +32,8 @@ export type StopOptions = {
   graceMs: number;
   pollMs?: number;
   ticksPerSecond?: number;
-  /** The /proc the scan read (ProcSource's root): every read and identity check here uses it. */
-  procRoot?: string;
+  /** The /proc the scan read and the pidfds to signal through: every read, identity check and signal here uses them. */
+  access: ProcAccess;
 };
 
 /**
@@ -41,16 +42,16 @@ export type StopOptions = {
  */
 class GroupSightings {
   private lastMs = Date.now();
-  constructor(readonly procRoot: string) {}
+  constructor(readonly access: ProcAccess) {}
   /** The members still alive, noting the moment when there are any. */
   alive(instance: Instance): ProcInfo[] {
-    const alive = aliveMembers(instance, this.procRoot);
+    const alive = aliveMembers(instance, this.access.source);
     if (alive.length > 0) this.lastMs = Date.now();
     return alive;
   }
   /** That moment, `laterMs` on, in clock ticks since boot (the unit of start times): one read of /proc/uptime. */
   ticksAfterLast(laterMs: number, ticksPerSecond: number): number {
-    const uptimeSeconds = readUptimeSeconds(this.procRoot) ?? Number.POSITIVE_INFINITY;
+    const uptimeSeconds = readUptimeSeconds(procRootOf(this.access.source)) ?? Number.POSITIVE_INFINITY;
     return Math.ceil((uptimeSeconds - (Date.now() - this.lastMs - laterMs) / 1000) * ticksPerSecond);
   }
 }
@@ -69,17 +70,17 @@ class GroupSightings {
  * same stop for them.
  */
 export async function stopInstance(instance: Instance, options: StopOptions): Promise<StopResult> {
-  const { graceMs, pollMs = 50, ticksPerSecond = 100, procRoot = '/proc' } = options;
+  const { graceMs, pollMs = 50, ticksPerSecond = 100, access } = options;
   const startedAt = Date.now();
-  const sightings = new GroupSightings(procRoot);
+  const sightings = new GroupSightings(access);
   // A late member may have started a little after the last sighting, while the last member
   // exited: a poll, and the wait for the CPU of a loaded machine.
-  const late = () => lateMembers(instance, sightings.ticksAfterLast(LATE_MARGIN_MS, ticksPerSecond), procRoot);
+  const late = () => lateMembers(instance, sightings.ticksAfterLast(LATE_MARGIN_MS, ticksPerSecond), procRootOf(access.source));
   let interrupted = 0;
   if (options.method === 'interrupt') {
-    for (const server of serversOf(instance)) if (signalProc(server, 'SIGINT', procRoot) === 'sent') interrupted += 1;
+    for (const server of serversOf(instance)) if (signalProc(server, 'SIGINT', access) === 'sent') interrupted += 1;
     // A tree the guard held (SIGSTOP) acts on nothing but KILL until it goes on.
-    signalAll(instance, 'SIGCONT', procRoot);
+    signalAll(instance, 'SIGCONT', access);
     if (interrupted > 0) {
       const deadline = startedAt + Math.min(graceMs, INTERRUPT_WAIT_MS);
       let left = sightings.alive(instance).length;
@@ -148,9 +149,9 @@ async function stopMembers(
     signal: (signal) => {
       if (sent.has(signal)) return { sent: 0, failed: 0 };
       sent.add(signal);
-      const outcome = signalAll(instance, signal, sightings.procRoot);
+      const outcome = signalAll(instance, signal, sightings.access);
       // A tree the guard held (SIGSTOP) acts on TERM only once it goes on.
-      if (signal === 'SIGTERM') signalAll(instance, 'SIGCONT', sightings.procRoot);
+      if (signal === 'SIGTERM') signalAll(instance, 'SIGCONT', sightings.access);
       return outcome;
     },
   };
@@ -171,7 +172,7 @@ async function stopMembers(
  * member just before), or is the child of one that did (`npm exec` → `sh` → the server, the
  * server forked once the launcher had gone).
  */
-export function lateMembers(instance: Instance, startedByTicks: number, procRoot = '/proc'): ProcInfo[] {
+export function lateMembers(instance: Instance, startedByTicks: number, procRoot: string): ProcInfo[] {
   const { pgid } = instance;
   if (pgid === undefined) return [];
   const procs = readAllStats(procRoot);

@@ -71,7 +71,8 @@ export async function runInit(
   const isOwnedByLibuv = (pid: number) => child !== undefined && !isSpawnFailure(child) && pid === child.pid && child.isRunning();
   const reap = () => {
     if (procSource.kind === 'none') return;
-    const reaped = procSource.kind === 'own' ? reapZombies({ initPid, libc, isOwnedByLibuv }) : reapZombiesWithoutProc({ libc, isOwnedByLibuv });
+    const reaped =
+      procSource.kind === 'own' ? reapZombies({ initPid, libc, isOwnedByLibuv, procRoot: procSource.root }) : reapZombiesWithoutProc({ libc, isOwnedByLibuv });
     stats.zombiesReaped += reaped.length;
     if (reaped.length > 0) log.debug({ count: reaped.length, pids: reaped.slice(0, 20).map((r) => r.pid) }, 'reaped zombies');
   };
@@ -127,7 +128,9 @@ export async function runInit(
   deadline.start();
 
   const summary =
-    procSource.kind === 'foreign' ? await stopChildGroup({ pgid: main.pid, deadline, reap, log }) : await stopRemaining({ initPid, deadline, reap, log });
+    procSource.kind === 'foreign'
+      ? await stopChildGroup({ pgid: main.pid, deadline, reap, log })
+      : await stopRemaining({ initPid, deadline, reap, log, access: { source: procSource, pidfds: libc.pidfds } });
   const exit: ChildExit = ended ?? (await main.exited);
   inbox.hold();
   clearInterval(sweep);

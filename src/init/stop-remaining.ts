@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
+import { procRootOf } from '../proc/proc-source.js';
 import { readAllStats } from '../proc/read-proc.js';
-import { signalProc } from '../proc/signal-proc.js';
+import { type ProcAccess, signalProc } from '../proc/signal-proc.js';
 import { isZombie, type ProcStat, refKey } from '../proc/snapshot.js';
 import { type StopTarget, terminateThenKill } from '../proc/terminate-then-kill.js';
 import { findDescendants } from '../proc/tree.js';
@@ -15,7 +16,8 @@ export type StopRemainingOptions = {
   pollMs?: number;
   /** How long to wait after KILL for processes stuck in uninterruptible sleep. */
   killWaitMs?: number;
-  procRoot?: string;
+  /** Where the init's processes are read, and the pidfds to signal them through. */
+  access: ProcAccess;
 };
 
 /** What stopRemaining did. */
@@ -36,12 +38,12 @@ export function findResponsibleProcs(procs: ReadonlyMap<number, ProcStat>, initP
  * returns when nothing but the init is left.
  */
 export async function stopRemaining(options: StopRemainingOptions): Promise<StopSummary> {
-  const { initPid, deadline, reap, log, pollMs = 50, killWaitMs = 5000, procRoot } = options;
+  const { initPid, deadline, reap, log, pollMs = 50, killWaitMs = 5000, access } = options;
   const sent = { SIGTERM: new Set<string>(), SIGKILL: new Set<string>() };
   let procs: ProcStat[] = [];
   const target: StopTarget = {
     left: () => {
-      procs = findResponsibleProcs(readAllStats(procRoot), initPid);
+      procs = findResponsibleProcs(readAllStats(procRootOf(access.source)), initPid);
       return procs.length;
     },
     signal: (signal) => {
@@ -51,8 +53,8 @@ export async function stopRemaining(options: StopRemainingOptions): Promise<Stop
         if (isZombie(proc) || sent[signal].has(key)) continue;
         sent[signal].add(key);
         // A process stopped (by the guard's hold, or anyone's SIGSTOP) acts on TERM only once it goes on.
-        if (signal === 'SIGTERM') signalProc(proc, 'SIGCONT', procRoot);
-        const result = signalProc(proc, signal, procRoot);
+        if (signal === 'SIGTERM') signalProc(proc, 'SIGCONT', access);
+        const result = signalProc(proc, signal, access);
         if (result === 'sent') outcome.sent += 1;
         else if (result === 'failed') outcome.failed += 1;
       }
@@ -74,7 +76,7 @@ export async function stopRemaining(options: StopRemainingOptions): Promise<Stop
  * ours: TERM while the grace runs, KILL once it is over, until the group is empty. The
  * group id is the child's pid, which no new process can take while the group has members.
  */
-export async function stopChildGroup(options: Omit<StopRemainingOptions, 'initPid' | 'procRoot'> & { pgid: number }): Promise<StopSummary> {
+export async function stopChildGroup(options: Omit<StopRemainingOptions, 'initPid' | 'access'> & { pgid: number }): Promise<StopSummary> {
   const { pgid, deadline, reap, log, pollMs = 50, killWaitMs = 5000 } = options;
   const signalGroup = (signal: NodeJS.Signals | 0): boolean => {
     try {

@@ -21,10 +21,7 @@ export function detectProcSource(root = '/proc', pid = process.pid): ProcSource 
   return selfPid === pid ? { kind: 'own', root } : { kind: 'foreign', root, selfPid };
 }
 
-let decided: ProcSource | undefined;
-
-/** This process's ProcSource: detected on first use, the same object ever after. */
-export function procSourceOfThisProcess(): ProcSource {
-  decided ??= detectProcSource();
-  return decided;
+/** The /proc to read: the source's own, or the usual path where there is none (reads then find nothing). */
+export function procRootOf(source: ProcSource): string {
+  return source.kind === 'none' ? '/proc' : source.root;
 }

@@ -1,6 +1,6 @@
 import { constants } from 'node:os';
-import { loadLibc, type Pidfds } from '../sys/libc.js';
-import { procSourceOfThisProcess } from './proc-source.js';
+import type { Pidfds } from '../sys/libc.js';
+import type { ProcSource } from './proc-source.js';
 import { readStat } from './read-proc.js';
 import { isZombie, type ProcRef, type ProcStat } from './snapshot.js';
 
@@ -10,19 +10,11 @@ export type SignalOutcome = 'sent' | 'gone' | 'failed';
 /** A signal's outcome with, when it failed, the reason (EPERM: not ours to signal). */
 export type SignalResult = { outcome: SignalOutcome; errno?: string };
 
-let pidfds: Pidfds | undefined | null = null;
-
-// koffi is loaded on Linux only when a signal is first sent; without it, no pidfds.
-function findPidfds(): Pidfds | undefined {
-  if (pidfds === null) {
-    try {
-      pidfds = process.platform === 'linux' ? loadLibc().pidfds : undefined;
-    } catch {
-      pidfds = undefined;
-    }
-  }
-  return pidfds;
-}
+/**
+ * What signalling a recorded process needs, decided once at start-up and passed down: the
+ * /proc its pids are read from, and pidfds where the kernel has them (Libc.pidfds).
+ */
+export type ProcAccess = { source: ProcSource; pidfds: Pidfds | undefined };
 
 /**
  * Sends `signal` to the process only if it is still the recorded one, never to a process
@@ -31,11 +23,11 @@ function findPidfds(): Pidfds | undefined {
  * check and the signal. Without: check the start time, then kill(), which leaves a window
  * of microseconds. ESRCH means "already gone".
  */
-export function trySignalProc(ref: ProcRef, signal: NodeJS.Signals, procRoot = '/proc'): SignalResult {
-  const source = procSourceOfThisProcess();
+export function trySignalProc(ref: ProcRef, signal: NodeJS.Signals, access: ProcAccess): SignalResult {
+  const { source, pidfds: handles } = access;
   if (source.kind === 'foreign') return { outcome: 'failed', errno: 'EFOREIGNPROC' };
   if (source.kind === 'none') return killPid(ref.pid, signal);
-  const handles = findPidfds();
+  const procRoot = source.root;
   const opened = handles?.open(ref.pid);
   if (opened && 'errno' in opened) return opened.errno === 3 /* ESRCH */ ? { outcome: 'gone' } : killChecked(ref, signal, procRoot);
   try {
@@ -50,8 +42,8 @@ export function trySignalProc(ref: ProcRef, signal: NodeJS.Signals, procRoot = '
 }
 
 /** Sends `signal` to the recorded process only (see trySignalProc): 'sent', 'gone' or 'failed'. */
-export function signalProc(ref: ProcRef, signal: NodeJS.Signals, procRoot = '/proc'): SignalOutcome {
-  return trySignalProc(ref, signal, procRoot).outcome;
+export function signalProc(ref: ProcRef, signal: NodeJS.Signals, access: ProcAccess): SignalOutcome {
+  return trySignalProc(ref, signal, access).outcome;
 }
 
 function hasStartTime(ref: ProcRef, procRoot: string): boolean {
@@ -78,8 +70,7 @@ function killPid(pid: number, signal: NodeJS.Signals): SignalResult {
  * undefined when it is gone. Without /proc (macOS) only the pid can be checked, and the
  * recorded figures are returned.
  */
-export function readIfStillRunning<T extends ProcRef>(ref: T, procRoot = '/proc'): T | (T & ProcStat) | undefined {
-  const source = procSourceOfThisProcess();
+export function readIfStillRunning<T extends ProcRef>(ref: T, source: ProcSource): T | (T & ProcStat) | undefined {
   if (source.kind === 'foreign') return undefined;
   if (source.kind === 'none') {
     try {
@@ -89,11 +80,11 @@ export function readIfStillRunning<T extends ProcRef>(ref: T, procRoot = '/proc'
       return (error as NodeJS.ErrnoException).code === 'EPERM' ? ref : undefined;
     }
   }
-  const now = readStat(ref.pid, procRoot);
+  const now = readStat(ref.pid, source.root);
   return now !== undefined && now.startTicks === ref.startTicks && !isZombie(now) ? { ...ref, ...now } : undefined;
 }
 
 /** Whether the process is still running as the same process. */
-export function isStillRunning(ref: ProcRef, procRoot = '/proc'): boolean {
-  return readIfStillRunning(ref, procRoot) !== undefined;
+export function isStillRunning(ref: ProcRef, source: ProcSource): boolean {
+  return readIfStillRunning(ref, source) !== undefined;
 }

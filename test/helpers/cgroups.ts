@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { afterEach } from 'vitest';
 import { signalProc } from '../../src/proc/signal-proc.js';
-import { refOf } from './procs.js';
+import { refOf, TEST_ACCESS } from './procs.js';
 import { waitFor } from './wait-for.js';
 
 /** What every test cgroup offers. */
@@ -63,7 +63,7 @@ async function removeCgroup(path: string): Promise<void> {
   // Only processes the test put in its own cgroup are in it.
   for (const pid of readPids(path)) {
     try {
-      signalProc(refOf(pid), 'SIGKILL');
+      signalProc(refOf(pid), 'SIGKILL', TEST_ACCESS);
     } catch {
       // Gone already.
     }

@@ -1,15 +1,20 @@
 // /proc helpers for tests: the same readers the init uses, seen from outside.
 
+import { detectProcSource } from '../../src/proc/proc-source.js';
 import { readProcText } from '../../src/proc/read-file.js';
 import { readAllStats, readStat } from '../../src/proc/read-proc.js';
-import { isStillRunning, signalProc } from '../../src/proc/signal-proc.js';
+import { isStillRunning, type ProcAccess, signalProc } from '../../src/proc/signal-proc.js';
 import type { ProcRef, ProcStat } from '../../src/proc/snapshot.js';
 import { findDescendants } from '../../src/proc/tree.js';
+import { loadLibc } from '../../src/sys/libc.js';
 
 export { readStat };
 
+/** The test process's own /proc and pidfds, as the init decides its own at start-up. */
+export const TEST_ACCESS: ProcAccess = { source: detectProcSource(), pidfds: loadLibc().pidfds };
+
 /** Whether the process is alive (present and not a zombie) with that start time. */
-export const isAlive = isStillRunning;
+export const isAlive = (ref: ProcRef): boolean => isStillRunning(ref, TEST_ACCESS.source);
 
 /** The descendants of a pid now. */
 export function descendantsOf(pid: number): ProcStat[] {
@@ -24,8 +29,8 @@ export function descendantsOf(pid: number): ProcStat[] {
  */
 export function killTree(root: ProcRef): void {
   if (!isAlive(root)) return;
-  for (const proc of descendantsOf(root.pid)) signalProc(proc, 'SIGKILL');
-  signalProc(root, 'SIGKILL');
+  for (const proc of descendantsOf(root.pid)) signalProc(proc, 'SIGKILL', TEST_ACCESS);
+  signalProc(root, 'SIGKILL', TEST_ACCESS);
 }
 
 /** The ProcRef of a process just spawned, or undefined when it is gone already. */

@@ -4,7 +4,7 @@ import { lateMembers, stopInstance } from '../../src/guard/stop-instance.js';
 import { readAllStats, readUptimeSeconds } from '../../src/proc/read-proc.js';
 import { signalProc } from '../../src/proc/signal-proc.js';
 import type { ProcStat } from '../../src/proc/snapshot.js';
-import { isAlive, killTree, refOfSpawned } from '../helpers/procs.js';
+import { isAlive, killTree, refOfSpawned, TEST_ACCESS } from '../helpers/procs.js';
 import { spawnWithPid } from '../helpers/reuse-pid.js';
 import { makeInstance } from '../helpers/snapshots.js';
 import { rootTestsEnabled } from '../helpers/start-init.js';
@@ -14,7 +14,7 @@ import { waitFor } from '../helpers/wait-for.js';
 const groups: number[] = [];
 const inGroup = (pgid: number): ProcStat[] => [...readAllStats().values()].filter((p) => p.pgid === pgid && p.state !== 'Z');
 afterEach(() => {
-  for (const pgid of groups.splice(0)) for (const proc of inGroup(pgid)) signalProc(proc, 'SIGKILL');
+  for (const pgid of groups.splice(0)) for (const proc of inGroup(pgid)) signalProc(proc, 'SIGKILL', TEST_ACCESS);
 });
 
 describe('stopInstance', () => {
@@ -27,7 +27,7 @@ describe('stopInstance', () => {
     const stat = await waitFor(() => readAllStats().get(ref.pid), { what: 'the launcher' });
     const instance = makeInstance([{ ...stat, argv: ['sh'] }], { pgid: ref.pid });
 
-    const result = await stopInstance(instance, { method: 'terminate', graceMs: 2000, pollMs: 20 });
+    const result = await stopInstance(instance, { method: 'terminate', graceMs: 2000, pollMs: 20, access: TEST_ACCESS });
     expect(inGroup(ref.pid)).toEqual([]);
     // The scan's member and the late sleep both got TERM.
     expect(result.termed).toBeGreaterThanOrEqual(2);
@@ -45,7 +45,7 @@ describe('stopInstance', () => {
     groups.push(ref.pid);
     const stat = await waitFor(() => readAllStats().get(ref.pid), { what: 'the launcher' });
     const instance = makeInstance([{ ...stat, argv: ['sh'] }], { pgid: ref.pid });
-    const result = await stopInstance(instance, { method: 'terminate', graceMs: 2000, pollMs: 20 });
+    const result = await stopInstance(instance, { method: 'terminate', graceMs: 2000, pollMs: 20, access: TEST_ACCESS });
     expect(result.left).toBe(0);
     // Past the 0.7 s at which the inner sh would have started the long sleep.
     const until = Date.now() + 1500;
@@ -74,8 +74,8 @@ describe('stopInstance', () => {
       const strangerRef = refOfSpawned(stranger)!;
       try {
         await waitFor(() => readAllStats().get(pid)?.pgid === pid, { what: 'the stranger to lead its group' });
-        expect(lateMembers(instance, Number.POSITIVE_INFINITY)).toEqual([]);
-        const result = await stopInstance(instance, { method: 'terminate', graceMs: 500, pollMs: 20 });
+        expect(lateMembers(instance, Number.POSITIVE_INFINITY, '/proc')).toEqual([]);
+        const result = await stopInstance(instance, { method: 'terminate', graceMs: 500, pollMs: 20, access: TEST_ACCESS });
         expect(result.termed).toBe(0);
         expect(isAlive(strangerRef)).toBe(true);
       } finally {
@@ -96,7 +96,7 @@ describe('stopInstance', () => {
       try {
         await waitFor(() => readAllStats().get(pid) === undefined, { what: 'the stranger to exit' });
         expect(child.pgid).toBe(pid);
-        expect(lateMembers(instance, lastSeenTicks + 6)).toEqual([]);
+        expect(lateMembers(instance, lastSeenTicks + 6, '/proc')).toEqual([]);
       } finally {
         killTree({ pid: child.pid, startTicks: child.startTicks });
       }

@@ -23,7 +23,7 @@ describe.runIf(rootTestsEnabled() && loadLibc().pidfds !== undefined)('signalPro
       const recorded = parseStat(line[2]!)!;
       mkdirSync(`${root}/${recorded.pid}`);
       spawnSync('ln', ['-s', `${root}/fifo`, `${root}/${recorded.pid}/stat`]);
-      const result = trySignalProc(recorded, 'SIGUSR1', root);
+      const result = trySignalProc(recorded, 'SIGUSR1', { source: { kind: 'own', root }, pidfds: loadLibc().pidfds });
       const newcomer = Number((await waitFor(() => /B (\d+)/.exec(out) ?? undefined, { timeoutMs: 30_000, what: 'the newcomer' }))[1]);
       expect(newcomer, 'no new process could take the recorded pid').toBe(recorded.pid);
       expect(result).toEqual({ outcome: 'gone' });
