@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { CgroupDirs } from '../cgroup/figures.js';
+import type { CgroupDirs, CgroupFigures } from '../cgroup/figures.js';
 import { pollWorkingSet, readCgroupFigures, readPidsCurrent, withPidsMax } from '../cgroup/read-figures.js';
 import type { ProcSource } from '../proc/proc-source.js';
 import { readCwd, readIoBytes, readStat } from '../proc/read-proc.js';
@@ -87,6 +87,8 @@ export function startGuard(options: GuardLoopOptions): Guard {
   // usage, which bounds it, while under the high mark).
   let memoryBytes: number | undefined;
   let pressed = false;
+  // What the last scan saw that the polls are timed by: the loop's own, apart from the stats it publishes.
+  let seen: { cgroup: CgroupFigures; limits: GuardStats['limits']; instances: number } = { cgroup: {}, limits: {}, instances: 0 };
   let lastScanMs = 0;
   let lastSummary = '';
   let lastErrorLoggedMs = -Infinity;
@@ -205,6 +207,7 @@ export function startGuard(options: GuardLoopOptions): Guard {
     for (const ref of checked) if (procs.get(Number(ref.slice(0, ref.indexOf(':')))) === undefined) checked.delete(ref);
 
     const durationMs = performance.now() - startedAt;
+    seen = { cgroup, limits: viewLimits(cgroup, config.pidsHeadroom, config.memoryHeadroom), instances: result.instances.length };
     Object.assign(stats, {
       scans: stats.scans + 1,
       lastScanAtMs: Date.now(),
@@ -214,7 +217,7 @@ export function startGuard(options: GuardLoopOptions): Guard {
       appProcs: result.appProcs,
       instances: viewInstances(result.instances, result.states, pageBytes, state.refused, state.underWay, publish),
       cgroup,
-      limits: viewLimits(cgroup, config.pidsHeadroom, config.memoryHeadroom),
+      limits: seen.limits,
       learnt: viewLearnt(state.records, publish),
       demand: result.demand,
       watchReads: watch?.reads ?? 0,
@@ -224,14 +227,14 @@ export function startGuard(options: GuardLoopOptions): Guard {
   // Memory of the level whose limit the last scan found tightest: its working set as just read,
   // as that scan saw it, and its marks.
   const pollMemory = (): MemoryPoll | undefined => {
-    const seen = stats.cgroup.memory;
-    const marks = stats.limits.memory?.marks;
-    if (!cgroupDirs.memory || seen === undefined || marks === undefined) return undefined;
-    memoryBytes = pollWorkingSet({ ...cgroupDirs.memory, dir: seen.dir }, marks.high);
-    return memoryBytes === undefined ? undefined : { bytes: memoryBytes, seenBytes: seen.workingSetBytes, marks };
+    const memory = seen.cgroup.memory;
+    const marks = seen.limits.memory?.marks;
+    if (!cgroupDirs.memory || memory === undefined || marks === undefined) return undefined;
+    memoryBytes = pollWorkingSet({ ...cgroupDirs.memory, dir: memory.dir }, marks.high);
+    return memoryBytes === undefined ? undefined : { bytes: memoryBytes, seenBytes: memory.workingSetBytes, marks };
   };
   const memoryTiming = () => {
-    const marks = stats.limits.memory?.marks;
+    const marks = seen.limits.memory?.marks;
     return memoryBytes === undefined || marks === undefined ? undefined : { bytes: memoryBytes, marks };
   };
 
@@ -249,7 +252,7 @@ export function startGuard(options: GuardLoopOptions): Guard {
         seenTasks: lastPidsCurrent,
         pressed,
         memory,
-        instances: stats.instances.length,
+        instances: seen.instances,
         msSinceLastScan: nowMs - lastScanMs,
       };
       stats.scanEveryMs = scanEveryMs(pollState, options);
@@ -301,7 +304,7 @@ export function startGuard(options: GuardLoopOptions): Guard {
       const timing = {
         pressed,
         seenTasks: lastPidsCurrent,
-        highMark: stats.limits.pids?.marks.high,
+        highMark: seen.limits.pids?.marks.high,
         memory: memoryTiming(),
       };
       const waitMs = nextPollMs(timing, options);

@@ -2,7 +2,7 @@ import type { CgroupFigures } from '../cgroup/figures.js';
 import type { GuardStats } from '../guard/guard-stats.js';
 import type { InitStats } from '../init/init-stats.js';
 import { judgeHealth } from './health.js';
-import type { InitReport, LimitReport } from './init-report.js';
+import { type GuardReport, type InitReport, type LimitReport, REPORT_SCHEMA } from './init-report.js';
 
 /** The init's own figures at the moment of the report. */
 export type SelfFigures = { pid: number; tasks: number | undefined; rssBytes: number | undefined };
@@ -17,14 +17,8 @@ export function buildReport(parts: {
   guard: GuardStats;
 }): InitReport {
   const { init } = parts;
-  const { cgroup: _atLastScan, stops, stopEnds, ...guard } = parts.guard;
-  const limit = (view: GuardStats['limits']['pids']): LimitReport | undefined => (view ? { current: view.current, ...view.marks } : undefined);
-  const limits: InitReport['guard']['limits'] = {};
-  const pids = limit(guard.limits.pids);
-  if (pids) limits.pids = pids;
-  const memory = limit(guard.limits.memory);
-  if (memory) limits.memory = memory;
   const withoutHealth: Omit<InitReport, 'health'> = {
+    schema: REPORT_SCHEMA,
     version: parts.version,
     atMs: parts.atMs,
     init: { ...parts.self, startedAtMs: init.startedAtMs },
@@ -33,7 +27,43 @@ export function buildReport(parts: {
     zombiesReaped: init.zombiesReaped,
     signalsForwarded: Object.fromEntries(init.signalsForwarded),
     cgroup: parts.cgroup,
-    guard: { ...guard, limits, stops: Object.fromEntries(stops), stopEnds: Object.fromEntries(stopEnds) },
+    guard: guardReportOf(parts.guard),
   };
   return { ...withoutHealth, health: judgeHealth(withoutHealth) };
+}
+
+/** The guard's figures as the report gives them, field by field: what the loop keeps besides stays inside. */
+export function guardReportOf(stats: GuardStats): GuardReport {
+  const limit = (view: GuardStats['limits']['pids']): LimitReport | undefined => (view ? { current: view.current, ...view.marks } : undefined);
+  const limits: GuardReport['limits'] = {};
+  const pids = limit(stats.limits.pids);
+  if (pids) limits.pids = pids;
+  const memory = limit(stats.limits.memory);
+  if (memory) limits.memory = memory;
+  return {
+    mode: stats.mode,
+    offReason: stats.offReason,
+    intervalMs: stats.intervalMs,
+    scanEveryMs: stats.scanEveryMs,
+    maxPerCommand: stats.maxPerCommand,
+    maxInstances: stats.maxInstances,
+    scans: stats.scans,
+    scanErrors: stats.scanErrors,
+    lastScanError: stats.lastScanError,
+    lastScanAtMs: stats.lastScanAtMs,
+    lastScanDurationMs: stats.lastScanDurationMs,
+    scanSecondsTotal: stats.scanSecondsTotal,
+    procs: stats.procs,
+    appProcs: stats.appProcs,
+    instances: stats.instances,
+    limits,
+    stops: Object.fromEntries(stats.stops),
+    stopEnds: Object.fromEntries(stats.stopEnds),
+    failedStops: stats.failedStops,
+    respawnLoops: stats.respawnLoops,
+    recentStops: stats.recentStops,
+    learnt: stats.learnt,
+    demand: stats.demand,
+    watchReads: stats.watchReads,
+  };
 }

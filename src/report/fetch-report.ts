@@ -1,5 +1,5 @@
 import { get } from 'node:http';
-import type { InitReport } from './init-report.js';
+import { type InitReport, REPORT_SCHEMA } from './init-report.js';
 import { connectAddressOf, formatListenAddress, type ListenAddress } from './listen-address.js';
 
 /** The running init's report, or what went wrong, in words a person can act on. */
@@ -40,6 +40,8 @@ export function fetchReport(listen: ListenAddress, timeoutMs: number): Promise<F
       response.on('end', () => {
         try {
           const value: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          const other = otherSchema(value);
+          if (other) return finish({ ok: false, error: `${where} ${other}` });
           finish(isInitReport(value) ? { ok: true, report: value } : { ok: false, error: notTheInit });
         } catch {
           finish({ ok: false, error: notTheInit });
@@ -63,10 +65,23 @@ export function fetchReport(listen: ListenAddress, timeoutMs: number): Promise<F
   });
 }
 
-/** Whether a parsed answer has what `status` reads of a report: the fields it prints, of their types. */
+/**
+ * What to say of an init's report in a schema this one does not read (REPORT_SCHEMA): one of
+ * another version, whose fields may mean other things. Undefined for any other answer.
+ */
+export function otherSchema(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const { schema, version, init, health } = value as Record<string, unknown>;
+  const looksLikeOne = typeof version === 'string' && typeof (init as { pid?: unknown } | null)?.pid === 'number' && typeof health === 'object';
+  if (!looksLikeOne || schema === REPORT_SCHEMA) return undefined;
+  const theirs = typeof schema === 'number' ? `schema ${schema}` : 'no schema (a version before 1)';
+  return `is metamcp-init ${version}, whose report has ${theirs}; this metamcp-init reads schema ${REPORT_SCHEMA}: run the status command of the init in the container (docker exec <container> metamcp-init status)`;
+}
+
+/** Whether a parsed answer has what `status` reads of a report: its schema, and the fields it prints, of their types. */
 export function isInitReport(value: unknown): value is InitReport {
   const object = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-  if (!object(value) || typeof value.version !== 'string' || typeof value.atMs !== 'number') return false;
+  if (!object(value) || value.schema !== REPORT_SCHEMA || typeof value.version !== 'string' || typeof value.atMs !== 'number') return false;
   const { init, guard, health, cgroup } = value;
   if (!object(init) || typeof init.pid !== 'number' || typeof init.startedAtMs !== 'number') return false;
   if (!object(health) || typeof health.healthy !== 'boolean' || typeof health.state !== 'string' || typeof health.reason !== 'string') return false;

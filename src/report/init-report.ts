@@ -1,5 +1,6 @@
 import type { CgroupFigures } from '../cgroup/figures.js';
-import type { GuardStats, StopEnd } from '../guard/guard-stats.js';
+import type { DemandEstimate } from '../guard/demand.js';
+import type { GuardStats, InstanceView, KeyLearningView, StopEnd, StopRecord } from '../guard/guard-stats.js';
 import type { Watermarks } from '../guard/headroom.js';
 import type { StopReason } from '../guard/stops.js';
 
@@ -19,11 +20,50 @@ export type Health = { healthy: boolean; state: HealthState; reason: string };
 export type LimitReport = { current: number } & Watermarks;
 
 /**
+ * The shape of the report, as a number: raised whenever a field changes its meaning or goes,
+ * so that a `metamcp-init status` of another version says so rather than print it wrong.
+ * Fields may be added without raising it.
+ */
+export const REPORT_SCHEMA = 1;
+
+/** What the guard publishes: its own type, not the loop's (GuardStats), which may change at will. */
+export type GuardReport = Pick<
+  GuardStats,
+  | 'mode'
+  | 'offReason'
+  | 'intervalMs'
+  | 'scanEveryMs'
+  | 'maxPerCommand'
+  | 'maxInstances'
+  | 'scans'
+  | 'scanErrors'
+  | 'lastScanError'
+  | 'lastScanAtMs'
+  | 'lastScanDurationMs'
+  | 'scanSecondsTotal'
+  | 'procs'
+  | 'appProcs'
+  | 'failedStops'
+  | 'respawnLoops'
+  | 'watchReads'
+> & {
+  instances: InstanceView[];
+  /** The limits as the last scan saw them, with the marks the guard acts at. */
+  limits: { pids?: LimitReport; memory?: LimitReport };
+  stops: Partial<Record<StopReason, number>>;
+  stopEnds: Partial<Record<StopEnd, number>>;
+  recentStops: StopRecord[];
+  learnt: KeyLearningView[];
+  demand: { pids?: DemandEstimate; memory?: DemandEstimate };
+};
+
+/**
  * Everything an operator can ask the running init, at one moment: what `GET /status`
  * returns as JSON, what `metamcp-init status` prints, and what /metrics and /healthz are
  * made from. Plain data, so that it crosses the wire unchanged.
  */
 export type InitReport = {
+  schema: typeof REPORT_SCHEMA;
   version: string;
   atMs: number;
   init: { pid: number; startedAtMs: number; tasks?: number; rssBytes?: number };
@@ -33,12 +73,7 @@ export type InitReport = {
   signalsForwarded: Record<string, number>;
   /** Read at the moment of the report, not at the last scan. */
   cgroup: CgroupFigures;
-  /** The guard's stats, with its limits' marks flat and its counters as plain objects (the cgroup is the one above). */
-  guard: Omit<GuardStats, 'limits' | 'stops' | 'stopEnds' | 'cgroup'> & {
-    /** The limits as the last scan saw them, with the marks the guard acts at. */
-    limits: { pids?: LimitReport; memory?: LimitReport };
-    stops: Partial<Record<StopReason, number>>;
-    stopEnds: Partial<Record<StopEnd, number>>;
-  };
+  /** The guard's figures, with its limits' marks flat and its counters as plain objects (the cgroup is the one above). */
+  guard: GuardReport;
   health: Health;
 };

@@ -94,6 +94,17 @@ describe('fetchReport against a hostile server', () => {
     expect(await fetchReport({ host: '127.0.0.1', port }, 5000)).toMatchObject({ ok: false, error: expect.stringContaining('more than 4 MiB') });
   });
 
+  it('says which schema an init of another version answered with, and what to run instead', async () => {
+    const report = { ...JSON.parse(JSON.stringify(reportOf())), schema: 2, version: '2.0.0' };
+    const port = await hostile((response) => response.writeHead(200).end(JSON.stringify(report)));
+    const fetched = await fetchReport({ host: '127.0.0.1', port }, 3000);
+    expect(fetched).toMatchObject({
+      ok: false,
+      error: expect.stringContaining('metamcp-init 2.0.0, whose report has schema 2; this metamcp-init reads schema 1'),
+    });
+    expect(fetched).toMatchObject({ error: expect.stringContaining('metamcp-init status') });
+  });
+
   it.each([['{}'], ['null'], ['[]'], ['{"version":"1","atMs":0,"init":{},"guard":{}}']])("says %s is not the init's report", async (body) => {
     const port = await hostile((response) => response.writeHead(200).end(body));
     expect(await fetchReport({ host: '127.0.0.1', port }, 3000)).toMatchObject({
