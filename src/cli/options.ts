@@ -170,6 +170,14 @@ const OPTIONS: readonly OptionSpec[] = [
       'the app tolerates crashes of its MCP servers: duplicates and idle instances may then be trimmed, and stops made at the high mark, even where a stop is a crash to the app (by default only stops that cost it nothing, until a limit is in danger)',
   },
   {
+    flags: '--max-starting <n>',
+    key: 'maxStarting',
+    defaultValue: '4',
+    parse: parseIntegerAtLeast(0),
+    description:
+      'once a limit is at its high mark, most MCP instances starting at once (and only as many as keep the limit short of it once grown); the youngest beyond wait stopped (SIGSTOP) until one has started, their app asks them to close, or 60 s have passed (0: never hold)',
+  },
+  {
     flags: '--crash-budget <n|unlimited>',
     key: 'crashBudget',
     parse: parseCountOrUnlimited,

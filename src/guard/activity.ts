@@ -69,8 +69,10 @@ export type JudgeSettings = { startGraceMs: number; idleAfterMs: number; busyWit
 export function judgeInstance(instance: Instance, activity: Activity, ageMs: number, nowMs: number, settings: JudgeSettings): InstanceState {
   const idleMs = nowMs - activity.activeAtMs;
   const serverless = instance.launcherAlive && instance.members.length === 1 && instance.key.startsWith('npm exec ');
+  // A tree the guard holds (SIGSTOP, rules/hold-starting.ts) is still, and has shown nothing.
+  const held = instance.members.some((member) => member.state === 'T');
   const stillMs = nowMs - activity.shapeChangedAtMs;
   const seenStarted = stillMs >= SETTLE_MS && idleMs >= SETTLE_MS && instance.members.every((member) => member.state === 'S');
-  const starting = serverless || stillMs < SETTLE_MS || (ageMs < settings.startGraceMs && !seenStarted);
+  const starting = serverless || held || stillMs < SETTLE_MS || (ageMs < settings.startGraceMs && !seenStarted);
   return { ageMs, idleMs, starting, busy: !starting && idleMs < settings.busyWithinMs, idle: !starting && idleMs >= settings.idleAfterMs };
 }

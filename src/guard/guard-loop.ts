@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { CgroupDirs, CgroupFigures } from '../cgroup/figures.js';
 import { pollWorkingSet, readCgroupFigures, readPidsCurrent, withPidsMax } from '../cgroup/read-figures.js';
 import type { ProcSource } from '../proc/proc-source.js';
-import { readCwd, readIoBytes, readStat } from '../proc/read-proc.js';
+import { hasCloseSignalPending, readCwd, readIoBytes, readStat } from '../proc/read-proc.js';
 import { readProcsWithPsList } from '../proc/read-ps-list.js';
 import { ProcScanner } from '../proc/read-snapshot.js';
 import { redactCommandLine } from '../proc/redact-command-line.js';
@@ -17,6 +17,7 @@ import type { Instance } from './instances.js';
 import { looksLikeMetaMcp } from './metamcp.js';
 import type { GuardConfig } from './rules/context.js';
 import { decideScan, type MemoryPoll, nextPollMs, scanEveryMs } from './scan-timing.js';
+import { signalAll } from './signal-instance.js';
 import { finishStop, type GuardState, INITIAL_GUARD_STATE, stepGuard } from './step.js';
 import { stopInstance } from './stop-instance.js';
 import type { Stop } from './stops.js';
@@ -145,6 +146,7 @@ export function startGuard(options: GuardLoopOptions): Guard {
         readIo: procRoot ? (pid) => readIoBytes(pid, procRoot) : () => undefined,
         cgroup,
         growthPerSecond: { tasks: growthPerSecond(pidsReadings), bytes: growthPerSecond(memoryReadings) },
+        closeAsked: procRoot ? (pid) => hasCloseSignalPending(pid, procRoot) : () => false,
       },
       { config, initPid, mainPid, dryRun, crashBudget: crashBudget() },
     );
@@ -203,6 +205,25 @@ export function startGuard(options: GuardLoopOptions): Guard {
       log.warn(decision, `stopping MCP instance (${stop.reason})`);
       act(stop, record);
     }
+    for (const instance of result.hold) {
+      signalAll(instance, 'SIGSTOP', access);
+      stats.holds += 1;
+      log.info(
+        {
+          key: publish(instance.key),
+          launcherPid: instance.launcher.pid,
+          tasks: instance.tasks,
+          maxStarting: config.maxStarting,
+          pids: cgroup.pids?.currentTasks,
+        },
+        `holding a starting MCP instance back (SIGSTOP): a limit is near and more than ${config.maxStarting} start at once`,
+      );
+    }
+    for (const { instance, why } of result.release) {
+      signalAll(instance, 'SIGCONT', access);
+      log.info({ key: publish(instance.key), launcherPid: instance.launcher.pid, why }, 'letting a held MCP instance go on (SIGCONT)');
+    }
+    stats.heldNow = state.holds.heldSinceMs.size;
     // Forget the processes looked at that are gone.
     for (const ref of checked) if (procs.get(Number(ref.slice(0, ref.indexOf(':')))) === undefined) checked.delete(ref);
 

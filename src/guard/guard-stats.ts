@@ -94,6 +94,9 @@ export type GuardStats = {
   stopEnds: Map<StopEnd, number>;
   /** Stops the kernel refused, and stops that failed otherwise. */
   failedStops: number;
+  /** Starting trees held back (SIGSTOP) so far, and held now. */
+  holds: number;
+  heldNow: number;
   respawnLoops: number;
   recentStops: StopRecord[];
   /** What the guard learnt of each key it stopped (at most MAX_LEARNT_KEYS). */
@@ -137,6 +140,8 @@ export function newGuardStats(): GuardStats {
     learnt: [],
     demand: {},
     watchReads: 0,
+    holds: 0,
+    heldNow: 0,
   };
 }
 

@@ -30,6 +30,8 @@ export type GuardSettings = {
   intervalMs: number;
   /** The app tolerates crashes of its servers: optional trims and stops at the high mark may cost one. */
   appToleratesCrashes: boolean;
+  /** Under a limit's high mark, most trees starting at once (--max-starting); 0: none held. */
+  maxStarting: number;
   /** Publish command lines in full, secrets and all (--show-command-lines). */
   showCommandLines: boolean;
   /** Most stops of one key the app may count as a crash (--crash-budget); undefined: by what the app looks like. */
@@ -70,6 +72,7 @@ export function guardConfigOf(settings: GuardSettings): GuardConfig {
     pidsHeadroom: settings.pidsHeadroom,
     memoryHeadroom: settings.memoryHeadroom,
     appToleratesCrashes: settings.appToleratesCrashes,
+    maxStarting: settings.maxStarting,
   };
 }
 

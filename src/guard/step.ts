@@ -12,6 +12,7 @@ import { planStops } from './plan-stops.js';
 import { type KeyStarts, type RespawnLoop, recordStarts } from './respawns.js';
 import { type GuardConfig, makeRuleContext, type RuleContext } from './rules/context.js';
 import { memoryLimitOf, pidsLimitOf } from './rules/headroom.js';
+import { type HoldPlan, type Holds, NO_HOLDS, planHolds } from './rules/hold-starting.js';
 import type { Stop, StopMethod } from './stops.js';
 
 /** How big an instance of a key gets once started. */
@@ -56,6 +57,8 @@ export type GuardState = {
   /** Stops of each key that may have been crashes to the app, over its life (a clean one is given back once seen). */
   crashStopsByKey: ReadonlyMap<string, number>;
   demand: { pids: DemandState; memory: DemandState };
+  /** Starting trees the guard holds back, and those it let go on. */
+  holds: Holds;
 };
 
 export const INITIAL_GUARD_STATE: GuardState = {
@@ -72,6 +75,7 @@ export const INITIAL_GUARD_STATE: GuardState = {
   refused: new Set(),
   crashStopsByKey: new Map(),
   demand: { pids: EMPTY_DEMAND, memory: EMPTY_DEMAND },
+  holds: NO_HOLDS,
 };
 
 /** One scan's readings. */
@@ -89,6 +93,8 @@ export type Readings = {
   cgroup: CgroupFigures;
   /** Growth of pids.current and memory per second over the last polls. */
   growthPerSecond: { tasks: number; bytes: number };
+  /** Whether a TERM, INT or HUP waits on a process (/proc/PID/status), read only for members of held trees. */
+  closeAsked: (pid: number) => boolean;
 };
 
 /**
@@ -101,6 +107,9 @@ export type StepSettings = { config: GuardConfig; initPid: number; mainPid: numb
 export type StepResult = {
   state: GuardState;
   stops: Stop[];
+  /** Starting trees to hold back (SIGSTOP), and held ones to let go on (SIGCONT). */
+  hold: Instance[];
+  release: HoldPlan['release'];
   loops: RespawnLoop[];
   lessons: Lesson[];
   /** A demand that exceeds a limit, said once per episode. */
@@ -202,6 +211,12 @@ export function stepGuard(before: GuardState, readings: Readings, settings: Step
     }
   }
   for (const [key, limit] of forcedOf(plan.stops)) forcedAftermaths.set(key, limit);
+  const holding = planHolds(ctx, before.holds, {
+    pressed: plan.pressed,
+    stopping: { ids: new Set(underWay.keys()), keys: new Set() },
+    closeAsked: (instance) => instance.members.some((member) => readings.closeAsked(member.pid)),
+    dryRun: settings.dryRun,
+  });
 
   // Starts of keys the app holds (an orphan is nobody's start); the stops nothing forced of instances it held.
   const started = found.instances.filter((i) => !before.activity.has(i.id) && !i.orphaned).map((i) => i.key);
@@ -240,8 +255,11 @@ export function stepGuard(before: GuardState, readings: Readings, settings: Step
       refused,
       crashStopsByKey,
       demand: demandState,
+      holds: holding.holds,
     },
     stops: plan.stops,
+    hold: holding.hold,
+    release: holding.release,
     loops: recorded.loops,
     lessons: observed.lessons,
     demandNotices,

@@ -77,6 +77,20 @@ export function readIoBytes(pid: number, procRoot = '/proc'): number | undefined
   return rchar && wchar ? Number(rchar[1]) + Number(wchar[1]) : undefined;
 }
 
+/** SIGHUP, SIGINT and SIGTERM as bits of a pending-signal mask (bit n-1 is signal n). */
+const CLOSE_SIGNALS = (1n << 0n) | (1n << 1n) | (1n << 14n);
+
+/**
+ * Whether a HUP, INT or TERM is pending on the process (/proc/PID/status SigPnd or ShdPnd):
+ * sent, and not acted on yet, as on a stopped process. False when it is gone.
+ */
+export function hasCloseSignalPending(pid: number, procRoot = '/proc'): boolean {
+  const text = readProcText(`${procRoot}/${pid}/status`);
+  if (text === undefined) return false;
+  for (const match of text.matchAll(/^(?:SigPnd|ShdPnd):\s*([0-9a-f]+)$/gm)) if ((BigInt(`0x${match[1]}`) & CLOSE_SIGNALS) !== 0n) return true;
+  return false;
+}
+
 /** The process's working directory, or undefined when it is gone or not readable. */
 export function readCwd(pid: number, procRoot = '/proc'): string | undefined {
   try {

@@ -60,6 +60,8 @@ export function guardReportOf(stats: GuardStats): GuardReport {
     stops: Object.fromEntries(stats.stops),
     stopEnds: Object.fromEntries(stats.stopEnds),
     failedStops: stats.failedStops,
+    holds: stats.holds,
+    heldNow: stats.heldNow,
     respawnLoops: stats.respawnLoops,
     recentStops: stats.recentStops,
     learnt: stats.learnt,

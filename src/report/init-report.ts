@@ -44,6 +44,8 @@ export type GuardReport = Pick<
   | 'procs'
   | 'appProcs'
   | 'failedStops'
+  | 'holds'
+  | 'heldNow'
   | 'respawnLoops'
   | 'watchReads'
 > & {

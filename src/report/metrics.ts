@@ -84,6 +84,10 @@ export function metricsOf(report: InitReport): MetricFamily[] {
       STOP_ENDS.map((ended) => ({ labels: { ended_by: ended }, value: guard.stopEnds[ended] ?? 0 })),
     ),
     counter('stops_failed_total', 'Stops that the kernel refused (EPERM) or that failed otherwise.', [{ value: guard.failedStops }]),
+    counter('guard_holds_total', 'Starting instances held back (SIGSTOP) while a limit was at its high mark and more were starting than --max-starting.', [
+      { value: guard.holds },
+    ]),
+    gauge('guard_held_instances', 'Starting instances held back now.', [{ value: guard.heldNow }]),
     gauge(
       'demand_exceeds_limit',
       "1 while the app's steady demand exceeds the limit: the guard keeps stopping instances the app holds to stay under it.",

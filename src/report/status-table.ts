@@ -69,6 +69,7 @@ export function formatStatus(report: InitReport): string {
     '',
     `Stops: ${stopped.length === 0 ? 'none' : stopped.join(', ')}${guard.failedStops > 0 ? `; ${guard.failedStops} failed` : ''}${guard.respawnLoops > 0 ? `; ${guard.respawnLoops} respawn loop${guard.respawnLoops === 1 ? '' : 's'} backed off` : ''}`,
   );
+  if (guard.holds > 0) lines.push(`Held back while starting (SIGSTOP): ${guard.holds} in all, ${guard.heldNow} now`);
   const endings = Object.entries(guard.stopEnds ?? {}).map(([ended, count]) => `${ENDINGS[ended as keyof typeof ENDINGS] ?? ended} ${count}`);
   if (endings.length > 0) lines.push(`  ended: ${endings.join(', ')}`);
   for (const stop of guard.recentStops.slice().reverse()) {

@@ -27,6 +27,7 @@ describe('parseArgs', () => {
         match: [],
         alsoMatch: [],
         maxPerCommand: 8,
+        maxStarting: 4,
         maxInstances: undefined,
         orphanGraceMs: 10_000,
         idleAfterMs: 120_000,

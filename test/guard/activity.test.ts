@@ -98,6 +98,11 @@ describe('judgeInstance', () => {
     expect(judgeInstance(lone, settled(0), 600_000, 600_000, SETTINGS).starting).toBe(true);
   });
 
+  it('calls a tree the guard holds (a member stopped) starting, however old and still', () => {
+    const held = makeInstance(makeNpmTree(100).map((p) => ({ ...p, state: 'T' })));
+    expect(judgeInstance(held, settled(0), 600_000, 600_000, SETTINGS).starting).toBe(true);
+  });
+
   it('does not call a lone launcher of another kind starting: it may be the server itself', () => {
     const lone = makeInstance([makeProc(100, { argv: ['uvx', 'mcp-server-fetch'] })]);
     expect(judgeInstance(lone, settled(0), 600_000, 600_000, SETTINGS).starting).toBe(false);

@@ -120,6 +120,8 @@ export type ScanInput = {
   /** Children of the main child the polls saw since the last scan. */
   seenChildren?: readonly ProcStat[];
   growthPerSecond?: { tasks: number; bytes: number };
+  /** Pids with a TERM, INT or HUP pending. */
+  closeAsked?: ReadonlySet<number>;
 };
 
 /**
@@ -166,6 +168,7 @@ export class GuardModel {
         readIo: (pid) => io.get(pid),
         cgroup: input.cgroup ?? {},
         growthPerSecond: input.growthPerSecond ?? { tasks: 0, bytes: 0 },
+        closeAsked: (pid) => input.closeAsked?.has(pid) ?? false,
       },
       {
         config: this.config,

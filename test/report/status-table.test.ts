@@ -65,6 +65,12 @@ describe('formatStatus', () => {
     );
   });
 
+  it('says how many starting instances were held back, when any was', () => {
+    expect(formatStatus(reportOf())).not.toContain('Held back');
+    const text = formatStatus(reportOf((_, guard) => Object.assign(guard, { holds: 7, heldNow: 2 })));
+    expect(text).toContain('Held back while starting (SIGSTOP): 7 in all, 2 now');
+  });
+
   it('says why the guard is off', () => {
     const text = formatStatus(reportOf((_, guard) => Object.assign(guard, { mode: 'off', offReason: 'turned off (--guard-off)' })));
     expect(text).toMatch(/guard: {6}off \(turned off \(--guard-off\)\)\n$/);

@@ -27,6 +27,8 @@ export type GuardConfig = {
    * and the stops at the high mark may then cost the app a crash, as they may cost nothing.
    */
   appToleratesCrashes: boolean;
+  /** Under a limit's high mark, most of the app's trees that start at once; the youngest beyond are held (rules/hold-starting.ts). 0: none held. */
+  maxStarting: number;
 };
 
 /** Instances started within this of each other belong to one session asking for several servers. */

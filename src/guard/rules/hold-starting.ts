@@ -1,0 +1,95 @@
+// Holding starts back: under pressure, at most a few trees start at once, and the youngest
+// beyond wait stopped (SIGSTOP) until one of those has started. A stop of a starting tree is a
+// crash to MetaMCP and a retry 5 s later; a held tree is neither. And on a small machine
+// twenty `npx` trees starting at once all starve (a load of 90 on two cores was seen), where a
+// few at a time get done: the CPU goes to the oldest, which its session is waiting for longest.
+import type { Instance } from '../instances.js';
+import type { RuleContext, Taken } from './context.js';
+import { growthOf, memoryLimitOf, pidsLimitOf } from './headroom.js';
+
+/**
+ * A held tree goes on after this long whatever the limit: an app that never gives up on it
+ * must not wait for ever. MetaMCP's MCP client waits 60 s for a server's first answer, then
+ * closes it (a TERM to its group, which lets it go on at once, to end): a close it asked for,
+ * no crash. Let go at 20 s, the trees of the real four-server run went on into a full limit
+ * (52 of 62 let go so; 6 launchers aborted).
+ */
+export const HOLD_MAX_MS = 60_000;
+
+/** What the guard holds: since when each instance is held, and those it let go on, which it never holds again. */
+export type Holds = { heldSinceMs: ReadonlyMap<string, number>; released: ReadonlySet<string> };
+
+export const NO_HOLDS: Holds = { heldSinceMs: new Map(), released: new Set() };
+
+/** Why a held tree goes on: there is room among the starts, its app asks it to close, or it was held HOLD_MAX_MS. */
+export type ReleaseWhy = 'room' | 'close-asked' | 'held-long';
+
+/** What to hold, what to let go on, and the holds after. */
+export type HoldPlan = { hold: Instance[]; release: { instance: Instance; why: ReleaseWhy }[]; holds: Holds };
+
+/**
+ * Plans holds: once a limit is at its high mark (`pressed`), the `config.maxStarting`
+ * oldest of the app's starting trees run, as many of them as keep every limit short of it
+ * once grown (memory: of its critical mark), and the younger are held (a held tree forks nothing, so the
+ * kernel refuses none of its forks); as the oldest start or go,
+ * the oldest held go on, whether the limit is still near or not (the stops a limit forces
+ * take it below its mark within a scan, and a herd let go then starves again). A held tree
+ * goes on at once when its app asks it to close (a TERM, INT or HUP pending on a member,
+ * `closeAsked`: it could act on none while stopped), and when it was held HOLD_MAX_MS. A tree being stopped is no longer held (the
+ * stop sends SIGCONT after its signal). Orphans are never held: nobody waits for them. A tree
+ * is held once: once it goes on, it runs to its end.
+ */
+export function planHolds(
+  ctx: RuleContext,
+  before: Holds,
+  { pressed, stopping, closeAsked, dryRun }: { pressed: boolean; stopping: Taken; closeAsked: (instance: Instance) => boolean; dryRun: boolean },
+): HoldPlan {
+  const present = new Map(ctx.instances.map((i) => [i.id, i]));
+  const heldSinceMs = new Map([...before.heldSinceMs].filter(([id]) => present.has(id) && !stopping.ids.has(id)));
+  const released = new Set([...before.released].filter((id) => present.has(id)));
+  const release: HoldPlan['release'] = [];
+  const letGo = (instance: Instance, why: ReleaseWhy) => {
+    heldSinceMs.delete(instance.id);
+    released.add(instance.id);
+    release.push({ instance, why });
+  };
+  for (const [id, sinceMs] of [...heldSinceMs]) {
+    const instance = present.get(id)!;
+    if (closeAsked(instance)) letGo(instance, 'close-asked');
+    else if (ctx.nowMs - sinceMs >= HOLD_MAX_MS) letGo(instance, 'held-long');
+  }
+  const starting = ctx.instances
+    .filter((i) => ctx.stateOf(i).starting && !i.orphaned && !stopping.ids.has(i.id))
+    .sort((a, b) => a.launcher.startTicks - b.launcher.startTicks || a.launcher.pid - b.launcher.pid);
+  // The oldest run while they are fewer than `max` and, grown, keep every limit short of it (the oldest held go on as places and room free up); of the younger, those
+  // not let go before wait. A tree let go before runs whatever, and counts.
+  const hold: Instance[] = [];
+  const max = ctx.config.maxStarting;
+  if (!dryRun && max > 0 && (pressed || heldSinceMs.size > 0)) {
+    const limits = [pidsLimitOf(ctx), memoryLimitOf(ctx)].filter((limit) => limit !== undefined);
+    const expected = limits.map((limit) => limit.usage);
+    // The kernel refuses a fork at the pids limit; memory kills at its limit, so its critical mark.
+    const fits = (instance: Instance) =>
+      limits.every((limit, k) => expected[k]! + growthOf(limit, instance) < (limit.killsAtLimit ? limit.marks.critical : limit.marks.limit));
+    let running = 0;
+    const count = (instance: Instance) => {
+      running += 1;
+      limits.forEach((limit, k) => {
+        expected[k]! += growthOf(limit, instance);
+      });
+    };
+    for (const instance of starting) {
+      const isHeld = heldSinceMs.has(instance.id);
+      if (released.has(instance.id)) count(instance);
+      else if (running < max && fits(instance)) {
+        if (isHeld) letGo(instance, 'room');
+        count(instance);
+      } else if (!isHeld) {
+        hold.push(instance);
+        heldSinceMs.set(instance.id, ctx.nowMs);
+      }
+    }
+  }
+  hold.reverse();
+  return { hold, release, holds: { heldSinceMs, released } };
+}
