@@ -1,7 +1,8 @@
 // Guard v3 as PID 1 in real cgroups, against the simulator: a storm of new sessions held under
 // pids.max and not taken for a respawn loop; the orphans of launchers that lived less than a
 // scan; stops that the app does not count as crashes where the server exits 0 on them; and
-// the newer pool's instances handed on to new sessions spared from such stops.
+// the newer pool's instances handed on to new sessions spared from such stops; starts held
+// back where no stop may be spent.
 import { describe, expect, it } from 'vitest';
 import { readStat } from '../../src/proc/read-proc.js';
 import { sampleCgroup } from '../helpers/cgroup-sampler.js';
@@ -147,6 +148,30 @@ describe.runIf(rootTestsEnabled())('guard v3, as PID 1 in a real pids cgroup', (
     expect(summary(events)?.finalSessionServed).toBe(true);
     expect(crashes(events)).toEqual([]);
     expect(samples.peakTasks).toBeLessThan(cgroup.max);
+  }, 240_000);
+
+  it('with no crash to spend, holds starts back rather than let the kernel refuse their forks', async () => {
+    // MetaMCP-like (budget 0): 10 abandoned sessions in 5 s want about 250 tasks of 150, and no
+    // instance may be stopped. The app gives up on a server that has not answered in 8 s, and
+    // closes it by TERM to its group: a held tree goes on to end, a close it asked for.
+    const { samples, events, lines, stops } = await runLeak({
+      pidsMax: 150,
+      sessions: 10,
+      everyMs: 500,
+      serverFlags: '--threads 4',
+      simArgs: ['--connect-timeout', '8000'],
+      initArgs: ['--stop-grace', '1s', '--interval', '500ms'],
+    });
+    const holds = lines.filter((line) => String(line.msg).startsWith('holding a starting MCP instance back'));
+    const releases = lines.filter((line) => String(line.msg).startsWith('letting a held MCP instance go on'));
+    console.log(
+      `no crash to spend: peak ${samples.peakTasks}/150, ${limitHits(events).length} failed spawns, ${crashes(events).length} crashes, ${holds.length} holds (${releases.map((l) => l.why).join(', ')}), ${sessionsServed(events).length}/10 served`,
+    );
+    expect(holds.length).toBeGreaterThan(0);
+    expect(limitHits(events)).toEqual([]);
+    expect(crashes(events)).toEqual([]);
+    expect(stops.filter((line) => line.cost === 'crash')).toEqual([]);
+    expect(samples.peakTasks).toBeLessThan(150);
   }, 240_000);
 
   it('in front of an app that looks like MetaMCP, makes no stop it would count as a crash unless told its budget', async () => {
