@@ -9,7 +9,7 @@ import { median, NODE, p95, ROOT, say, sig, startPid1, tmpDir } from './helpers.
 
 const PROBE = join(ROOT, 'bench/report/scan-probe.mjs');
 
-/** Bundles the scanner and signalProc from src/ (koffi stays external, as in the init's bundle). */
+/** Bundles the scanner, signalProc and what it is handed (a ProcAccess) from src/ (koffi stays external, as in the init's bundle). */
 async function bundleScanner() {
   const dir = tmpDir('scan');
   const outfile = join(dir, 'scanner.cjs');
@@ -19,6 +19,8 @@ async function bundleScanner() {
         "export { ProcScanner } from './src/proc/read-snapshot.ts';",
         "export { readStat } from './src/proc/read-proc.ts';",
         "export { signalProc } from './src/proc/signal-proc.ts';",
+        "export { detectProcSource } from './src/proc/proc-source.ts';",
+        "export { loadLibc } from './src/sys/libc.ts';",
       ].join('\n'),
       resolveDir: ROOT,
       loader: 'ts',

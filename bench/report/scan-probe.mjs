@@ -8,7 +8,7 @@ import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const [libPath, countText, roundsText, signalsText] = process.argv.slice(2);
-const { ProcScanner, readStat, signalProc } = createRequire(import.meta.url)(libPath);
+const { ProcScanner, readStat, signalProc, detectProcSource, loadLibc } = createRequire(import.meta.url)(libPath);
 const count = Number(countText);
 const rounds = Number(roundsText);
 const signals = Number(signalsText ?? 0);
@@ -63,13 +63,15 @@ if (signals > 0) {
   const sleeper = spawn('sleep', ['100000'], { stdio: 'ignore' });
   await new Promise((done) => setTimeout(done, 200));
   const ref = { pid: sleeper.pid, startTicks: readStat(sleeper.pid).startTicks };
+  // What the init decides at start-up and hands down: this namespace's /proc and libc's pidfds.
+  const access = { source: detectProcSource(), pidfds: loadLibc().pidfds };
   signal = { kill: [], signalProc: [] };
   for (let i = 0; i < signals; i += 1) {
     let start = process.hrtime.bigint();
     process.kill(ref.pid, 'SIGCONT');
     signal.kill.push(ms(start) * 1000);
     start = process.hrtime.bigint();
-    signalProc(ref, 'SIGCONT');
+    signalProc(ref, 'SIGCONT', access);
     signal.signalProc.push(ms(start) * 1000);
   }
 }
