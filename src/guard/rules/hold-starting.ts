@@ -28,16 +28,16 @@ export type ReleaseWhy = 'room' | 'close-asked' | 'held-long';
 export type HoldPlan = { hold: Instance[]; release: { instance: Instance; why: ReleaseWhy }[]; holds: Holds };
 
 /**
- * Plans holds: once a limit is at its high mark (`pressed`), the `config.maxStarting`
- * oldest of the app's starting trees run, as many of them as keep every limit short of it
- * once grown (memory: of its critical mark), and the younger are held (a held tree forks nothing, so the
- * kernel refuses none of its forks); as the oldest start or go,
- * the oldest held go on, whether the limit is still near or not (the stops a limit forces
- * take it below its mark within a scan, and a herd let go then starves again). A held tree
- * goes on at once when its app asks it to close (a TERM, INT or HUP pending on a member,
- * `closeAsked`: it could act on none while stopped), and when it was held HOLD_MAX_MS. A tree being stopped is no longer held (the
- * stop sends SIGCONT after its signal). Orphans are never held: nobody waits for them. A tree
- * is held once: once it goes on, it runs to its end.
+ * Plans holds. Once a limit is at its high mark (`pressed`), the `config.maxStarting` oldest
+ * of the app's starting trees run, and only as many as keep every limit short of it once
+ * grown (memory: short of its critical mark); the younger are held. A held tree forks
+ * nothing, so the kernel refuses none of its forks. As the oldest start or go, the oldest
+ * held go on, whether the limit is still near or not: the stops a limit forces take it below
+ * its mark within a scan, and a herd let go then starves again. A held tree goes on at once
+ * when its app asks it to close (a TERM, INT or HUP pending on a member, `closeAsked`: it can
+ * act on none while stopped), and once it was held HOLD_MAX_MS. A tree being stopped is no
+ * longer held (the stop sends SIGCONT after its signal). Orphans are never held: nobody waits
+ * for them. A tree is held once: once it goes on, it runs to its end.
  */
 export function planHolds(
   ctx: RuleContext,
@@ -61,8 +61,9 @@ export function planHolds(
   const starting = ctx.instances
     .filter((i) => ctx.stateOf(i).starting && !i.orphaned && !stopping.ids.has(i.id))
     .sort((a, b) => a.launcher.startTicks - b.launcher.startTicks || a.launcher.pid - b.launcher.pid);
-  // The oldest run while they are fewer than `max` and, grown, keep every limit short of it (the oldest held go on as places and room free up); of the younger, those
-  // not let go before wait. A tree let go before runs whatever, and counts.
+  // The oldest run while they are fewer than `max` and, grown, keep every limit short of it
+  // (the oldest held go on as places and room free up); of the younger, those not let go
+  // before wait. A tree let go before runs whatever, and counts.
   const hold: Instance[] = [];
   const max = ctx.config.maxStarting;
   if (!dryRun && max > 0 && (pressed || heldSinceMs.size > 0)) {
