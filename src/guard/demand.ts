@@ -37,11 +37,13 @@ export type DemandEstimate = {
   /** The limit now, and the usage now. */
   limitAmount: number;
   usage: number;
-  /** Usage plus what forced stops took within the window: what the app would hold without them (at least). */
+  /** Usage plus what forced stops took within the window and what held starts would take: what the app would hold without the guard (at least). */
   demand: number;
   /** The limit at which the demand would stay under the high mark with the same headroom. */
   needed: number;
   forcedStops: number;
+  /** Of the demand, what the starts held back would still take once grown. */
+  waiting: number;
   keys: number;
   instances: number;
   /** Per tree, as the largest of each key grew to, on average over the keys. */
@@ -63,7 +65,17 @@ export function recordForced(state: DemandState, stops: readonly ForcedStop[], n
  */
 export function judgeDemand(
   state: DemandState,
-  figures: { limit: LimitKind; limitAmount: number; usage: number; headroom: Headroom; keys: number; instances: number; perTree: number },
+  figures: {
+    limit: LimitKind;
+    limitAmount: number;
+    usage: number;
+    /** What the starts the guard holds back would still take, grown: the app asked for it too. */
+    waiting?: number;
+    headroom: Headroom;
+    keys: number;
+    instances: number;
+    perTree: number;
+  },
   nowMs: number,
 ): { state: DemandState; exceeded?: DemandEstimate; newEpisode: boolean } {
   const forced = state.forced.filter((stop) => nowMs - stop.atMs < DEMAND_WINDOW_MS);
@@ -73,7 +85,7 @@ export function judgeDemand(
     ? base
     : { ...base, ...(state.saidAtMs === undefined ? {} : { saidAtMs: state.saidAtMs }), ...(state.last ? { last: state.last } : {}) };
   const taken = forced.reduce((total, stop) => total + stop.amount, 0);
-  const demand = figures.usage + taken;
+  const demand = figures.usage + (figures.waiting ?? 0) + taken;
   const steady = forced.length >= FORCED_STOPS && nowMs - forced[0]!.atMs >= STEADY_MS;
   const heldBack = forced.some((stop) => stop.heldBack);
   if (!steady || (demand < figures.limitAmount && !heldBack)) return { state: ongoing, ...(ongoing.last ? { exceeded: ongoing.last } : {}), newEpisode: false };
@@ -86,6 +98,7 @@ export function judgeDemand(
     // Held back at the critical mark, the app asks for the limit at least.
     needed: Math.ceil(Math.max(demand, heldBack ? figures.limitAmount : 0) / (1 - Math.min(share, 0.9))),
     forcedStops: forced.filter((stop) => !stop.heldBack).length,
+    waiting: figures.waiting ?? 0,
     keys: figures.keys,
     instances: figures.instances + forced.reduce((total, stop) => total + stop.instances, 0),
     perTree: figures.perTree,

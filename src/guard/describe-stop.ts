@@ -65,7 +65,7 @@ function demandWhy(e: DemandEstimate): string {
   const unit = e.limit === 'pids' ? 'tasks' : 'bytes';
   return (
     `in the last minute the guard had to stop ${e.forcedStops} instances the app held, or could stop nothing it may past the critical mark, to keep ${e.limit} under ${e.limitAmount} ${unit}; ` +
-    `with them the app would hold at least ${e.demand} ${unit} (${e.instances} instances of ${e.keys} servers, about ${e.perTree} ${unit} a tree). ` +
+    `with them${e.waiting > 0 ? ` and the ${e.waiting} ${unit} the starts held back would take` : ''} the app would hold at least ${e.demand} ${unit} (${e.instances} instances of ${e.keys} servers, about ${e.perTree} ${unit} a tree). ` +
     `Raise the limit to about ${e.needed}, or have the app close what it does not use (MetaMCP: a session lifetime)`
   );
 }

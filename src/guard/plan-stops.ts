@@ -1,6 +1,7 @@
 import type { RuleContext, Taken } from './rules/context.js';
 import { trimDuplicates } from './rules/duplicates.js';
-import { memoryLimitOf, pidsLimitOf, relieveMemory, relievePids } from './rules/headroom.js';
+import { relieveMemory, relievePids } from './rules/headroom.js';
+import { memoryLimitOf, pidsLimitOf } from './rules/limits.js';
 import { trimToMaxInstances } from './rules/max-instances.js';
 import { stopOrphans } from './rules/orphans.js';
 import type { Stop } from './stops.js';

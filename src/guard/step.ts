@@ -11,8 +11,8 @@ import { AFTERMATH_MS, type KeyRecord, type Lesson, observeAftermaths, recordSto
 import { planStops } from './plan-stops.js';
 import { type KeyStarts, type RespawnLoop, recordStarts } from './respawns.js';
 import { type GuardConfig, makeRuleContext, type RuleContext } from './rules/context.js';
-import { memoryLimitOf, pidsLimitOf } from './rules/headroom.js';
 import { type HoldPlan, type Holds, NO_HOLDS, planHolds } from './rules/hold-starting.js';
+import { growthOf, memoryLimitOf, pidsLimitOf } from './rules/limits.js';
 import type { Stop, StopMethod } from './stops.js';
 
 /** How big an instance of a key gets once started. */
@@ -213,7 +213,7 @@ export function stepGuard(before: GuardState, readings: Readings, settings: Step
   for (const [key, limit] of forcedOf(plan.stops)) forcedAftermaths.set(key, limit);
   const holding = planHolds(ctx, before.holds, {
     pressed: plan.pressed,
-    stopping: { ids: new Set(underWay.keys()), keys: new Set() },
+    stopping: new Set(underWay.keys()),
     closeAsked: (instance) => instance.members.some((member) => readings.closeAsked(member.pid)),
     dryRun: settings.dryRun,
   });
@@ -229,7 +229,7 @@ export function stepGuard(before: GuardState, readings: Readings, settings: Step
   for (const limit of ['pids', 'memory'] as const) {
     const forced = [...forcedStopsOf(plan.stops, limit, readings.pageBytes, nowMs), ...closedForced[limit]];
     if (forced.length === 0 && isPastCritical(ctx, limit)) forced.push({ atMs: nowMs, key: '', instances: 0, amount: 0, heldBack: true });
-    const figures = demandFigures(ctx, limit);
+    const figures = demandFigures(ctx, limit, holding.holds);
     let next = recordForced(before.demand[limit], settings.dryRun ? [] : forced, nowMs);
     if (figures) {
       const judged = judgeDemand(next, figures, nowMs);
@@ -348,13 +348,16 @@ function forcedStopsOf(stops: readonly Stop[], limit: LimitKind, pageBytes: numb
     }));
 }
 
-function demandFigures(ctx: RuleContext, limit: LimitKind) {
+function demandFigures(ctx: RuleContext, limit: LimitKind, holds: Holds) {
   const keys = [...ctx.byKey.keys()];
+  // A held start is at its first task or two: what it would grow to is demand as much as usage.
+  const spec = limit === 'pids' ? pidsLimitOf(ctx) : memoryLimitOf(ctx);
+  const waiting = spec === undefined ? 0 : ctx.instances.filter((i) => holds.heldSinceMs.has(i.id)).reduce((total, i) => total + growthOf(spec, i), 0);
   const perTree =
     keys.length === 0
       ? 0
       : keys.reduce((total, key) => total + (limit === 'pids' ? ctx.grownOf(key).tasks : ctx.grownOf(key).rssPages * ctx.pageBytes), 0) / keys.length;
-  const figures = { keys: keys.length, instances: ctx.instances.length, perTree: Math.round(perTree) };
+  const figures = { keys: keys.length, instances: ctx.instances.length, perTree: Math.round(perTree), waiting };
   if (limit === 'pids') {
     const pids = ctx.cgroup.pids;
     return pids?.maxTasks === undefined

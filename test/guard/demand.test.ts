@@ -46,5 +46,7 @@ describe('demand', () => {
     const state = recordForced(EMPTY_DEMAND, [held(0), held(5000), held(10_000)], 10_000);
     // 250 is under the limit, but the app presses on it and the guard may stop nothing: at least 300 / 0.8.
     expect(judgeDemand(state, figures, 10_000)).toMatchObject({ newEpisode: true, exceeded: { needed: 375, forcedStops: 0 } });
+    // What the starts held back would take, grown, is the app's demand too: 250 + 5 × 22 = 360, / 0.8 → 450.
+    expect(judgeDemand(state, { ...figures, waiting: 110 }, 10_000)).toMatchObject({ exceeded: { demand: 360, waiting: 110, needed: 450 } });
   });
 });

@@ -4,15 +4,17 @@
 // twenty `npx` trees starting at once all starve (a load of 90 on two cores was seen), where a
 // few at a time get done: the CPU goes to the oldest, which its session is waiting for longest.
 import type { Instance } from '../instances.js';
-import type { RuleContext, Taken } from './context.js';
-import { growthOf, memoryLimitOf, pidsLimitOf } from './headroom.js';
+import type { RuleContext } from './context.js';
+import { growthOf, memoryLimitOf, pidsLimitOf } from './limits.js';
 
 /**
- * A held tree goes on after this long whatever the limit: an app that never gives up on it
- * must not wait for ever. MetaMCP's MCP client waits 60 s for a server's first answer, then
- * closes it (a TERM to its group, which lets it go on at once, to end): a close it asked for,
- * no crash. Let go at 20 s, the trees of the real four-server run went on into a full limit
- * (52 of 62 let go so; 6 launchers aborted).
+ * A held tree goes on after this long however many start, as soon as, grown, it fits under the
+ * limit itself: an app that never gives up on it must not wait for a place among the starts for
+ * ever. MetaMCP's MCP client waits 60 s for a server's first answer, then closes it (a TERM to
+ * its group, which lets it go on at once, to end): a close it asked for, no crash. Let go at
+ * 20 s, the trees of the real four-server run went on into a full limit (52 of 62 let go so; 6
+ * launchers aborted). A tree let go into a limit it does not fit aborts at its next fork (a
+ * crash to the app), so it waits on until it fits, or until its app closes it.
  */
 export const HOLD_MAX_MS = 60_000;
 
@@ -29,68 +31,86 @@ export type HoldPlan = { hold: Instance[]; release: { instance: Instance; why: R
 
 /**
  * Plans holds. Once a limit is at its high mark (`pressed`), the `config.maxStarting` oldest
- * of the app's starting trees run, and only as many as keep every limit short of it once
- * grown (memory: short of its critical mark); the younger are held. A held tree forks
- * nothing, so the kernel refuses none of its forks. As the oldest start or go, the oldest
- * held go on, whether the limit is still near or not: the stops a limit forces take it below
- * its mark within a scan, and a herd let go then starves again. A held tree goes on at once
- * when its app asks it to close (a TERM, INT or HUP pending on a member, `closeAsked`: it can
- * act on none while stopped), and once it was held HOLD_MAX_MS. A tree being stopped is no
- * longer held (the stop sends SIGCONT after its signal). Orphans are never held: nobody waits
- * for them. A tree is held once: once it goes on, it runs to its end.
+ * of the app's starting trees run, and only as many as keep every limit short of its critical
+ * mark once grown; the younger are held. A held tree forks nothing, so the kernel refuses none
+ * of its forks, and the room between the critical mark and the limit is kept for what the app
+ * forks before a poll sees it: the first tasks of its next launchers, which are held in turn.
+ * (Weighed against the limit itself, the starts let run on the real four-server pool at
+ * pids.max 300 filled it to 299, and the app's own spawns of new launchers then failed: 226
+ * refused.) As the oldest start or go, the oldest held go on, whether the limit is still near
+ * or not: the stops a limit forces take it below its mark within a scan, and a herd let go
+ * then starves again. A held tree goes on at once when its app asks it to close (a TERM, INT
+ * or HUP pending on a member, `closeAsked`: it can act on none while stopped), and once it was
+ * held HOLD_MAX_MS, as soon as it fits under the limit. A tree being stopped is no longer held
+ * (the stop sends SIGCONT after its signal). Orphans are never held: nobody waits for them. A
+ * tree is held once: once it goes on, it runs to its end.
  */
 export function planHolds(
   ctx: RuleContext,
   before: Holds,
-  { pressed, stopping, closeAsked, dryRun }: { pressed: boolean; stopping: Taken; closeAsked: (instance: Instance) => boolean; dryRun: boolean },
+  { pressed, stopping, closeAsked, dryRun }: { pressed: boolean; stopping: ReadonlySet<string>; closeAsked: (instance: Instance) => boolean; dryRun: boolean },
 ): HoldPlan {
   const present = new Map(ctx.instances.map((i) => [i.id, i]));
-  const heldSinceMs = new Map([...before.heldSinceMs].filter(([id]) => present.has(id) && !stopping.ids.has(id)));
-  const released = new Set([...before.released].filter((id) => present.has(id)));
-  const release: HoldPlan['release'] = [];
-  const letGo = (instance: Instance, why: ReleaseWhy) => {
-    heldSinceMs.delete(instance.id);
-    released.add(instance.id);
-    release.push({ instance, why });
+  const book: HoldBook = {
+    heldSinceMs: new Map([...before.heldSinceMs].filter(([id]) => present.has(id) && !stopping.has(id))),
+    released: new Set([...before.released].filter((id) => present.has(id))),
+    release: [],
   };
-  for (const [id, sinceMs] of [...heldSinceMs]) {
+  for (const id of [...book.heldSinceMs.keys()]) {
     const instance = present.get(id)!;
-    if (closeAsked(instance)) letGo(instance, 'close-asked');
-    else if (ctx.nowMs - sinceMs >= HOLD_MAX_MS) letGo(instance, 'held-long');
+    if (closeAsked(instance)) letGo(book, instance, 'close-asked');
   }
+  const mayHold = !dryRun && ctx.config.maxStarting > 0 && (pressed || book.heldSinceMs.size > 0);
   const starting = ctx.instances
-    .filter((i) => ctx.stateOf(i).starting && !i.orphaned && !stopping.ids.has(i.id))
+    .filter((i) => ctx.stateOf(i).starting && !i.orphaned && !stopping.has(i.id))
     .sort((a, b) => a.launcher.startTicks - b.launcher.startTicks || a.launcher.pid - b.launcher.pid);
-  // The oldest run while they are fewer than `max` and, grown, keep every limit short of it
-  // (the oldest held go on as places and room free up); of the younger, those not let go
-  // before wait. A tree let go before runs whatever, and counts.
+  // Youngest first in the log: the order a reader expects of what waits.
+  const hold = mayHold ? placeStarts(ctx, book, starting).reverse() : [];
+  return { hold, release: book.release, holds: { heldSinceMs: book.heldSinceMs, released: book.released } };
+}
+
+/** The holds being planned, and what was let go so far. */
+type HoldBook = { heldSinceMs: Map<string, number>; released: Set<string>; release: HoldPlan['release'] };
+
+function letGo(book: HoldBook, instance: Instance, why: ReleaseWhy): void {
+  book.heldSinceMs.delete(instance.id);
+  book.released.add(instance.id);
+  book.release.push({ instance, why });
+}
+
+/**
+ * Goes through the starting trees, oldest first: they run while they are fewer than
+ * `maxStarting` and, grown, keep every limit short of its critical mark (the oldest held go on
+ * as places and room free up); of the younger, those not let go before wait, and those held
+ * HOLD_MAX_MS go on if they fit under the limit. A tree let go before runs whatever, and
+ * counts. Returns the trees to hold now.
+ */
+function placeStarts(ctx: RuleContext, book: HoldBook, starting: readonly Instance[]): Instance[] {
+  const limits = [pidsLimitOf(ctx), memoryLimitOf(ctx)].filter((limit) => limit !== undefined);
+  const expected = limits.map((limit) => limit.usage);
+  const fits = (instance: Instance, bar: 'critical' | 'limit') =>
+    limits.every((limit, k) => expected[k]! + growthOf(limit, instance) < (bar === 'limit' && !limit.killsAtLimit ? limit.marks.limit : limit.marks.critical));
+  let running = 0;
+  const count = (instance: Instance) => {
+    running += 1;
+    limits.forEach((limit, k) => {
+      expected[k]! += growthOf(limit, instance);
+    });
+  };
   const hold: Instance[] = [];
-  const max = ctx.config.maxStarting;
-  if (!dryRun && max > 0 && (pressed || heldSinceMs.size > 0)) {
-    const limits = [pidsLimitOf(ctx), memoryLimitOf(ctx)].filter((limit) => limit !== undefined);
-    const expected = limits.map((limit) => limit.usage);
-    // The kernel refuses a fork at the pids limit; memory kills at its limit, so its critical mark.
-    const fits = (instance: Instance) =>
-      limits.every((limit, k) => expected[k]! + growthOf(limit, instance) < (limit.killsAtLimit ? limit.marks.critical : limit.marks.limit));
-    let running = 0;
-    const count = (instance: Instance) => {
-      running += 1;
-      limits.forEach((limit, k) => {
-        expected[k]! += growthOf(limit, instance);
-      });
-    };
-    for (const instance of starting) {
-      const isHeld = heldSinceMs.has(instance.id);
-      if (released.has(instance.id)) count(instance);
-      else if (running < max && fits(instance)) {
-        if (isHeld) letGo(instance, 'room');
-        count(instance);
-      } else if (!isHeld) {
-        hold.push(instance);
-        heldSinceMs.set(instance.id, ctx.nowMs);
-      }
+  for (const instance of starting) {
+    const heldSinceMs = book.heldSinceMs.get(instance.id);
+    if (book.released.has(instance.id)) count(instance);
+    else if (running < ctx.config.maxStarting && fits(instance, 'critical')) {
+      if (heldSinceMs !== undefined) letGo(book, instance, 'room');
+      count(instance);
+    } else if (heldSinceMs !== undefined && ctx.nowMs - heldSinceMs >= HOLD_MAX_MS && fits(instance, 'limit')) {
+      letGo(book, instance, 'held-long');
+      count(instance);
+    } else if (heldSinceMs === undefined) {
+      hold.push(instance);
+      book.heldSinceMs.set(instance.id, ctx.nowMs);
     }
   }
-  hold.reverse();
-  return { hold, release, holds: { heldSinceMs, released } };
+  return hold;
 }
