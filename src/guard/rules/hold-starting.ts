@@ -31,13 +31,12 @@ export type HoldPlan = { hold: Instance[]; release: { instance: Instance; why: R
 
 /**
  * Plans holds. Once a limit is at its high mark (`pressed`), the `config.maxStarting` oldest
- * of the app's starting trees run, and only as many as keep every limit short of its critical
- * mark once grown; the younger are held. A held tree forks nothing, so the kernel refuses none
- * of its forks, and the room between the critical mark and the limit is kept for what the app
- * forks before a poll sees it: the first tasks of its next launchers, which are held in turn.
- * (Weighed against the limit itself, the starts let run on the real four-server pool at
- * pids.max 300 filled it to 299, and the app's own spawns of new launchers then failed: 226
- * refused.) As the oldest start or go, the oldest held go on, whether the limit is still near
+ * of the app's starting trees run, and only as many as keep every limit short of it once
+ * grown (memory: short of its critical mark); the younger are held. A held tree forks
+ * nothing, so the kernel refuses none of its forks. (Weighed against the critical mark
+ * instead, to keep room for the app's own spawns of launchers, the starts on the real
+ * four-server pool at pids.max 300 starved: 1 of 30 sessions served against 10, and the
+ * limit was still reached.) As the oldest start or go, the oldest held go on, whether the limit is still near
  * or not: the stops a limit forces take it below its mark within a scan, and a herd let go
  * then starves again. A held tree goes on at once when its app asks it to close (a TERM, INT
  * or HUP pending on a member, `closeAsked`: it can act on none while stopped), and once it was
@@ -80,16 +79,16 @@ function letGo(book: HoldBook, instance: Instance, why: ReleaseWhy): void {
 
 /**
  * Goes through the starting trees, oldest first: they run while they are fewer than
- * `maxStarting` and, grown, keep every limit short of its critical mark (the oldest held go on
- * as places and room free up); of the younger, those not let go before wait, and those held
- * HOLD_MAX_MS go on if they fit under the limit. A tree let go before runs whatever, and
- * counts. Returns the trees to hold now.
+ * `maxStarting` and, grown, keep every limit short of it (the oldest held go on as places and
+ * room free up); of the younger, those not let go before wait, and those held HOLD_MAX_MS go
+ * on if they fit. A tree let go before runs whatever, and counts. Returns the trees to hold now.
  */
 function placeStarts(ctx: RuleContext, book: HoldBook, starting: readonly Instance[]): Instance[] {
   const limits = [pidsLimitOf(ctx), memoryLimitOf(ctx)].filter((limit) => limit !== undefined);
   const expected = limits.map((limit) => limit.usage);
-  const fits = (instance: Instance, bar: 'critical' | 'limit') =>
-    limits.every((limit, k) => expected[k]! + growthOf(limit, instance) < (bar === 'limit' && !limit.killsAtLimit ? limit.marks.limit : limit.marks.critical));
+  // The kernel refuses a fork at the pids limit; memory kills at its limit, so its critical mark.
+  const fits = (instance: Instance) =>
+    limits.every((limit, k) => expected[k]! + growthOf(limit, instance) < (limit.killsAtLimit ? limit.marks.critical : limit.marks.limit));
   let running = 0;
   const count = (instance: Instance) => {
     running += 1;
@@ -101,10 +100,10 @@ function placeStarts(ctx: RuleContext, book: HoldBook, starting: readonly Instan
   for (const instance of starting) {
     const heldSinceMs = book.heldSinceMs.get(instance.id);
     if (book.released.has(instance.id)) count(instance);
-    else if (running < ctx.config.maxStarting && fits(instance, 'critical')) {
+    else if (running < ctx.config.maxStarting && fits(instance)) {
       if (heldSinceMs !== undefined) letGo(book, instance, 'room');
       count(instance);
-    } else if (heldSinceMs !== undefined && ctx.nowMs - heldSinceMs >= HOLD_MAX_MS && fits(instance, 'limit')) {
+    } else if (heldSinceMs !== undefined && ctx.nowMs - heldSinceMs >= HOLD_MAX_MS && fits(instance)) {
       letGo(book, instance, 'held-long');
       count(instance);
     } else if (heldSinceMs === undefined) {

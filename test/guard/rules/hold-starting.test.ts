@@ -28,26 +28,25 @@ describe('planHolds: starting trees held back while a limit is near', () => {
     expect(held(model.scan(launchers(SIX), { nowMs: 30_100, cgroup: pidsAt(165) }))).toEqual([]);
   });
 
-  it('holds, too, the starts that, grown, would pass the critical mark: the room above it is for what the app forks next', () => {
+  it('holds, too, the starts that, grown, would reach the limit, so that the kernel refuses none of their forks', () => {
     // A tree of A was seen at 23 tasks: each launcher (11) will grow by 12. No crash may be spent.
     const model = new GuardModel(makeConfig({ maxStarting: 4 }), { crashBudget: 0 });
     scanUntil(model, trees(1, pkgA, 100), 20_000, 21_000);
     const result = model.scan(launchers(SIX), { nowMs: 30_000, cgroup: pidsAt(165) });
     expect(result.stops).toEqual([]);
-    // Critical at 180: 165 + 12 = 177, one runs; a second would reach 189: the rest wait, though 4 may start at once.
-    expect(held(result)).toEqual([350, 340, 330, 320, 310]);
+    // 165 + 12 + 12 = 189: two run; a third would reach 201: the rest wait, though 4 may start at once.
+    expect(held(result)).toEqual([350, 340, 330, 320]);
   });
 
   it('after HOLD_MAX_MS lets a held tree go on only once, grown, it fits under the limit: let go into a full limit, it would abort', () => {
-    const model = new GuardModel(makeConfig({ maxStarting: 4 }), { crashBudget: 0 });
+    // Each launcher will grow by 12 (a tree of A was seen at 23). Two may start at once: 300 and 310 run.
+    const model = new GuardModel(makeConfig({ maxStarting: 2 }), { crashBudget: 0 });
     scanUntil(model, trees(1, pkgA, 100), 20_000, 21_000);
-    model.scan(launchers(SIX), { nowMs: 30_000, cgroup: pidsAt(165) });
-    // At 195 none fits: 195 + 12 reaches the limit.
-    const full = model.scan(launchers(SIX), { nowMs: 30_000 + HOLD_MAX_MS, cgroup: pidsAt(195) });
-    expect(released(full)).toEqual([]);
-    // At 180, 180 + 12 < 200: the oldest held goes on, past the critical mark (it waited long enough), and one only.
-    const room = model.scan(launchers(SIX), { nowMs: 31_000 + HOLD_MAX_MS, cgroup: pidsAt(180) });
-    expect(released(room)).toEqual([[310, 'held-long']]);
+    expect(held(model.scan(launchers(SIX), { nowMs: 30_000, cgroup: pidsAt(165) }))).toEqual([350, 340, 330, 320]);
+    // Held long enough, but 165 + 12 + 12 + 12 reaches 201: 320 waits on.
+    expect(released(model.scan(launchers(SIX), { nowMs: 30_000 + HOLD_MAX_MS, cgroup: pidsAt(165) }))).toEqual([]);
+    // At 160 it fits (196), though the two places among the starts are still taken: 320 goes on, and 330 (208) waits.
+    expect(released(model.scan(launchers(SIX), { nowMs: 31_000 + HOLD_MAX_MS, cgroup: pidsAt(160) }))).toEqual([[320, 'held-long']]);
   });
 
   it('lets the oldest held go on as the running ones start or go', () => {
