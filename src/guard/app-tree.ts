@@ -1,4 +1,5 @@
 import { isZombie, type ProcInfo, type ProcStat, refKey } from '../proc/snapshot.js';
+import { childrenByParent } from '../proc/tree.js';
 
 /**
  * What the guard has seen of the app's processes, kept between scans: a process that the
@@ -65,29 +66,14 @@ export function findAppTree({ procs, initPid, mainPid, lineage }: AppTreeInput):
   const main = mainPid === undefined ? undefined : procs.get(mainPid);
   // Pid 0 is what /proc shows for a session or group led from outside the pid namespace.
   const protectedIds = new Set([0, 1, initPid, init?.pgid, init?.sid, mainPid, main?.pgid, main?.sid].filter((id): id is number => id !== undefined));
-  const isProtected = (proc: ProcInfo) => proc.pid === initPid || proc.pid === mainPid;
-  const children = new Map<number, ProcInfo[]>();
-  for (const proc of procs.values()) {
-    const siblings = children.get(proc.ppid);
-    if (siblings) siblings.push(proc);
-    else children.set(proc.ppid, [proc]);
-  }
-
-  // An id recorded with its leader's start ticks is ours only while no other process holds that pid.
-  const isOurs = (ids: ReadonlyMap<number, number>, id: number) => {
-    const ticks = ids.get(id);
-    if (ticks === undefined || protectedIds.has(id)) return false;
-    const holder = procs.get(id);
-    return holder === undefined || holder.startTicks === ticks;
-  };
+  const ours = (ids: ReadonlyMap<number, number>, id: number) => isOurs(procs, protectedIds, ids, id);
   const app = new Map<number, ProcInfo>();
+  const children = childrenByParent(procs);
+  const isProtected = (proc: ProcInfo) => proc.pid === initPid || proc.pid === mainPid;
   const roots: ProcInfo[] = mainPid === undefined ? [] : [...(children.get(mainPid) ?? [])];
   for (const proc of procs.values()) {
     if (isProtected(proc) || proc.ppid !== initPid) continue;
-    const seen = lineage.members.has(refKey(proc));
-    const inAppSession = isOurs(lineage.sessions, proc.sid);
-    const inAppGroup = isOurs(lineage.groups, proc.pgid);
-    if (seen || inAppSession || inAppGroup) roots.push(proc);
+    if (lineage.members.has(refKey(proc)) || ours(lineage.sessions, proc.sid) || ours(lineage.groups, proc.pgid)) roots.push(proc);
   }
   for (let next = 0; next < roots.length; next += 1) {
     const proc = roots[next]!;
@@ -95,32 +81,49 @@ export function findAppTree({ procs, initPid, mainPid, lineage }: AppTreeInput):
     app.set(proc.pid, proc);
     roots.push(...(children.get(proc.pid) ?? []));
   }
+  return { procs: app, protectedIds, lineage: nextLineage(procs, app, protectedIds, lineage) };
+}
 
+/** An id recorded with its leader's start ticks is ours only while no other process holds that pid. */
+function isOurs(procs: ReadonlyMap<number, ProcInfo>, protectedIds: ReadonlySet<number>, ids: ReadonlyMap<number, number>, id: number): boolean {
+  const ticks = ids.get(id);
+  if (ticks === undefined || protectedIds.has(id)) return false;
+  const holder = procs.get(id);
+  return holder === undefined || holder.startTicks === ticks;
+}
+
+/** What to remember of the app for the next scan: its live members, and the sessions and groups they lead or led. */
+function nextLineage(
+  procs: ReadonlyMap<number, ProcInfo>,
+  app: ReadonlyMap<number, ProcInfo>,
+  protectedIds: ReadonlySet<number>,
+  before: AppLineage,
+): AppLineage {
   const members = new Set<string>();
   const sessions = new Map<number, number>();
   const groups = new Map<number, number>();
-  const liveSessions = new Set<number>();
-  const liveGroups = new Set<number>();
-  for (const proc of procs.values()) {
-    liveSessions.add(proc.sid);
-    liveGroups.add(proc.pgid);
-  }
   for (const proc of app.values()) {
     if (isZombie(proc)) continue;
     members.add(refKey(proc));
     if (proc.sid === proc.pid && !protectedIds.has(proc.sid)) sessions.set(proc.sid, proc.startTicks);
     if (proc.pgid === proc.pid && !protectedIds.has(proc.pgid)) groups.set(proc.pgid, proc.startTicks);
   }
+  const liveSessions = new Set<number>();
+  const liveGroups = new Set<number>();
+  for (const proc of procs.values()) {
+    liveSessions.add(proc.sid);
+    liveGroups.add(proc.pgid);
+  }
   // A session or group id is kept while anything is still in it (the kernel does not reuse
   // the id until then, so nobody else can hold it), or while the process whose pid it is
   // still runs (a child seen by the polls that has not called setsid yet).
   const keep = (from: ReadonlyMap<number, number>, into: Map<number, number>, live: ReadonlySet<number>) => {
     for (const [id, ticks] of from) {
-      if (into.has(id) || !isOurs(from, id)) continue;
+      if (into.has(id) || !isOurs(procs, protectedIds, from, id)) continue;
       if (live.has(id) || procs.get(id)?.startTicks === ticks) into.set(id, ticks);
     }
   };
-  keep(lineage.sessions, sessions, liveSessions);
-  keep(lineage.groups, groups, liveGroups);
-  return { procs: app, protectedIds, lineage: { members, sessions, groups } };
+  keep(before.sessions, sessions, liveSessions);
+  keep(before.groups, groups, liveGroups);
+  return { members, sessions, groups };
 }
