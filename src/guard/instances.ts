@@ -46,64 +46,33 @@ export type FindInstancesInput = {
  * seen it stays one while it lives, whatever its command line says next. Leftovers of a
  * launcher that died unseen are one orphaned instance per session they share.
  */
-export function findInstances({ app, initPid, patterns, known: knownBefore }: FindInstancesInput): {
+export function findInstances({ app, initPid, patterns, known }: FindInstancesInput): {
   instances: Instance[];
   known: Map<string, KnownLauncher>;
 } {
-  const procs = app.procs;
-  const index = indexProcs(procs);
-  const claimed = new Set<number>();
-  const instances: Instance[] = [];
-  const known = new Map<string, KnownLauncher>();
+  const finder = new InstanceFinder(app, initPid);
+  claimKnownLaunchers(finder, known);
+  claimNewLaunchers(finder, patterns);
+  claimLeftovers(finder, patterns);
+  return { instances: finder.instances, known: finder.known };
+}
 
-  const collect = (queue: ProcInfo[]): ProcInfo[] => {
-    const members: ProcInfo[] = [];
-    for (let next = 0; next < queue.length; next += 1) {
-      const proc = queue[next]!;
-      if (claimed.has(proc.pid)) continue;
-      claimed.add(proc.pid);
-      if (!isZombie(proc)) members.push(proc);
-      queue.push(...(index.children.get(proc.pid) ?? []));
-    }
-    return members;
-  };
-
-  const claim = (launcher: KnownLauncher, alive: ProcInfo | undefined): void => {
-    const queue: ProcInfo[] = alive ? [alive] : [];
-    // A dead launcher's pid taken by a new process means its group and session ids were
-    // free to reuse, so whoever holds them now is not ours (the kernel keeps a pid while a
-    // group or session still has that id).
-    const holder = procs.get(launcher.ref.pid);
-    const reused = holder !== undefined && holder.startTicks !== launcher.ref.startTicks;
-    const ownsIds = !reused && !app.protectedIds.has(launcher.ref.pid);
-    if (launcher.ledGroup && ownsIds) queue.push(...(index.byPgid.get(launcher.ref.pid) ?? []));
-    if (launcher.ledSession && ownsIds) queue.push(...(index.bySid.get(launcher.ref.pid) ?? []));
-    for (const ref of launcher.memberRefs) {
-      const proc = procs.get(Number(ref.slice(0, ref.indexOf(':'))));
-      if (proc && refKey(proc) === ref) queue.push(proc);
-    }
-    const members = collect(queue);
-    if (members.length === 0) return;
-    const id = refKey(launcher.ref);
-    known.set(id, { ...launcher, memberRefs: new Set(members.map(refKey)) });
-    instances.push(makeInstance(id, launcher.key, launcher.ref, alive, members, launcher.ledGroup && ownsIds ? launcher.ref.pid : undefined, initPid));
-  };
-
-  // Known launchers first: their trees keep identity, key and age, even where a leftover
-  // (`sh -c mcp-server-x`) would match as a launcher of its own.
+/** Known launchers first: their trees keep identity, key and age, even where a leftover (`sh -c mcp-server-x`) would match as a launcher of its own. */
+function claimKnownLaunchers(finder: InstanceFinder, knownBefore: ReadonlyMap<string, KnownLauncher>): void {
   for (const launcher of knownBefore.values()) {
-    const now = procs.get(launcher.ref.pid);
+    const now = finder.procs.get(launcher.ref.pid);
     const alive = now && now.startTicks === launcher.ref.startTicks && !isZombie(now) ? now : undefined;
-    claim(launcher, alive);
+    finder.claimLauncher(launcher, alive);
   }
-  // A process reparented to the init in a session whose leader (the launcher) is gone is
-  // what is left of an instance, even when it matches as a launcher itself.
-  const isLeftover = (proc: ProcInfo) => proc.ppid === initPid && !app.protectedIds.has(proc.sid) && procs.get(proc.sid)?.sid !== proc.sid;
+}
+
+function claimNewLaunchers(finder: InstanceFinder, patterns: readonly RegExp[]): void {
+  const { procs } = finder;
   for (const proc of procs.values()) {
     // A process that has forked but not exec'd still shows its parent's command line.
-    if (claimed.has(proc.pid) || isZombie(proc) || hasNotExeced(proc) || isLeftover(proc)) continue;
+    if (finder.claimed.has(proc.pid) || isZombie(proc) || hasNotExeced(proc) || finder.isLeftover(proc)) continue;
     if (!isMatching(proc, patterns) || hasMatchingAncestor(proc, procs, patterns)) continue;
-    claim(
+    finder.claimLauncher(
       {
         ref: { pid: proc.pid, startTicks: proc.startTicks },
         key: commandKey(proc.argv),
@@ -114,32 +83,100 @@ export function findInstances({ app, initPid, patterns, known: knownBefore }: Fi
       proc,
     );
   }
-  // What is left of launchers that died before any scan saw them as launchers: the app's
-  // processes reparented to the init, one instance per session they share.
-  const leftovers = new Map<number, ProcInfo[]>();
-  for (const proc of procs.values()) {
-    if (claimed.has(proc.pid) || isZombie(proc) || proc.ppid !== initPid) continue;
-    const session = app.protectedIds.has(proc.sid) ? -proc.pid : proc.sid;
-    leftovers.set(session, [...(leftovers.get(session) ?? []), proc]);
-  }
-  for (const [session, roots] of leftovers) {
-    const members = collect(roots.sort((a, b) => a.startTicks - b.startTicks));
+}
+
+// What is left of launchers that died before any scan saw them as launchers: the app's
+// processes reparented to the init, one instance per session they share.
+function claimLeftovers(finder: InstanceFinder, patterns: readonly RegExp[]): void {
+  for (const [session, roots] of unclaimedOrphansBySession(finder)) {
+    const members = finder.collect(roots.sort((a, b) => a.startTicks - b.startTicks));
     const matching = members.find((proc) => isMatching(proc, patterns));
     if (!matching) continue;
     const oldest = members.reduce((a, b) => (b.startTicks < a.startTicks ? b : a));
-    instances.push(
-      makeInstance(
-        session > 0 ? `session:${session}` : refKey(oldest),
-        commandKey(matching.argv),
-        { pid: oldest.pid, startTicks: oldest.startTicks },
-        undefined,
-        members,
-        undefined,
-        initPid,
-      ),
+    const id = session > 0 ? `session:${session}` : refKey(oldest);
+    finder.instances.push(
+      makeInstance(id, commandKey(matching.argv), { pid: oldest.pid, startTicks: oldest.startTicks }, undefined, members, undefined, finder.initPid),
     );
   }
-  return { instances, known };
+}
+
+function unclaimedOrphansBySession(finder: InstanceFinder): Map<number, ProcInfo[]> {
+  const leftovers = new Map<number, ProcInfo[]>();
+  for (const proc of finder.procs.values()) {
+    if (finder.claimed.has(proc.pid) || isZombie(proc) || proc.ppid !== finder.initPid) continue;
+    const session = finder.app.protectedIds.has(proc.sid) ? -proc.pid : proc.sid;
+    leftovers.set(session, [...(leftovers.get(session) ?? []), proc]);
+  }
+  return leftovers;
+}
+
+/** One search of the app's processes: each is claimed by the first instance that reaches it. */
+class InstanceFinder {
+  readonly instances: Instance[] = [];
+  readonly known = new Map<string, KnownLauncher>();
+  readonly claimed = new Set<number>();
+  readonly procs: ReadonlyMap<number, ProcInfo>;
+  private readonly index: ReturnType<typeof indexProcs>;
+
+  constructor(
+    readonly app: AppTree,
+    readonly initPid: number,
+  ) {
+    this.procs = app.procs;
+    this.index = indexProcs(app.procs);
+  }
+
+  // A process reparented to the init in a session whose leader (the launcher) is gone is
+  // what is left of an instance, even when it matches as a launcher itself.
+  isLeftover(proc: ProcInfo): boolean {
+    return proc.ppid === this.initPid && !this.app.protectedIds.has(proc.sid) && this.procs.get(proc.sid)?.sid !== proc.sid;
+  }
+
+  /** Claims what is left of a launcher's tree, group and session as its instance, and remembers the launcher. */
+  claimLauncher(launcher: KnownLauncher, alive: ProcInfo | undefined): void {
+    const ownsIds = this.ownsIds(launcher);
+    const members = this.collect([...(alive ? [alive] : []), ...this.reachedBy(launcher, ownsIds)]);
+    if (members.length === 0) return;
+    const id = refKey(launcher.ref);
+    this.known.set(id, { ...launcher, memberRefs: new Set(members.map(refKey)) });
+    this.instances.push(
+      makeInstance(id, launcher.key, launcher.ref, alive, members, launcher.ledGroup && ownsIds ? launcher.ref.pid : undefined, this.initPid),
+    );
+  }
+
+  /** The unclaimed live processes of these and their descendants, each claimed. */
+  collect(queue: ProcInfo[]): ProcInfo[] {
+    const members: ProcInfo[] = [];
+    for (let next = 0; next < queue.length; next += 1) {
+      const proc = queue[next]!;
+      if (this.claimed.has(proc.pid)) continue;
+      this.claimed.add(proc.pid);
+      if (!isZombie(proc)) members.push(proc);
+      queue.push(...(this.index.children.get(proc.pid) ?? []));
+    }
+    return members;
+  }
+
+  // A dead launcher's pid taken by a new process means its group and session ids were
+  // free to reuse, so whoever holds them now is not ours (the kernel keeps a pid while a
+  // group or session still has that id).
+  private ownsIds(launcher: KnownLauncher): boolean {
+    const holder = this.procs.get(launcher.ref.pid);
+    const reused = holder !== undefined && holder.startTicks !== launcher.ref.startTicks;
+    return !reused && !this.app.protectedIds.has(launcher.ref.pid);
+  }
+
+  /** Its group's and session's processes where it led them and still owns their ids, and the members it had that are still there. */
+  private reachedBy(launcher: KnownLauncher, ownsIds: boolean): ProcInfo[] {
+    const reached: ProcInfo[] = [];
+    if (launcher.ledGroup && ownsIds) reached.push(...(this.index.byPgid.get(launcher.ref.pid) ?? []));
+    if (launcher.ledSession && ownsIds) reached.push(...(this.index.bySid.get(launcher.ref.pid) ?? []));
+    for (const ref of launcher.memberRefs) {
+      const proc = this.procs.get(Number(ref.slice(0, ref.indexOf(':'))));
+      if (proc && refKey(proc) === ref) reached.push(proc);
+    }
+    return reached;
+  }
 }
 
 function makeInstance(

@@ -3,20 +3,19 @@
 // (guard-loop.ts) only reads, steps, acts and publishes, and the tests drive this very step.
 import type { CgroupFigures } from '../cgroup/figures.js';
 import type { ProcInfo, ProcStat } from '../proc/snapshot.js';
-import { type Activity, type InstanceState, judgeInstance, trackActivity } from './activity.js';
-import { type AppLineage, adoptSeenChildren, EMPTY_LINEAGE, findAppTree } from './app-tree.js';
-import { type DemandEstimate, type DemandState, EMPTY_DEMAND, type ForcedStop, judgeDemand, type LimitKind, recordForced } from './demand.js';
+import type { Activity, InstanceState } from './activity.js';
+import { type AppLineage, type AppTree, adoptSeenChildren, EMPTY_LINEAGE, findAppTree } from './app-tree.js';
+import { giveBackCleanCrashes, spendCrashes } from './crash-budget.js';
+import { type DemandEstimate, type DemandState, EMPTY_DEMAND, type LimitKind } from './demand.js';
+import { closedAfterForced, forcedLimitOf, forcedOf, isOptional, judgeLimits, type LimitDemands } from './forced-demand.js';
 import { findInstances, type Instance, type KnownLauncher } from './instances.js';
+import { type Grown, type Judged, judgeInstances } from './judge-instances.js';
 import { AFTERMATH_MS, type KeyRecord, type Lesson, observeAftermaths, recordStopEnded, type Sibling, UNKNOWN_KEY } from './key-learning.js';
 import { planStops } from './plan-stops.js';
 import { type KeyStarts, type RespawnLoop, recordStarts } from './respawns.js';
 import { type GuardConfig, makeRuleContext, type RuleContext } from './rules/context.js';
 import { type HoldPlan, type Holds, NO_HOLDS, planHolds } from './rules/hold-starting.js';
-import { growthOf, memoryLimitOf, pidsLimitOf } from './rules/limits.js';
 import type { Stop, StopMethod } from './stops.js';
-
-/** How big an instance of a key gets once started. */
-export type Grown = { tasks: number; rssPages: number };
 
 /** A stop the guard made and has not heard the end of (or, in a dry run, one it reported). */
 export type StopUnderWay = {
@@ -130,146 +129,154 @@ export type StepResult = {
 
 /** The guard's step: find the app's instances, judge them, learn from what the app did, plan stops. Pure. */
 export function stepGuard(before: GuardState, readings: Readings, settings: StepSettings): StepResult {
+  const seen = seeInstances(before, readings, settings);
+  const learnt = learnFromAftermaths(before, seen, readings.nowMs);
+  const ctx = ruleContextOf(before, seen, learnt, readings, settings);
+  const decided = decide(before, ctx, seen, learnt, readings, settings);
+  return {
+    state: nextState(seen, learnt, decided),
+    stops: decided.plan.stops,
+    hold: decided.holding.hold,
+    release: decided.holding.release,
+    loops: decided.recorded.loops,
+    lessons: learnt.lessons,
+    demandNotices: decided.limits.notices,
+    budgetSpent: decided.budgetSpent,
+    demand: decided.limits.demand,
+    instances: seen.found.instances,
+    states: seen.states,
+    pressed: decided.plan.pressed,
+    appProcs: seen.app.procs.size,
+    spawners: spawnersOf(readings.procs, settings.mainPid, seen.found.instances),
+  };
+}
+
+/** What the scan sees: the app's tree and instances, how each is judged, and which of the guard's stops still stand. */
+type Seen = Judged & {
+  app: AppTree;
+  found: { instances: Instance[]; known: Map<string, KnownLauncher> };
+  present: ReadonlySet<string>;
+  /** The instances the rules see: those the kernel let the guard stop. */
+  instances: Instance[];
+  refused: Set<string>;
+  underWay: Map<string, StopUnderWay>;
+  stoppedAtMs: Map<string, number>;
+  /** Keys with a stop under way that may be a crash to the app. */
+  keysInFlight: Set<string>;
+};
+
+function seeInstances(before: GuardState, readings: Readings, settings: StepSettings): Seen {
   const { nowMs, procs } = readings;
-  const { config } = settings;
-  const app = findAppTree({ procs, initPid: settings.initPid, mainPid: settings.mainPid, lineage: adoptSeenChildren(before.lineage, readings.seenChildren) });
-  const found = findInstances({ app, initPid: settings.initPid, patterns: config.patterns, known: before.known });
+  const lineage = adoptSeenChildren(before.lineage, readings.seenChildren);
+  const app = findAppTree({ procs, initPid: settings.initPid, mainPid: settings.mainPid, lineage });
+  const found = findInstances({ app, initPid: settings.initPid, patterns: settings.config.patterns, known: before.known });
   const present = new Set(found.instances.map((i) => i.id));
   const refused = new Set([...before.refused].filter((id) => present.has(id)));
   // A dry run's reports stand for stops under way until their instance is gone.
   const underWay = new Map([...before.underWay].filter(([id, stop]) => !stop.dryRun || present.has(id)));
   const stoppedAtMs = new Map([...before.stoppedAtMs].filter(([, atMs]) => nowMs - atMs < AFTERMATH_MS));
+  return {
+    app,
+    found,
+    present,
+    instances: found.instances.filter((i) => !refused.has(i.id)),
+    refused,
+    underWay,
+    stoppedAtMs,
+    keysInFlight: new Set([...underWay.values()].filter((stop) => stop.mayCrash).map((stop) => stop.key)),
+    ...judgeInstances(found.instances, readings, before, settings.config),
+  };
+}
 
-  const io = new Map<number, number>();
-  for (const instance of found.instances) {
-    for (const member of instance.members) {
-      const bytes = readings.readIo(member.pid);
-      if (bytes !== undefined) io.set(member.pid, bytes);
-    }
-  }
-  const activity = trackActivity(nowMs, found.instances, io, before.activity);
-  const states = new Map<string, InstanceState>();
-  const orphanSinceMs = new Map<string, number>();
-  const grownByKey = new Map(before.grownByKey);
-  for (const instance of found.instances) {
-    const ageMs = readings.uptimeMs - (instance.launcher.startTicks * 1000) / readings.ticksPerSecond;
-    states.set(instance.id, judgeInstance(instance, activity.get(instance.id)!, ageMs, nowMs, config));
-    if (instance.orphaned) orphanSinceMs.set(instance.id, before.orphanSinceMs.get(instance.id) ?? nowMs);
-    const grown = grownByKey.get(instance.key);
-    grownByKey.set(instance.key, { tasks: Math.max(grown?.tasks ?? 0, instance.tasks), rssPages: Math.max(grown?.rssPages ?? 0, instance.rssPages) });
-  }
+/** What the app did after the guard's stops, and what that gives back of crash budgets and tells of demand. */
+type Learnt = ReturnType<typeof closedAfterForced> & {
+  records: ReadonlyMap<string, KeyRecord>;
+  lessons: Lesson[];
+  crashStopsByKey: Map<string, number>;
+};
 
+function learnFromAftermaths(before: GuardState, seen: Seen, nowMs: number): Learnt {
   // What the app did after the guard's stops: the instances it closed are gone, the guard's own are not evidence.
-  const byGuard = new Set([...underWay.keys(), ...stoppedAtMs.keys()]);
-  const observed = observeAftermaths(before.records, present, byGuard, nowMs);
-  const forcedAftermaths = new Map(before.forcedAftermaths);
-  // An interrupt of an unknown key is spent as a crash; if the app kept the others, it was clean: given back.
-  const crashStopsByKey = new Map(before.crashStopsByKey);
-  for (const lesson of observed.lessons) {
-    if (lesson.endedBy !== 'interrupt' || lesson.closedAll) continue;
-    const spent = crashStopsByKey.get(lesson.key) ?? 0;
-    if (spent > 0 && before.records.get(lesson.key)?.interrupt !== 'clean') crashStopsByKey.set(lesson.key, spent - 1);
-  }
-  const closedForced: { pids: ForcedStop[]; memory: ForcedStop[] } = { pids: [], memory: [] };
-  for (const lesson of observed.lessons) {
-    const limit = forcedAftermaths.get(lesson.key);
-    forcedAftermaths.delete(lesson.key);
-    if (limit === undefined || lesson.closed.length === 0) continue;
-    const amount = lesson.closed.reduce((total, sibling) => total + (limit === 'pids' ? sibling.tasks : sibling.rssBytes), 0);
-    closedForced[limit].push({ atMs: nowMs, key: lesson.key, instances: lesson.closed.length, amount });
-  }
+  const byGuard = new Set([...seen.underWay.keys(), ...seen.stoppedAtMs.keys()]);
+  const observed = observeAftermaths(before.records, seen.present, byGuard, nowMs);
+  return {
+    records: observed.records,
+    lessons: observed.lessons,
+    crashStopsByKey: giveBackCleanCrashes(before.crashStopsByKey, observed.lessons, before.records),
+    ...closedAfterForced(before.forcedAftermaths, observed.lessons, nowMs),
+  };
+}
 
-  const instances = found.instances.filter((i) => !refused.has(i.id));
-  const keysInFlight = new Set([...underWay.values()].filter((stop) => stop.mayCrash).map((stop) => stop.key));
-  const contextInput = {
-    nowMs,
-    config,
+function ruleContextOf(before: GuardState, seen: Seen, learnt: Learnt, readings: Readings, settings: StepSettings): RuleContext {
+  return makeRuleContext({
+    nowMs: readings.nowMs,
+    config: settings.config,
     cgroup: readings.cgroup,
     pageBytes: readings.pageBytes,
-    instances,
+    instances: seen.instances,
     growthPerSecond: readings.growthPerSecond,
-    states,
-    activity,
-    orphanSinceMs,
-    grownByKey,
-    records: observed.records,
+    states: seen.states,
+    activity: seen.activity,
+    orphanSinceMs: seen.orphanSinceMs,
+    grownByKey: seen.grownByKey,
+    records: learnt.records,
     starts: before.starts,
-    keysInFlight,
-    crashesLeft: (key: string) => (settings.crashBudget ?? Number.POSITIVE_INFINITY) - (crashStopsByKey.get(key) ?? 0),
-  };
-  const ctx = makeRuleContext(contextInput);
-  const plan = planStops(ctx, { ids: new Set(underWay.keys()), keys: keysInFlight });
+    keysInFlight: seen.keysInFlight,
+    crashesLeft: (key: string) => (settings.crashBudget ?? Number.POSITIVE_INFINITY) - (learnt.crashStopsByKey.get(key) ?? 0),
+  });
+}
 
-  for (const stop of plan.stops) underWay.set(stop.instance.id, underWayOf(ctx, stop, nowMs, settings.dryRun));
-  const budgetSpent: string[] = [];
-  if (!settings.dryRun) {
-    for (const stop of plan.stops) {
-      if (stop.evidence.cost !== 'crash') continue;
-      const spent = (crashStopsByKey.get(stop.instance.key) ?? 0) + 1;
-      crashStopsByKey.set(stop.instance.key, spent);
-      if (spent === settings.crashBudget) budgetSpent.push(stop.instance.key);
-    }
-  }
-  for (const [key, limit] of forcedOf(plan.stops)) forcedAftermaths.set(key, limit);
+/** What the step decided: stops, holds, the starts it counts and the demand of each limit. */
+type Decided = {
+  plan: ReturnType<typeof planStops>;
+  holding: HoldPlan;
+  recorded: ReturnType<typeof recordStarts>;
+  limits: LimitDemands;
+  budgetSpent: string[];
+};
+
+// The stops planned join those under way, spend crash budgets and open forced aftermaths
+// (in `seen` and `learnt`, which are this step's own) before the holds are planned around them.
+function decide(before: GuardState, ctx: RuleContext, seen: Seen, learnt: Learnt, readings: Readings, settings: StepSettings): Decided {
+  const { nowMs } = readings;
+  const plan = planStops(ctx, { ids: new Set(seen.underWay.keys()), keys: seen.keysInFlight });
+  for (const stop of plan.stops) seen.underWay.set(stop.instance.id, underWayOf(ctx, stop, nowMs, settings.dryRun));
+  const budgetSpent = spendCrashes(learnt.crashStopsByKey, plan.stops, settings);
+  for (const [key, limit] of forcedOf(plan.stops)) learnt.forcedAftermaths.set(key, limit);
   const holding = planHolds(ctx, before.holds, {
     pressed: plan.pressed,
-    stopping: new Set(underWay.keys()),
+    stopping: new Set(seen.underWay.keys()),
     closeAsked: (instance) => instance.members.some((member) => readings.closeAsked(member.pid)),
     dryRun: settings.dryRun,
   });
+  const recorded = recordStartsOf(before, seen, ctx, plan.stops, settings.dryRun, nowMs);
+  const limits = judgeLimits(before.demand, ctx, plan.stops, learnt.closedForced, holding.holds, settings.dryRun);
+  return { plan, holding, recorded, limits, budgetSpent };
+}
 
-  // Starts of keys the app holds (an orphan is nobody's start); the stops nothing forced of instances it held.
-  const started = found.instances.filter((i) => !before.activity.has(i.id) && !i.orphaned).map((i) => i.key);
-  const stoppedKeys = plan.stops.filter((s) => !s.instance.orphaned && !settings.dryRun && isOptional(s)).map((s) => s.instance.key);
-  const recorded = recordStarts(before.starts, started, stoppedKeys, (key) => ctx.byKey.get(key)?.length ?? 0, nowMs);
+// Starts of keys the app holds (an orphan is nobody's start); the stops nothing forced of instances it held.
+function recordStartsOf(before: GuardState, seen: Seen, ctx: RuleContext, stops: readonly Stop[], dryRun: boolean, nowMs: number) {
+  const started = seen.found.instances.filter((i) => !before.activity.has(i.id) && !i.orphaned).map((i) => i.key);
+  const stoppedKeys = stops.filter((s) => !s.instance.orphaned && !dryRun && isOptional(s)).map((s) => s.instance.key);
+  return recordStarts(before.starts, started, stoppedKeys, (key) => ctx.byKey.get(key)?.length ?? 0, nowMs);
+}
 
-  const demandNotices: DemandEstimate[] = [];
-  const demand: StepResult['demand'] = {};
-  const demandState = { ...before.demand };
-  for (const limit of ['pids', 'memory'] as const) {
-    const forced = [...forcedStopsOf(plan.stops, limit, readings.pageBytes, nowMs), ...closedForced[limit]];
-    if (forced.length === 0 && isPastCritical(ctx, limit)) forced.push({ atMs: nowMs, key: '', instances: 0, amount: 0, heldBack: true });
-    const figures = demandFigures(ctx, limit, holding.holds);
-    let next = recordForced(before.demand[limit], settings.dryRun ? [] : forced, nowMs);
-    if (figures) {
-      const judged = judgeDemand(next, figures, nowMs);
-      next = judged.state;
-      if (judged.exceeded) demand[limit] = judged.exceeded;
-      if (judged.newEpisode && judged.exceeded) demandNotices.push(judged.exceeded);
-    }
-    demandState[limit] = next;
-  }
-
+function nextState(seen: Seen, learnt: Learnt, decided: Decided): GuardState {
   return {
-    state: {
-      lineage: app.lineage,
-      known: found.known,
-      activity,
-      orphanSinceMs,
-      grownByKey,
-      records: observed.records,
-      starts: recorded.starts,
-      underWay,
-      stoppedAtMs,
-      forcedAftermaths,
-      refused,
-      crashStopsByKey,
-      demand: demandState,
-      holds: holding.holds,
-    },
-    stops: plan.stops,
-    hold: holding.hold,
-    release: holding.release,
-    loops: recorded.loops,
-    lessons: observed.lessons,
-    demandNotices,
-    budgetSpent,
-    demand,
-    instances: found.instances,
-    states,
-    pressed: plan.pressed,
-    appProcs: app.procs.size,
-    spawners: spawnersOf(procs, settings.mainPid, found.instances),
+    lineage: seen.app.lineage,
+    known: seen.found.known,
+    activity: seen.activity,
+    orphanSinceMs: seen.orphanSinceMs,
+    grownByKey: seen.grownByKey,
+    records: learnt.records,
+    starts: decided.recorded.starts,
+    underWay: seen.underWay,
+    stoppedAtMs: seen.stoppedAtMs,
+    forcedAftermaths: learnt.forcedAftermaths,
+    refused: seen.refused,
+    crashStopsByKey: learnt.crashStopsByKey,
+    demand: decided.limits.state,
+    holds: decided.holding.holds,
   };
 }
 
@@ -315,65 +322,6 @@ function underWayOf(ctx: RuleContext, stop: Stop, nowMs: number, dryRun: boolean
     mayCrash: stop.evidence.cost === 'crash',
     settled: !stop.evidence.starting,
   };
-}
-
-/** A stop nothing forced: a trim, or one at the high mark (what it costs the app is nothing, or what it tolerates). */
-function isOptional(stop: Stop): boolean {
-  return stop.evidence.pressure === undefined || stop.evidence.pressure === 'high';
-}
-
-/** A stop the app pays for, made because a limit was in danger. */
-function forcedLimitOf(stop: Stop): LimitKind | undefined {
-  if (stop.evidence.cost === 'free' || stop.evidence.pressure === undefined || stop.evidence.pressure === 'high') return undefined;
-  return stop.reason === 'pids-headroom' ? 'pids' : stop.reason === 'memory-headroom' ? 'memory' : undefined;
-}
-
-function forcedOf(stops: readonly Stop[]): Map<string, LimitKind> {
-  const forced = new Map<string, LimitKind>();
-  for (const stop of stops) {
-    const limit = forcedLimitOf(stop);
-    if (limit) forced.set(stop.instance.key, limit);
-  }
-  return forced;
-}
-
-function forcedStopsOf(stops: readonly Stop[], limit: LimitKind, pageBytes: number, nowMs: number): ForcedStop[] {
-  return stops
-    .filter((stop) => forcedLimitOf(stop) === limit)
-    .map((stop) => ({
-      atMs: nowMs,
-      key: stop.instance.key,
-      instances: 1,
-      amount: limit === 'pids' ? stop.instance.tasks : stop.instance.rssPages * pageBytes,
-    }));
-}
-
-function demandFigures(ctx: RuleContext, limit: LimitKind, holds: Holds) {
-  const keys = [...ctx.byKey.keys()];
-  // A held start is at its first task or two: what it would grow to is demand as much as usage.
-  const spec = limit === 'pids' ? pidsLimitOf(ctx) : memoryLimitOf(ctx);
-  const waiting = spec === undefined ? 0 : ctx.instances.filter((i) => holds.heldSinceMs.has(i.id)).reduce((total, i) => total + growthOf(spec, i), 0);
-  const perTree =
-    keys.length === 0
-      ? 0
-      : keys.reduce((total, key) => total + (limit === 'pids' ? ctx.grownOf(key).tasks : ctx.grownOf(key).rssPages * ctx.pageBytes), 0) / keys.length;
-  const figures = { keys: keys.length, instances: ctx.instances.length, perTree: Math.round(perTree), waiting };
-  if (limit === 'pids') {
-    const pids = ctx.cgroup.pids;
-    return pids?.maxTasks === undefined
-      ? undefined
-      : { limit, limitAmount: pids.maxTasks, usage: pids.currentTasks, headroom: ctx.config.pidsHeadroom, ...figures };
-  }
-  const memory = ctx.cgroup.memory;
-  return memory?.limitBytes === undefined
-    ? undefined
-    : { limit, limitAmount: memory.limitBytes, usage: memory.workingSetBytes, headroom: ctx.config.memoryHeadroom, ...figures };
-}
-
-/** Usage at or past the limit's critical mark. */
-function isPastCritical(ctx: RuleContext, limit: LimitKind): boolean {
-  const spec = limit === 'pids' ? pidsLimitOf(ctx) : memoryLimitOf(ctx);
-  return spec !== undefined && spec.usage >= spec.marks.critical;
 }
 
 /** The main child and the app's processes that launched MCP servers (the parents of launchers). */

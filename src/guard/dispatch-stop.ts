@@ -1,0 +1,48 @@
+// A stop made in the background: how it ended goes back to the step's state (finishStop), the
+// stats and the log. The loop does not wait for it: a stop takes its grace, scans go on.
+import type { StopRecord } from './guard-stats.js';
+import { recordStopEnd } from './guard-stats.js';
+import type { Instance } from './instances.js';
+import type { GuardLoop } from './loop-parts.js';
+import { finishStop } from './step.js';
+import { type StopResult, stopInstance } from './stop-instance.js';
+import type { Stop } from './stops.js';
+
+export function dispatchStop(loop: GuardLoop, stop: Stop, record: StopRecord): void {
+  const { instance } = stop;
+  stopInstance(instance, { method: stop.method, graceMs: loop.options.stopGraceMs, ticksPerSecond: loop.ticksPerSecond, access: loop.access })
+    .then(
+      (result) => stopEnded(loop, stop, record, result),
+      (error: unknown) => stopFailed(loop, instance, error),
+    )
+    .catch((error: unknown) => loop.options.log.error({ err: error }, 'guard: after a stop'));
+}
+
+function stopEnded(loop: GuardLoop, stop: Stop, record: StopRecord, result: StopResult): void {
+  const { log, stats } = loop.options;
+  const { instance } = stop;
+  const id = instance.id;
+  const fields = { reason: stop.reason, key: loop.publish(instance.key), launcherPid: instance.launcher.pid, method: stop.method, ...result };
+  if (result.interrupted === 0 && result.termed === 0 && result.killed === 0 && result.failed > 0) {
+    loop.state.guard = finishStop(loop.state.guard, { id, refused: true }, Date.now());
+    stats.failedStops += 1;
+    log.error(fields, 'cannot stop MCP instance: the kernel refused every signal (EPERM: it runs as another user); not trying again');
+    return;
+  }
+  loop.state.guard = finishStop(loop.state.guard, { id, endedBy: result.endedBy }, Date.now());
+  recordStopEnd(stats, record, result.endedBy);
+  log.info(
+    { ...fields, ending: endingOf(result.endedBy) },
+    result.left === 0 ? 'stopped MCP instance' : 'MCP instance partly stopped: some members are still there',
+  );
+}
+
+function stopFailed(loop: GuardLoop, instance: Instance, error: unknown): void {
+  loop.state.guard = finishStop(loop.state.guard, { id: instance.id, failed: true }, Date.now());
+  loop.options.stats.failedStops += 1;
+  loop.options.log.error({ err: error, key: loop.publish(instance.key) }, 'failed to stop MCP instance');
+}
+
+function endingOf(endedBy: 'interrupt' | 'terminate' | 'kill'): string {
+  return endedBy === 'interrupt' ? 'its server ended on SIGINT' : endedBy === 'terminate' ? 'ended on TERM' : 'KILLed after the stop grace';
+}
