@@ -4,10 +4,10 @@ import { readCgroupFigures, withPidsMax } from '../cgroup/read-figures.js';
 import type { GuardStarter } from '../init/run-init.js';
 import type { ProcSource } from '../proc/proc-source.js';
 import type { Libc } from '../sys/libc.js';
-import { startGuard } from './guard-loop.js';
 import type { GuardStats } from './guard-stats.js';
 import type { Headroom } from './headroom.js';
 import { compilePatterns, DEFAULT_LAUNCHER_PATTERNS } from './launcher-patterns.js';
+import { startGuard } from './loop/guard-loop.js';
 import type { GuardConfig } from './rules/context.js';
 
 /** What the guard is told: its rules and its loop. The CLI fills it from flags and METAMCP_INIT_*. */

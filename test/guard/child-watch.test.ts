@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ChildWatch, QUIET_WATCH_MS, WATCH_MS } from '../../src/guard/child-watch.js';
+import { ChildWatch, QUIET_WATCH_MS, WATCH_MS } from '../../src/guard/loop/child-watch.js';
 import { useFakeRoot } from '../helpers/fake-root.js';
 
 const SPAWNER = { pid: 7, startTicks: 100 };

@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { startGuard } from '../../src/guard/guard-loop.js';
 import { newGuardStats } from '../../src/guard/guard-stats.js';
+import { startGuard } from '../../src/guard/loop/guard-loop.js';
 import { loadLibc } from '../../src/sys/libc.js';
 import { useFakeRoot } from '../helpers/fake-root.js';
 import { makeConfig } from '../helpers/snapshots.js';

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { lateMembers, stopInstance } from '../../src/guard/stop-instance.js';
+import { lateMembers, stopInstance } from '../../src/guard/loop/stop-instance.js';
 import { readAllStats, readUptimeSeconds } from '../../src/proc/read-proc.js';
 import { signalProc } from '../../src/proc/signal-proc.js';
 import type { ProcStat } from '../../src/proc/snapshot.js';

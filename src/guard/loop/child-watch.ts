@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
-import { type KeptFile, keepOpen, readProcText } from '../proc/read-file.js';
-import { lastPidOf, readStat } from '../proc/read-proc.js';
-import { type ProcRef, type ProcStat, refKey } from '../proc/snapshot.js';
+import { type KeptFile, keepOpen, readProcText } from '../../proc/read-file.js';
+import { lastPidOf, readStat } from '../../proc/read-proc.js';
+import { type ProcRef, type ProcStat, refKey } from '../../proc/snapshot.js';
 
 /**
  * The watch looks this often while the namespace forks: a launcher that lives 100 ms (spawned,

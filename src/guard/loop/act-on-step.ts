@@ -1,14 +1,14 @@
 // Doing what one step decided: its stops, made in the background (or only reported in a dry
 // run), then its holds (SIGSTOP) and releases (SIGCONT), each logged.
-import type { CgroupFigures } from '../cgroup/figures.js';
-import { describeStop } from './describe-stop.js';
+import type { CgroupFigures } from '../../cgroup/figures.js';
+import { describeStop } from '../describe-stop.js';
+import { recordStop, type StopRecord } from '../guard-stats.js';
+import type { Instance } from '../instances.js';
+import type { Readings, StepResult } from '../step.js';
+import type { Stop } from '../stops.js';
 import { dispatchStop } from './dispatch-stop.js';
-import { recordStop, type StopRecord } from './guard-stats.js';
-import type { Instance } from './instances.js';
 import type { GuardLoop } from './loop-parts.js';
 import { signalAll } from './signal-instance.js';
-import type { Readings, StepResult } from './step.js';
-import type { Stop } from './stops.js';
 
 export function actOnStep(loop: GuardLoop, readings: Readings, result: StepResult): void {
   for (const stop of result.stops) makeStop(loop, stop, readings);

@@ -1,10 +1,10 @@
 // What the guard loop is started with: setup-guard.ts decides it once, from the CLI's options.
 import type { Logger } from 'pino';
-import type { CgroupDirs } from '../cgroup/figures.js';
-import type { ProcSource } from '../proc/proc-source.js';
-import type { Libc } from '../sys/libc.js';
-import type { GuardStats } from './guard-stats.js';
-import type { GuardConfig } from './rules/context.js';
+import type { CgroupDirs } from '../../cgroup/figures.js';
+import type { ProcSource } from '../../proc/proc-source.js';
+import type { Libc } from '../../sys/libc.js';
+import type { GuardStats } from '../guard-stats.js';
+import type { GuardConfig } from '../rules/context.js';
 
 export type GuardLoopOptions = {
   config: GuardConfig;

@@ -1,9 +1,9 @@
 // What one step saw and learnt, told to the log (and the respawn loops counted): what the app
 // is, the crash budgets it spent, the scan at trace level, respawns, lessons and demand.
-import type { DemandEstimate } from './demand.js';
-import { describeDemand, describeLesson } from './describe-stop.js';
+import type { DemandEstimate } from '../demand.js';
+import { describeDemand, describeLesson } from '../describe-stop.js';
+import type { Readings, StepResult } from '../step.js';
 import type { GuardLoop } from './loop-parts.js';
-import type { Readings, StepResult } from './step.js';
 
 export function logStep(loop: GuardLoop, readings: Readings, result: StepResult): void {
   const { log, stats } = loop.options;

@@ -1,7 +1,7 @@
 // What one scan saw and did, told to the stats (the metrics, /status and the report read them).
-import { viewInstances, viewLearnt } from './guard-stats.js';
+import { viewInstances, viewLearnt } from '../guard-stats.js';
+import type { Readings, StepResult } from '../step.js';
 import type { GuardLoop } from './loop-parts.js';
-import type { Readings, StepResult } from './step.js';
 
 export function publishScan(loop: GuardLoop, { procs, cgroup }: Readings, result: StepResult, durationMs: number): void {
   const { stats } = loop.options;

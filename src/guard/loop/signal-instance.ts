@@ -1,7 +1,7 @@
-import type { ProcSource } from '../proc/proc-source.js';
-import { type ProcAccess, readIfStillRunning, signalProc } from '../proc/signal-proc.js';
-import type { ProcInfo } from '../proc/snapshot.js';
-import type { Instance } from './instances.js';
+import type { ProcSource } from '../../proc/proc-source.js';
+import { type ProcAccess, readIfStillRunning, signalProc } from '../../proc/signal-proc.js';
+import type { ProcInfo } from '../../proc/snapshot.js';
+import type { Instance } from '../instances.js';
 
 /**
  * Sends `signal` to an instance: to its process group when the launcher leads it and one of

@@ -1,9 +1,9 @@
 // Whether the app is MetaMCP, found by looking once at each of its processes, and the crash
 // budget that follows from it.
-import { readCwd } from '../proc/read-proc.js';
-import { type ProcInfo, refKey } from '../proc/snapshot.js';
-import type { Instance } from './instances.js';
-import { looksLikeMetaMcp } from './metamcp.js';
+import { readCwd } from '../../proc/read-proc.js';
+import { type ProcInfo, refKey } from '../../proc/snapshot.js';
+import type { Instance } from '../instances.js';
+import { looksLikeMetaMcp } from '../metamcp.js';
 
 export class MetaMcpSpotter {
   /** Once the app looks like MetaMCP, it does for good. */

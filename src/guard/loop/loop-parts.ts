@@ -1,16 +1,16 @@
 // What the guard loop is made of: what it was started with, the means it reads and signals
 // through, and what it remembers between its polls and scans, the step's state among it.
-import type { CgroupFigures } from '../cgroup/figures.js';
-import { readStat } from '../proc/read-proc.js';
-import { redactCommandLine } from '../proc/redact-command-line.js';
-import type { ProcAccess } from '../proc/signal-proc.js';
+import type { CgroupFigures } from '../../cgroup/figures.js';
+import { readStat } from '../../proc/read-proc.js';
+import { redactCommandLine } from '../../proc/redact-command-line.js';
+import type { ProcAccess } from '../../proc/signal-proc.js';
+import type { Reading } from '../growth.js';
+import type { GuardStats } from '../guard-stats.js';
+import { type GuardState, INITIAL_GUARD_STATE } from '../step.js';
 import { ChildWatch } from './child-watch.js';
-import type { Reading } from './growth.js';
 import type { GuardLoopOptions } from './guard-loop-options.js';
-import type { GuardStats } from './guard-stats.js';
 import { MetaMcpSpotter } from './metamcp-spotter.js';
 import { makeScanReader, type ScanReader } from './scan-reader.js';
-import { type GuardState, INITIAL_GUARD_STATE } from './step.js';
 
 /** What the loop remembers between polls and scans. */
 export type LoopState = {

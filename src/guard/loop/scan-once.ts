@@ -1,12 +1,12 @@
 // One scan of the guard loop: read, step, act, publish. Every decision is the step's (step.ts).
 
+import { growthPerSecond } from '../growth.js';
+import { viewLimits } from '../guard-stats.js';
+import { stepGuard } from '../step.js';
 import { actOnStep } from './act-on-step.js';
-import { growthPerSecond } from './growth.js';
-import { viewLimits } from './guard-stats.js';
 import { logStep } from './log-step.js';
 import type { GuardLoop } from './loop-parts.js';
 import { publishScan } from './publish-scan.js';
-import { stepGuard } from './step.js';
 
 export async function scanOnce(loop: GuardLoop): Promise<void> {
   const { state, options } = loop;

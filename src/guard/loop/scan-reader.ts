@@ -1,13 +1,13 @@
 // What one scan reads for the step: the processes, the cgroup's figures and, on demand, a
 // member's I/O or pending signals.
-import type { CgroupDirs } from '../cgroup/figures.js';
-import { readCgroupFigures, withPidsMax } from '../cgroup/read-figures.js';
-import { hasCloseSignalPending, readIoBytes } from '../proc/read-proc.js';
-import { readProcsWithPsList } from '../proc/read-ps-list.js';
-import { ProcScanner } from '../proc/read-snapshot.js';
-import type { ProcInfo } from '../proc/snapshot.js';
+import type { CgroupDirs } from '../../cgroup/figures.js';
+import { readCgroupFigures, withPidsMax } from '../../cgroup/read-figures.js';
+import { hasCloseSignalPending, readIoBytes } from '../../proc/read-proc.js';
+import { readProcsWithPsList } from '../../proc/read-ps-list.js';
+import { ProcScanner } from '../../proc/read-snapshot.js';
+import type { ProcInfo } from '../../proc/snapshot.js';
+import type { Readings } from '../step.js';
 import type { ChildWatch } from './child-watch.js';
-import type { Readings } from './step.js';
 
 /** Reads one scan: everything the step takes but the growth, which the polls measure. */
 export type ScanReader = () => Promise<Omit<Readings, 'growthPerSecond'>>;

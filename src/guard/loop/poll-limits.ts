@@ -1,9 +1,9 @@
 // The polls between scans: pids.current and the memory of the tightest level, small reads
 // that say (as scan-timing.ts decides) whether to scan now and how long to wait for the next.
-import { pollWorkingSet, readPidsCurrent } from '../cgroup/read-figures.js';
-import { addReading } from './growth.js';
+import { pollWorkingSet, readPidsCurrent } from '../../cgroup/read-figures.js';
+import { addReading } from '../growth.js';
+import { decideScan, type MemoryPoll, nextPollMs, scanEveryMs } from '../scan-timing.js';
 import type { GuardLoop, LoopState } from './loop-parts.js';
-import { decideScan, type MemoryPoll, nextPollMs, scanEveryMs } from './scan-timing.js';
 
 /** Polls both limits, keeps the readings their growth is taken from, and says whether to scan now. */
 export function pollLimits(loop: GuardLoop): boolean {

@@ -1,12 +1,12 @@
 // A stop made in the background: how it ended goes back to the step's state (finishStop), the
 // stats and the log. The loop does not wait for it: a stop takes its grace, scans go on.
-import type { StopRecord } from './guard-stats.js';
-import { recordStopEnd } from './guard-stats.js';
-import type { Instance } from './instances.js';
+import type { StopRecord } from '../guard-stats.js';
+import { recordStopEnd } from '../guard-stats.js';
+import type { Instance } from '../instances.js';
+import { finishStop } from '../step.js';
+import type { Stop } from '../stops.js';
 import type { GuardLoop } from './loop-parts.js';
-import { finishStop } from './step.js';
 import { type StopResult, stopInstance } from './stop-instance.js';
-import type { Stop } from './stops.js';
 
 export function dispatchStop(loop: GuardLoop, stop: Stop, record: StopRecord): void {
   const { instance } = stop;

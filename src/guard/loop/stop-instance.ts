@@ -1,12 +1,12 @@
-import { procRootOf } from '../proc/proc-source.js';
-import { readAllStats, readUptimeSeconds } from '../proc/read-proc.js';
-import { type ProcAccess, signalProc } from '../proc/signal-proc.js';
-import { isZombie, type ProcInfo, refKey } from '../proc/snapshot.js';
-import { graceOf, type StopTarget, terminateThenKill } from '../proc/terminate-then-kill.js';
-import { sleep } from '../sleep.js';
-import type { Instance } from './instances.js';
+import { procRootOf } from '../../proc/proc-source.js';
+import { readAllStats, readUptimeSeconds } from '../../proc/read-proc.js';
+import { type ProcAccess, signalProc } from '../../proc/signal-proc.js';
+import { isZombie, type ProcInfo, refKey } from '../../proc/snapshot.js';
+import { graceOf, type StopTarget, terminateThenKill } from '../../proc/terminate-then-kill.js';
+import { sleep } from '../../sleep.js';
+import type { Instance } from '../instances.js';
+import type { StopMethod } from '../stops.js';
 import { aliveMembers, signalAll } from './signal-instance.js';
-import type { StopMethod } from './stops.js';
 
 /** An interrupt waits at most this long (and never more than the stop grace) for the tree to go before TERM follows. */
 export const INTERRUPT_WAIT_MS = 2000;
