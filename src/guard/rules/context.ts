@@ -215,7 +215,7 @@ export function makeStop(
   instance: Instance,
   reason: StopReason,
   method: StopMethod,
-  extra: Pick<StopEvidence, 'pressure' | 'projected' | 'awaited'> = {},
+  extra: Partial<Pick<StopEvidence, 'pressure' | 'projected' | 'awaited' | 'cost'>> = {},
 ): Stop {
   const others = (ctx.byKey.get(instance.key) ?? []).filter((i) => i !== instance);
   return {

@@ -23,7 +23,8 @@ import { Relief } from './relief.js';
  * 4. once urgent: settled instances not in use of keys with no busy instance (a crash closes
  *    the key's busy instances too, and their requests fail), but not one a session may just
  *    have taken;
- * 5. once critical: any settled instance, busy ones too, longest idle first;
+ * 5. once critical: any settled instance, busy ones too, longest idle first; one the pool hands
+ *    on last, and by TERM where the budget has a crash (by SIGINT it would be a dead client);
  * 6. starting trees, by TERM, youngest first: once critical, while, grown, they would pass
  *    the critical mark; once urgent, while they would reach the limit itself (for memory,
  *    the critical mark, on keys with no busy instance). Each throws away its start (seconds

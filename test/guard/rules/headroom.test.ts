@@ -397,6 +397,19 @@ describe('relieve: the crash budget', () => {
     ]);
   });
 
+  it('past critical, stops by TERM an instance the pool hands on, where the budget has a crash: by SIGINT it would be a dead client', () => {
+    const model = new GuardModel(makeConfig(), { crashBudget: 999 });
+    knowKey(model, pkgB, { interrupt: 'clean' });
+    const procs = [...trees(2, pkgA, 100), ...trees(3, pkgB, 500)];
+    scanUntil(model, procs, 20_000, 30_000);
+    const plan = model.scan(procs, { nowMs: 31_000, cgroup: pidsAt(199) });
+    const byPid = new Map(plan.stops.map((s) => [s.instance.launcher.pid, [s.method, s.evidence.cost]]));
+    // 510 is B's middle instance: SIGINT, clean. 500 and 520 are the ones the pool hands on.
+    expect(byPid.get(510)).toEqual(['interrupt', 'clean']);
+    expect(byPid.get(500)).toEqual(['terminate', 'crash']);
+    expect(byPid.get(520) ?? ['terminate', 'crash']).toEqual(['terminate', 'crash']);
+  });
+
   it('spends the budget one stop at a time, and gives back an interrupt the app took as clean', () => {
     const model = new GuardModel(makeConfig(), { crashBudget: 1 });
     const settled = trees(3, pkgA, 100);
@@ -407,8 +420,9 @@ describe('relieve: the crash budget', () => {
     const rest = settled.filter((p) => p.pid >= 110);
     // Spent: nothing more of A, though the limit is near.
     expect(model.scan(rest, { nowMs: 31_200, cgroup: pidsAt(199) }).stops).toEqual([]);
-    // The app kept A's others: the interrupt was clean, the budget given back, and A now stops cleanly.
-    const after = model.scan(rest, { nowMs: 36_200, cgroup: pidsAt(199) });
+    // The app kept A's others: the interrupt was clean, the budget given back, and A now stops
+    // cleanly. (Short of critical: past it, the two left, the ones the pool hands on, would go by TERM.)
+    const after = model.scan(rest, { nowMs: 36_200, cgroup: pidsAt(175) });
     expect(after.lessons.map((l) => l.record.interrupt)).toEqual(['clean']);
     expect(model.state.crashStopsByKey.get(keyOf(pkgA))).toBe(0);
   });
