@@ -4,7 +4,7 @@ import { type DemandEstimate, type DemandState, type ForcedStop, judgeDemand, ty
 import type { Lesson } from './key-learning.js';
 import type { RuleContext } from './rules/context.js';
 import type { Holds } from './rules/hold-starting.js';
-import { growthOf, memoryLimitOf, pidsLimitOf } from './rules/limits.js';
+import { growthOf, type LimitSpec, memoryLimitOf, pidsLimitOf } from './rules/limits.js';
 import type { Stop } from './stops.js';
 
 export type ForcedByLimit = { pids: ForcedStop[]; memory: ForcedStop[] };
@@ -69,9 +69,11 @@ export function judgeLimits(
   const { nowMs } = ctx;
   const result: LimitDemands = { state: { ...before }, demand: {}, notices: [] };
   for (const limit of ['pids', 'memory'] as const) {
+    const spec = limit === 'pids' ? pidsLimitOf(ctx) : memoryLimitOf(ctx);
     const forced = [...forcedStopsOf(stops, limit, ctx.pageBytes, nowMs), ...closedForced[limit]];
-    if (forced.length === 0 && isPastCritical(ctx, limit)) forced.push({ atMs: nowMs, key: '', instances: 0, amount: 0, heldBack: true });
-    const figures = demandFigures(ctx, limit, holds);
+    const pastCritical = spec !== undefined && spec.usage >= spec.marks.critical;
+    if (forced.length === 0 && pastCritical) forced.push({ atMs: nowMs, key: '', instances: 0, amount: 0, heldBack: true });
+    const figures = spec && demandFigures(ctx, limit, spec, holds);
     let next = recordForced(before[limit], dryRun ? [] : forced, nowMs);
     if (figures) {
       const judged = judgeDemand(next, figures, nowMs);
@@ -95,30 +97,20 @@ function forcedStopsOf(stops: readonly Stop[], limit: LimitKind, pageBytes: numb
     }));
 }
 
-function demandFigures(ctx: RuleContext, limit: LimitKind, holds: Holds) {
+/** The figures of a limit's demand, in the limit's unit. */
+function demandFigures(ctx: RuleContext, limit: LimitKind, spec: LimitSpec, holds: Holds) {
   const keys = [...ctx.byKey.keys()];
   // A held start is at its first task or two: what it would grow to is demand as much as usage.
-  const spec = limit === 'pids' ? pidsLimitOf(ctx) : memoryLimitOf(ctx);
-  const waiting = spec === undefined ? 0 : ctx.instances.filter((i) => holds.heldSinceMs.has(i.id)).reduce((total, i) => total + growthOf(spec, i), 0);
-  const perTree =
-    keys.length === 0
-      ? 0
-      : keys.reduce((total, key) => total + (limit === 'pids' ? ctx.grownOf(key).tasks : ctx.grownOf(key).rssPages * ctx.pageBytes), 0) / keys.length;
-  const figures = { keys: keys.length, instances: ctx.instances.length, perTree: Math.round(perTree), waiting };
-  if (limit === 'pids') {
-    const pids = ctx.cgroup.pids;
-    return pids?.maxTasks === undefined
-      ? undefined
-      : { limit, limitAmount: pids.maxTasks, usage: pids.currentTasks, headroom: ctx.config.pidsHeadroom, ...figures };
-  }
-  const memory = ctx.cgroup.memory;
-  return memory?.limitBytes === undefined
-    ? undefined
-    : { limit, limitAmount: memory.limitBytes, usage: memory.workingSetBytes, headroom: ctx.config.memoryHeadroom, ...figures };
-}
-
-/** Usage at or past the limit's critical mark. */
-function isPastCritical(ctx: RuleContext, limit: LimitKind): boolean {
-  const spec = limit === 'pids' ? pidsLimitOf(ctx) : memoryLimitOf(ctx);
-  return spec !== undefined && spec.usage >= spec.marks.critical;
+  const waiting = ctx.instances.filter((i) => holds.heldSinceMs.has(i.id)).reduce((total, i) => total + growthOf(spec, i), 0);
+  const perTree = keys.length === 0 ? 0 : keys.reduce((total, key) => total + spec.grown(key), 0) / keys.length;
+  return {
+    limit,
+    limitAmount: spec.marks.limit,
+    usage: spec.usage,
+    headroom: limit === 'pids' ? ctx.config.pidsHeadroom : ctx.config.memoryHeadroom,
+    keys: keys.length,
+    instances: ctx.instances.length,
+    perTree: Math.round(perTree),
+    waiting,
+  };
 }

@@ -143,7 +143,8 @@ export class Relief {
     const { ctx, limit } = this;
     // A tree still starting may have no server yet to answer SIGINT, and under pressure no time
     // to wait for one; nor a tree stopped in place of one whose key is not known to end cleanly.
-    const hurried = candidate.orphaned || ctx.stateOf(candidate).starting || (inPlaceOfStart && costOf(ctx, candidate) === 'crash');
+    const known = costOf(ctx, candidate);
+    const hurried = candidate.orphaned || ctx.stateOf(candidate).starting || (inPlaceOfStart && known === 'crash');
     // Past critical an instance the pool hands on may go too. By SIGINT it would stay in the pool
     // a dead client for the next session; by TERM the app closes and replaces it, at the price
     // of a crash, where the budget has one. In the real storm (released MetaMCP, budget 999) the
@@ -151,7 +152,7 @@ export class Relief {
     // and served in those that made none.
     const handedOn = !hurried && mayLeaveDeadClient(ctx, candidate) && this.budgetLeft(candidate);
     const method = hurried || handedOn ? 'terminate' : methodFor(ctx.recordOf(candidate.key));
-    const cost = handedOn ? 'crash' : costOf(ctx, candidate);
+    const cost = handedOn ? 'crash' : known;
     this.stops.push(
       makeStop(ctx, candidate, limit.reason, method, { pressure: this.pressure, projected: this.projected, awaited: isAwaited(ctx, candidate), cost }),
     );
