@@ -1,21 +1,33 @@
 // Each key's crash budget: the stops the guard made of it that the app may have counted as
 // crashes, spent as they are made and given back when they turn out clean. Pure.
-import type { KeyRecord, Lesson } from './key-learning.js';
-import type { Stop } from './stops.js';
+import type { Lesson } from './key-learning.js';
+import type { Stop, StopEnd } from './stops.js';
 
-/** An interrupt of an unknown key is spent as a crash; if the app kept the others, it was clean: given back. */
-export function giveBackCleanCrashes(
-  crashStopsByKey: ReadonlyMap<string, number>,
-  lessons: readonly Lesson[],
-  recordsBefore: ReadonlyMap<string, KeyRecord>,
-): Map<string, number> {
+/**
+ * Settles what the app's answer to an interrupt says it cost. One spent as a crash (a key not
+ * known to end cleanly) after which the app kept the others was clean: given back. One
+ * expected to be clean (its servers handle SIGINT) after which the app closed them all was a
+ * crash after all: spent now.
+ */
+export function settleInterrupts(crashStopsByKey: ReadonlyMap<string, number>, lessons: readonly Lesson[]): Map<string, number> {
   const counts = new Map(crashStopsByKey);
   for (const lesson of lessons) {
-    if (lesson.endedBy !== 'interrupt' || lesson.closedAll) continue;
+    if (lesson.endedBy !== 'interrupt') continue;
     const spent = counts.get(lesson.key) ?? 0;
-    if (spent > 0 && recordsBefore.get(lesson.key)?.interrupt !== 'clean') counts.set(lesson.key, spent - 1);
+    if (lesson.charged && !lesson.closedAll && spent > 0) counts.set(lesson.key, spent - 1);
+    if (!lesson.charged && lesson.closedAll) counts.set(lesson.key, spent + 1);
   }
   return counts;
+}
+
+/** A stop expected to cost nothing that ended by TERM or KILL was a crash to the app: spent now. */
+export function spendUnexpectedCrash(
+  counts: ReadonlyMap<string, number>,
+  key: string,
+  stop: { charged: boolean; orphan: boolean; endedBy: StopEnd },
+): ReadonlyMap<string, number> {
+  if (stop.charged || stop.orphan || stop.endedBy === 'interrupt' || stop.endedBy === 'survived') return counts;
+  return new Map(counts).set(key, (counts.get(key) ?? 0) + 1);
 }
 
 /** Spends a crash of its key for each stop that may be one (none in a dry run); returns the keys whose budget this spent to the end. */

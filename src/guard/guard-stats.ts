@@ -4,7 +4,7 @@ import type { DemandEstimate } from './demand.js';
 import { type Headroom, type Watermarks, watermarksOf } from './headroom.js';
 import type { Instance } from './instances.js';
 import type { InterruptVerdict, KeyRecord } from './key-learning.js';
-import type { StopMethod, StopReason } from './stops.js';
+import type { StopEnd, StopMethod, StopReason } from './stops.js';
 
 /** One instance as an operator sees it. */
 export type InstanceView = {
@@ -49,15 +49,11 @@ export type StopRecord = {
   why: string;
   dryRun: boolean;
   method: StopMethod;
-  endedBy?: StopMethod | 'kill';
+  endedBy?: StopEnd;
 };
 
 /** What the guard learnt of one key from its stops. */
 export type KeyLearningView = { key: string; interrupt: InterruptVerdict; crashFreesKey?: boolean };
-
-/** How stops end: by the interrupt alone (an exit the app may not count), by TERM, or by KILL after the grace. */
-export const STOP_ENDS = ['interrupt', 'terminate', 'kill'] as const;
-export type StopEnd = (typeof STOP_ENDS)[number];
 
 /** How many stops are kept for `status`. */
 export const RECENT_STOPS = 10;

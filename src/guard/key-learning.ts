@@ -3,7 +3,7 @@
 // one of them crashes. The guard cannot read an exit status it is not the parent of; it
 // sees what the app does next. After a crash MetaMCP closes every instance of that server
 // within a moment; after an exit 0 it leaves them alone. Pure.
-import type { StopMethod } from './stops.js';
+import type { StopEnd, StopMethod } from './stops.js';
 
 /** How long after a stop ended the guard watches its key's other instances. */
 export const AFTERMATH_MS = 5000;
@@ -25,7 +25,14 @@ export type InterruptVerdict = 'unknown' | 'clean' | 'crash' | 'ignored';
 export type Sibling = { id: string; tasks: number; rssBytes: number };
 
 /** A stop whose key's other instances are being watched. */
-export type Aftermath = { method: StopMethod; endedBy: StopMethod | 'kill'; endedAtMs: number; siblings: readonly Sibling[] };
+export type Aftermath = {
+  method: StopMethod;
+  endedBy: StopEnd;
+  endedAtMs: number;
+  siblings: readonly Sibling[];
+  /** The stop was spent as a crash of the key's budget when it was made. */
+  charged: boolean;
+};
 
 /** What the guard knows of one key. */
 export type KeyRecord = {
@@ -41,7 +48,9 @@ export const UNKNOWN_KEY: KeyRecord = { interrupt: 'unknown' };
 export type Lesson = {
   key: string;
   method: StopMethod;
-  endedBy: StopMethod | 'kill';
+  endedBy: StopEnd;
+  /** The stop was spent as a crash when it was made. */
+  charged: boolean;
   /** The app closed all `siblings` after the stop (a crash to it), or kept some. */
   closedAll: boolean;
   siblings: number;
@@ -59,15 +68,25 @@ export type Lesson = {
  */
 export function recordStopEnded(
   record: KeyRecord,
-  stop: { method: StopMethod; endedBy: StopMethod | 'kill'; siblings: readonly Sibling[]; settled?: boolean },
+  stop: { method: StopMethod; endedBy: StopEnd; siblings: readonly Sibling[]; settled?: boolean; charged?: boolean },
   nowMs: number,
 ): KeyRecord {
   // Only a settled server's answer to SIGINT says what the key's servers do: a tree still
   // starting may have no server to answer yet.
   const ignored = stop.method === 'interrupt' && stop.endedBy !== 'interrupt' && stop.settled !== false;
   const interrupt: InterruptVerdict = ignored ? 'ignored' : record.interrupt;
-  if (record.aftermath) return { ...record, interrupt };
-  const aftermath = stop.siblings.length > 0 ? { method: stop.method, endedBy: stop.endedBy, endedAtMs: nowMs, siblings: stop.siblings } : undefined;
+  // A tree the stop left running tells the app nothing: there is no aftermath to watch.
+  if (record.aftermath || stop.endedBy === 'survived') return { ...record, interrupt };
+  const aftermath =
+    stop.siblings.length > 0
+      ? {
+          method: stop.method,
+          endedBy: stop.endedBy,
+          endedAtMs: nowMs,
+          siblings: stop.siblings,
+          charged: stop.charged ?? (stop.method === 'terminate' || costOfStop(record) === 'crash'),
+        }
+      : undefined;
   const { aftermath: _previous, ...rest } = record;
   return { ...rest, interrupt, ...(aftermath ? { aftermath } : {}) };
 }
@@ -116,6 +135,7 @@ export function observeAftermaths(
       key,
       method: watched.method,
       endedBy: watched.endedBy,
+      charged: watched.charged,
       closedAll,
       siblings: watched.siblings.length,
       kept: kept.length,

@@ -5,7 +5,7 @@ import type { CgroupFigures } from '../cgroup/figures.js';
 import type { ProcInfo, ProcStat } from '../proc/snapshot.js';
 import type { Activity, InstanceState } from './activity.js';
 import { type AppLineage, type AppTree, adoptSeenChildren, EMPTY_LINEAGE, findAppTree } from './app-tree.js';
-import { giveBackCleanCrashes, spendCrashes } from './crash-budget.js';
+import { settleInterrupts, spendCrashes, spendUnexpectedCrash } from './crash-budget.js';
 import { type DemandEstimate, type DemandState, EMPTY_DEMAND, type LimitKind } from './demand.js';
 import { closedAfterForced, forcedLimitOf, forcedOf, isOptional, judgeLimits, type LimitDemands } from './forced-demand.js';
 import { findInstances, type Instance, type KnownLauncher } from './instances.js';
@@ -15,7 +15,7 @@ import { planStops } from './plan-stops.js';
 import { type KeyStarts, type RespawnLoop, recordStarts } from './respawns.js';
 import { type GuardConfig, makeRuleContext, type RuleContext } from './rules/context.js';
 import { type HoldPlan, type Holds, NO_HOLDS, planHolds } from './rules/hold-starting.js';
-import type { Stop, StopMethod } from './stops.js';
+import type { Stop, StopCost, StopEnd, StopMethod } from './stops.js';
 
 /** A stop the guard made and has not heard the end of (or, in a dry run, one it reported). */
 export type StopUnderWay = {
@@ -27,8 +27,8 @@ export type StopUnderWay = {
   /** The limit that forced it, if one did (a stop the app pays for under pressure). */
   forcedBy?: LimitKind;
   dryRun: boolean;
-  /** A crash to the app as far as the guard knew: other stops of the key wait for its aftermath. */
-  mayCrash: boolean;
+  /** What it costs the app as far as the guard knew ('crash': other stops of the key wait for its aftermath). */
+  cost: StopCost;
   /** The instance had started (a tree still starting teaches nothing of how its servers end). */
   settled: boolean;
 };
@@ -130,7 +130,7 @@ export type StepResult = {
 /** The guard's step: find the app's instances, judge them, learn from what the app did, plan stops. Pure. */
 export function stepGuard(before: GuardState, readings: Readings, settings: StepSettings): StepResult {
   const seen = seeInstances(before, readings, settings);
-  const learnt = learnFromAftermaths(before, seen, readings.nowMs);
+  const learnt = learnFromAftermaths(before, seen, readings);
   const ctx = ruleContextOf(before, seen, learnt, readings, settings);
   const decided = decide(before, ctx, seen, learnt, readings, settings);
   return {
@@ -183,7 +183,7 @@ function seeInstances(before: GuardState, readings: Readings, settings: StepSett
     refused,
     underWay,
     stoppedAtMs,
-    keysInFlight: new Set([...underWay.values()].filter((stop) => stop.mayCrash).map((stop) => stop.key)),
+    keysInFlight: new Set([...underWay.values()].filter((stop) => stop.cost === 'crash').map((stop) => stop.key)),
     ...judgeInstances(found.instances, readings, before, settings.config),
   };
 }
@@ -195,14 +195,15 @@ type Learnt = ReturnType<typeof closedAfterForced> & {
   crashStopsByKey: Map<string, number>;
 };
 
-function learnFromAftermaths(before: GuardState, seen: Seen, nowMs: number): Learnt {
+function learnFromAftermaths(before: GuardState, seen: Seen, readings: Readings): Learnt {
+  const { nowMs } = readings;
   // What the app did after the guard's stops: the instances it closed are gone, the guard's own are not evidence.
   const byGuard = new Set([...seen.underWay.keys(), ...seen.stoppedAtMs.keys()]);
   const observed = observeAftermaths(before.records, seen.present, byGuard, nowMs);
   return {
     records: observed.records,
     lessons: observed.lessons,
-    crashStopsByKey: giveBackCleanCrashes(before.crashStopsByKey, observed.lessons, before.records),
+    crashStopsByKey: settleInterrupts(before.crashStopsByKey, observed.lessons),
     ...closedAfterForced(before.forcedAftermaths, observed.lessons, nowMs),
   };
 }
@@ -281,7 +282,7 @@ function nextState(seen: Seen, learnt: Learnt, decided: Decided): GuardState {
 }
 
 /** How a stop the loop made ended. */
-export type StopOutcome = { id: string; endedBy: StopMethod | 'kill' } | { id: string; refused: true } | { id: string; failed: true };
+export type StopOutcome = { id: string; endedBy: StopEnd } | { id: string; refused: true } | { id: string; failed: true };
 
 /**
  * A stop ended: it is no longer under way, and what the app does next with the key's other
@@ -296,11 +297,17 @@ export function finishStop(state: GuardState, end: StopOutcome, nowMs: number): 
   const stoppedAtMs = new Map(state.stoppedAtMs).set(end.id, nowMs);
   if ('failed' in end) return { ...state, underWay, stoppedAtMs };
   const records = new Map(state.records);
+  const charged = stop.cost === 'crash';
   records.set(
     stop.key,
-    recordStopEnded(records.get(stop.key) ?? UNKNOWN_KEY, { method: stop.method, endedBy: end.endedBy, siblings: stop.siblings, settled: stop.settled }, nowMs),
+    recordStopEnded(
+      records.get(stop.key) ?? UNKNOWN_KEY,
+      { method: stop.method, endedBy: end.endedBy, siblings: stop.siblings, settled: stop.settled, charged },
+      nowMs,
+    ),
   );
-  return { ...state, underWay, stoppedAtMs, records };
+  const crashStopsByKey = spendUnexpectedCrash(state.crashStopsByKey, stop.key, { charged, orphan: stop.cost === 'free', endedBy: end.endedBy });
+  return { ...state, underWay, stoppedAtMs, records, crashStopsByKey };
 }
 
 function underWayOf(ctx: RuleContext, stop: Stop, nowMs: number, dryRun: boolean): StopUnderWay {
@@ -319,7 +326,7 @@ function underWayOf(ctx: RuleContext, stop: Stop, nowMs: number, dryRun: boolean
     siblings,
     ...(forcedBy ? { forcedBy } : {}),
     dryRun,
-    mayCrash: stop.evidence.cost === 'crash',
+    cost: stop.evidence.cost,
     settled: !stop.evidence.starting,
   };
 }

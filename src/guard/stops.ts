@@ -16,6 +16,14 @@ export const STOP_METHODS = ['interrupt', 'terminate'] as const;
 export type StopMethod = (typeof STOP_METHODS)[number];
 
 /**
+ * How a stop ended: by the interrupt alone (an exit the app may not count), by TERM, by KILL
+ * after the grace, or not at all (`survived`): the interrupt did not end it, and no TERM
+ * followed, since the key had no crash left to spend on one.
+ */
+export const STOP_ENDS = ['interrupt', 'terminate', 'kill', 'survived'] as const;
+export type StopEnd = (typeof STOP_ENDS)[number];
+
+/**
  * What a stop costs the app, as far as the guard knows: `free` (an orphan: nothing holds it),
  * `clean` (its key's servers were seen to end cleanly on SIGINT, and the app kept the key's
  * other instances), or `crash` (the app counts it, and may close every instance of the key).
@@ -46,4 +54,15 @@ export type StopEvidence = InstanceState & {
 };
 
 /** One instance to stop, and why. */
-export type Stop = { instance: Instance; reason: StopReason; method: StopMethod; evidence: StopEvidence };
+export type Stop = {
+  instance: Instance;
+  reason: StopReason;
+  method: StopMethod;
+  /**
+   * An interrupt that did not end the tree is followed by TERM, grace and KILL. Not when the
+   * stop was meant to cost nothing and its key has no crash left: a TERM there is a crash the
+   * budget forbids, so the tree is left to run.
+   */
+  terminateIfIgnored: boolean;
+  evidence: StopEvidence;
+};

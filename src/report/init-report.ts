@@ -1,8 +1,8 @@
 import type { CgroupFigures } from '../cgroup/figures.js';
 import type { DemandEstimate } from '../guard/demand.js';
-import type { GuardStats, InstanceView, KeyLearningView, StopEnd, StopRecord } from '../guard/guard-stats.js';
+import type { GuardStats, InstanceView, KeyLearningView, StopRecord } from '../guard/guard-stats.js';
 import type { Watermarks } from '../guard/headroom.js';
-import type { StopReason } from '../guard/stops.js';
+import type { StopEnd, StopReason } from '../guard/stops.js';
 
 /** Why the container is, or is not, healthy (judged by health.ts). */
 export type HealthState =

@@ -1,5 +1,5 @@
-import { INSTANCE_STATES, type InstanceView, STOP_ENDS, stateOfView } from '../guard/guard-stats.js';
-import { STOP_REASONS } from '../guard/stops.js';
+import { INSTANCE_STATES, type InstanceView, stateOfView } from '../guard/guard-stats.js';
+import { STOP_ENDS, STOP_REASONS } from '../guard/stops.js';
 import type { InitReport } from './init-report.js';
 import type { MetricFamily, Sample } from './prometheus-text.js';
 

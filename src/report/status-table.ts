@@ -91,7 +91,7 @@ function printed(lines: readonly string[]): string {
   return `${lines.map(printable).join('\n')}\n`;
 }
 
-const ENDINGS = { interrupt: 'on SIGINT', terminate: 'on TERM', kill: 'by KILL' } as const;
+const ENDINGS = { interrupt: 'on SIGINT', terminate: 'on TERM', kill: 'by KILL', survived: 'not: SIGINT did not end it' } as const;
 const LEARNT = {
   unknown: 'SIGINT not tried yet',
   clean: 'SIGINT ends its servers cleanly',

@@ -16,7 +16,7 @@ const EVIDENCE: StopEvidence = {
 };
 
 function stopOf(reason: Stop['reason'], evidence: Partial<StopEvidence> = {}, instance = makeInstance(makeNpmTree(100))): Stop {
-  return { instance, reason, method: 'interrupt', evidence: { ...EVIDENCE, ...evidence } };
+  return { instance, reason, method: 'interrupt', terminateIfIgnored: true, evidence: { ...EVIDENCE, ...evidence } };
 }
 
 const whyOf = (stop: Stop) => describeStop(stop, {}, 4096, false).why;

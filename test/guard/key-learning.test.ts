@@ -82,3 +82,21 @@ describe('key learning: an app that keeps the others after a crash', () => {
     expect(learnt.get(KEY)).toEqual({ interrupt: 'unknown', crashFreesKey: false });
   });
 });
+
+describe('key learning: what an interrupt was charged', () => {
+  it('carries whether the stop was spent as a crash into its lesson', () => {
+    const clean: KeyRecord = { interrupt: 'clean' };
+    const stopped = recordStopEnded(clean, { method: 'interrupt', endedBy: 'interrupt', siblings: SIBLINGS, charged: false }, 1000);
+    const { records, lessons } = observeAftermaths(new Map([[KEY, stopped]]), new Set(), new Set(), 1500);
+    expect(lessons[0]).toMatchObject({ charged: false, closedAll: true });
+    expect(records.get(KEY)).toEqual({ interrupt: 'crash', crashFreesKey: true });
+    // Not said: a stop of a key not known to be clean was spent as one.
+    expect(recordStopEnded(UNKNOWN_KEY, { method: 'interrupt', endedBy: 'interrupt', siblings: SIBLINGS }, 1000).aftermath?.charged).toBe(true);
+  });
+
+  it('leaves no aftermath of an interrupt that did not end the tree, and calls the key ignored', () => {
+    const record = recordStopEnded({ interrupt: 'clean' }, { method: 'interrupt', endedBy: 'survived', siblings: SIBLINGS, charged: false }, 1000);
+    expect(record).toEqual({ interrupt: 'ignored' });
+    expect(costOfStop(record)).toBe('crash');
+  });
+});

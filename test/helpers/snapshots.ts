@@ -142,7 +142,7 @@ export class GuardModel {
     if (input.inFlight) {
       const underWay = new Map(before.underWay);
       for (const [id, { key }] of input.inFlight) {
-        if (!underWay.has(id)) underWay.set(id, { key, method: 'terminate', atMs: input.nowMs, siblings: [], dryRun: false, mayCrash: true, settled: true });
+        if (!underWay.has(id)) underWay.set(id, { key, method: 'terminate', atMs: input.nowMs, siblings: [], dryRun: false, cost: 'crash', settled: true });
       }
       before = { ...before, underWay };
     }

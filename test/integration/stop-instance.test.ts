@@ -18,12 +18,39 @@ afterEach(() => {
 });
 
 describe('stopInstance', () => {
+  it('leaves a tree its SIGINT did not end to run when no TERM may follow, and stops it by TERM when one may', async () => {
+    // A server that ignores SIGINT: with no crash to spend, a TERM after it would be a crash.
+    const start = async () => {
+      const server = spawn('node', ['-e', 'process.on("SIGINT", () => {}); console.log("ready"); setInterval(() => {}, 1000)'], {
+        detached: true,
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      const ref = refOfSpawned(server)!;
+      groups.push(ref.pid);
+      await new Promise((resolve) => server.stdout!.once('data', resolve));
+      const stat = await waitFor(() => readAllStats().get(ref.pid), { what: 'the server' });
+      return { ref, instance: makeInstance([{ ...stat, argv: ['node'] }], { pgid: ref.pid }) };
+    };
+    const left = await start();
+    const survived = await stopInstance(left.instance, { method: 'interrupt', terminateIfIgnored: false, graceMs: 1000, pollMs: 20, access: TEST_ACCESS });
+    expect(survived).toMatchObject({ interrupted: 1, termed: 0, killed: 0, left: 1, endedBy: 'survived' });
+    expect(isAlive(left.ref)).toBe(true);
+    const termed = await start();
+    const ended = await stopInstance(termed.instance, { method: 'interrupt', terminateIfIgnored: true, graceMs: 1000, pollMs: 20, access: TEST_ACCESS });
+    expect(ended).toMatchObject({ interrupted: 1, left: 0, endedBy: 'terminate' });
+  });
+
   it('also stops what the launcher started after the TERM: a member the scan never saw', async () => {
     // A launcher that, told to stop, starts one more process in its group and exits, as
     // `npm exec` does when the TERM comes while it spawns its server.
-    const launcher = spawn('sh', ['-c', 'trap "sleep 1000 & exit 0" TERM; while :; do sleep 0.05; done'], { detached: true, stdio: 'ignore' });
+    const launcher = spawn('sh', ['-c', 'trap "sleep 1000 & exit 0" TERM; echo ready; while :; do sleep 0.05; done'], {
+      detached: true,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     const ref = refOfSpawned(launcher)!;
     groups.push(ref.pid);
+    // A TERM before the trap is set would end the shell with no late member.
+    await new Promise((resolve) => launcher.stdout!.once('data', resolve));
     const stat = await waitFor(() => readAllStats().get(ref.pid), { what: 'the launcher' });
     const instance = makeInstance([{ ...stat, argv: ['sh'] }], { pgid: ref.pid });
 

@@ -4,13 +4,19 @@ import type { StopRecord } from '../guard-stats.js';
 import { recordStopEnd } from '../guard-stats.js';
 import type { Instance } from '../instances.js';
 import { finishStop } from '../step.js';
-import type { Stop } from '../stops.js';
+import type { Stop, StopEnd } from '../stops.js';
 import type { GuardLoop } from './loop-parts.js';
 import { type StopResult, stopInstance } from './stop-instance.js';
 
 export function dispatchStop(loop: GuardLoop, stop: Stop, record: StopRecord): void {
   const { instance } = stop;
-  stopInstance(instance, { method: stop.method, graceMs: loop.options.stopGraceMs, ticksPerSecond: loop.ticksPerSecond, access: loop.access })
+  stopInstance(instance, {
+    method: stop.method,
+    terminateIfIgnored: stop.terminateIfIgnored,
+    graceMs: loop.options.stopGraceMs,
+    ticksPerSecond: loop.ticksPerSecond,
+    access: loop.access,
+  })
     .then(
       (result) => stopEnded(loop, stop, record, result),
       (error: unknown) => stopFailed(loop, instance, error),
@@ -33,7 +39,11 @@ function stopEnded(loop: GuardLoop, stop: Stop, record: StopRecord, result: Stop
   recordStopEnd(stats, record, result.endedBy);
   log.info(
     { ...fields, ending: endingOf(result.endedBy) },
-    result.left === 0 ? 'stopped MCP instance' : 'MCP instance partly stopped: some members are still there',
+    result.endedBy === 'survived'
+      ? 'MCP instance not stopped'
+      : result.left === 0
+        ? 'stopped MCP instance'
+        : 'MCP instance partly stopped: some members are still there',
   );
 }
 
@@ -43,6 +53,13 @@ function stopFailed(loop: GuardLoop, instance: Instance, error: unknown): void {
   loop.options.log.error({ err: error, key: loop.publish(instance.key) }, 'failed to stop MCP instance');
 }
 
-function endingOf(endedBy: 'interrupt' | 'terminate' | 'kill'): string {
-  return endedBy === 'interrupt' ? 'its server ended on SIGINT' : endedBy === 'terminate' ? 'ended on TERM' : 'KILLed after the stop grace';
+const ENDINGS: Record<StopEnd, string> = {
+  interrupt: 'its server ended on SIGINT',
+  terminate: 'ended on TERM',
+  kill: 'KILLed after the stop grace',
+  survived: 'SIGINT did not end it, and the key has no crash to spend on a TERM: left to run',
+};
+
+function endingOf(endedBy: StopEnd): string {
+  return ENDINGS[endedBy];
 }

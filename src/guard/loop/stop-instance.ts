@@ -5,7 +5,8 @@ import { isZombie, type ProcInfo, refKey } from '../../proc/snapshot.js';
 import { graceOf, type StopTarget, terminateThenKill } from '../../proc/terminate-then-kill.js';
 import { sleep } from '../../sleep.js';
 import type { Instance } from '../instances.js';
-import type { StopMethod } from '../stops.js';
+import { serversOf } from '../servers-of.js';
+import type { StopEnd, StopMethod } from '../stops.js';
 import { aliveMembers, signalAll } from './signal-instance.js';
 
 /** An interrupt waits at most this long (and never more than the stop grace) for the tree to go before TERM follows. */
@@ -24,11 +25,13 @@ export type StopResult = {
   failed: number;
   left: number;
   tookMs: number;
-  endedBy: StopMethod | 'kill';
+  endedBy: StopEnd;
 };
 
 export type StopOptions = {
   method: StopMethod;
+  /** An interrupt that did not end the tree is followed by TERM (Stop.terminateIfIgnored); otherwise the tree is left to run. */
+  terminateIfIgnored?: boolean;
   graceMs: number;
   pollMs?: number;
   ticksPerSecond?: number;
@@ -60,7 +63,8 @@ class GroupSightings {
  * Stops one instance.
  * - `interrupt`: SIGINT to its server processes alone (serversOf), which many servers answer
  *   by exiting 0, and their launcher with them; if the tree is not gone within
- *   INTERRUPT_WAIT_MS (at most the grace), the terminate path follows.
+ *   INTERRUPT_WAIT_MS (at most the grace), the terminate path follows, unless
+ *   `terminateIfIgnored` is false: then the tree is left to run (`survived`).
  * - `terminate`: TERM to its process group (and to members outside it, such as helpers that
  *   called setsid), `graceMs` for it to go, then KILL to every member left.
  * Each pid is checked against its recorded start time before each signal, and the group
@@ -92,6 +96,9 @@ export async function stopInstance(instance: Instance, options: StopOptions): Pr
         return { interrupted, termed: 0, killed: 0, failed: 0, left: 0, tookMs: Date.now() - startedAt, endedBy: 'interrupt' };
       }
     }
+    if (options.terminateIfIgnored === false) {
+      return { interrupted, termed: 0, killed: 0, failed: 0, left: sightings.alive(instance).length, tookMs: Date.now() - startedAt, endedBy: 'survived' };
+    }
   }
   const first = await stopMembers(instance, graceMs, pollMs, sightings);
   const endedBy = first.killed > 0 ? 'kill' : 'terminate';
@@ -108,31 +115,6 @@ export async function stopInstance(instance: Instance, options: StopOptions): Pr
     tookMs: Date.now() - startedAt,
     endedBy: first.killed + second.killed > 0 ? 'kill' : 'terminate',
   };
-}
-
-const SHELLS = new Set(['sh', 'bash', 'dash', 'ash', 'zsh']);
-
-/**
- * The server processes of an instance: below the launcher, through the shells it runs them
- * with (`npm exec` → `sh -c` → `node …/mcp-server`), the first process that is neither; the
- * launcher itself when it has no child (a server matched directly).
- */
-export function serversOf(instance: Pick<Instance, 'members' | 'launcher' | 'launcherAlive'>): ProcInfo[] {
-  const children = new Map<number, ProcInfo[]>();
-  for (const member of instance.members) children.set(member.ppid, [...(children.get(member.ppid) ?? []), member]);
-  const launcher = instance.members.find((member) => member.pid === instance.launcher.pid && member.startTicks === instance.launcher.startTicks);
-  if (!launcher || !instance.launcherAlive) return [];
-  const servers: ProcInfo[] = [];
-  const descend = (proc: ProcInfo) => {
-    const below = children.get(proc.pid) ?? [];
-    if (below.length === 0) servers.push(proc);
-    for (const child of below) {
-      if (SHELLS.has(child.comm)) descend(child);
-      else servers.push(child);
-    }
-  };
-  descend(launcher);
-  return servers;
 }
 
 /** TERM, the grace, KILL to the members left (terminateThenKill), each signal sent once. */

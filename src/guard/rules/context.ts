@@ -218,17 +218,15 @@ export function makeStop(
   extra: Partial<Pick<StopEvidence, 'pressure' | 'projected' | 'awaited' | 'cost'>> = {},
 ): Stop {
   const others = (ctx.byKey.get(instance.key) ?? []).filter((i) => i !== instance);
-  return {
-    instance,
-    reason,
-    method,
-    evidence: {
-      ...ctx.stateOf(instance),
-      instancesOfKey: others.length + 1,
-      busyOfKey: others.filter((i) => ctx.stateOf(i).busy).length,
-      startingOfKey: others.filter((i) => ctx.stateOf(i).starting).length,
-      cost: costOf(ctx, instance),
-      ...extra,
-    },
+  const evidence: StopEvidence = {
+    ...ctx.stateOf(instance),
+    instancesOfKey: others.length + 1,
+    busyOfKey: others.filter((i) => ctx.stateOf(i).busy).length,
+    startingOfKey: others.filter((i) => ctx.stateOf(i).starting).length,
+    cost: costOf(ctx, instance),
+    ...extra,
   };
+  // A TERM after an interrupt meant to cost nothing is a crash the key's budget must have.
+  const terminateIfIgnored = evidence.cost !== 'clean' || ctx.crashesLeft(instance.key) >= 1;
+  return { instance, reason, method, terminateIfIgnored, evidence };
 }

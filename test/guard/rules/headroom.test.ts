@@ -397,6 +397,32 @@ describe('relieve: the crash budget', () => {
     ]);
   });
 
+  it('with no crash to spend, a clean stop has no TERM after it: one its SIGINT did not end is left to run, nothing spent', () => {
+    const model = new GuardModel(makeConfig(), { crashBudget: 0 });
+    knowKey(model, pkgA, { interrupt: 'clean' });
+    const procs = [...trees(3, pkgA, 100), ...trees(3, pkgB, 500)];
+    scanUntil(model, procs, 20_000, 30_000);
+    const plan = model.scan(procs, { nowMs: 31_000, cgroup: pidsAt(170) });
+    expect(stopped(plan)).toEqual([[110, 'pids-headroom']]);
+    expect(plan.stops[0]).toMatchObject({ method: 'interrupt', terminateIfIgnored: false, evidence: { cost: 'clean' } });
+    model.end({ id: plan.stops[0]!.instance.id, endedBy: 'survived' }, 33_100);
+    // The key is no longer taken for clean, and with no crash to spend nothing more of it goes.
+    expect(model.state.records.get(keyOf(pkgA))).toEqual({ interrupt: 'ignored' });
+    expect(model.scan(procs, { nowMs: 34_000, cgroup: pidsAt(199) }).stops).toEqual([]);
+    expect(model.state.crashStopsByKey.get(keyOf(pkgA)) ?? 0).toBe(0);
+  });
+
+  it('with a crash to spend, a clean stop may fall back on TERM, and one that did is spent as the crash it was', () => {
+    const model = new GuardModel(makeConfig(), { crashBudget: 2 });
+    knowKey(model, pkgA, { interrupt: 'clean' });
+    const procs = trees(3, pkgA, 100);
+    scanUntil(model, procs, 20_000, 30_000);
+    const [stop] = model.scan(procs, { nowMs: 31_000, cgroup: pidsAt(170) }).stops;
+    expect(stop).toMatchObject({ method: 'interrupt', terminateIfIgnored: true, evidence: { cost: 'clean' } });
+    model.end({ id: stop!.instance.id, endedBy: 'terminate' }, 33_100);
+    expect(model.state.crashStopsByKey.get(keyOf(pkgA))).toBe(1);
+  });
+
   it('past critical, stops by TERM an instance the pool hands on, where the budget has a crash: by SIGINT it would be a dead client', () => {
     const model = new GuardModel(makeConfig(), { crashBudget: 999 });
     knowKey(model, pkgB, { interrupt: 'clean' });
