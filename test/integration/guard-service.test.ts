@@ -98,8 +98,9 @@ describe.runIf(rootTestsEnabled())('the guard keeps MetaMCP serving (simulator, 
     );
     expect(finalSession(events)?.served).toBe(true);
     expect(errorStates(events)).toEqual([]);
-    // A livelock stops what the app starts again, over and over: stops would be most launches.
-    expect(stops.length).toBeLessThan(launches * 0.75);
+    // A livelock stops what the app starts again, over and over: stops would be nearly every
+    // launch. Seen: 0.62-0.72 of launches alone, 0.78 once in CI with other tests beside it.
+    expect(stops.length).toBeLessThan(launches * 0.9);
     expect(sessionsServed(events).length).toBeGreaterThanOrEqual(15);
   }, 240_000);
 });
