@@ -6,7 +6,7 @@ import type { Stop, StopEnd } from './stops.js';
 /**
  * Settles what the app's answer to an interrupt says it cost. One spent as a crash (a key not
  * known to end cleanly) after which the app kept the others was clean: given back. One
- * expected to be clean (its servers handle SIGINT) after which the app closed them all was a
+ * expected to be clean (its key was seen to end cleanly) after which the app closed them all was a
  * crash after all: spent now.
  */
 export function settleInterrupts(crashStopsByKey: ReadonlyMap<string, number>, lessons: readonly Lesson[]): Map<string, number> {

@@ -38,7 +38,7 @@ function stopEnded(loop: GuardLoop, stop: Stop, record: StopRecord, result: Stop
   loop.state.guard = finishStop(loop.state.guard, { id, endedBy: result.endedBy }, Date.now());
   recordStopEnd(stats, record, result.endedBy);
   log.info(
-    { ...fields, ending: endingOf(result.endedBy) },
+    { ...fields, ending: ENDINGS[result.endedBy] },
     result.endedBy === 'survived'
       ? 'MCP instance not stopped'
       : result.left === 0
@@ -59,7 +59,3 @@ const ENDINGS: Record<StopEnd, string> = {
   kill: 'KILLed after the stop grace',
   survived: 'SIGINT did not end it, and the key has no crash to spend on a TERM: left to run',
 };
-
-function endingOf(endedBy: StopEnd): string {
-  return ENDINGS[endedBy];
-}
