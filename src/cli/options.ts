@@ -178,6 +178,13 @@ const OPTIONS: readonly OptionSpec[] = [
       'once a limit is at its high mark, most MCP instances starting at once (and only as many as keep the limit short of it once grown); the youngest beyond wait stopped (SIGSTOP) until one has started, their app asks them to close, or 60 s have passed (0: never hold)',
   },
   {
+    flags: '--signals-only',
+    key: 'signalsOnly',
+    parse: parseBoolean,
+    description:
+      "stop MCP instances by signals only: by default a settled instance whose launcher is Node (npx, npm exec) is first asked to exit 0 through that launcher's inspector, opened by SIGUSR1 on loopback for the ~50 ms the request takes, since an app like MetaMCP counts an exit 0 as no crash",
+  },
+  {
     flags: '--crash-budget <n|unlimited>',
     key: 'crashBudget',
     parse: parseCountOrUnlimited,

@@ -1,18 +1,18 @@
 // Each key's crash budget: the stops the guard made of it that the app may have counted as
 // crashes, spent as they are made and given back when they turn out clean. Pure.
 import type { Lesson } from './key-learning.js';
-import type { Stop, StopEnd } from './stops.js';
+import { endedClean, type Stop, type StopEnd } from './stops.js';
 
 /**
- * Settles what the app's answer to an interrupt says it cost. One spent as a crash (a key not
- * known to end cleanly) after which the app kept the others was clean: given back. One
- * expected to be clean (its key was seen to end cleanly) after which the app closed them all was a
- * crash after all: spent now.
+ * Settles what the app's answer to an exit 0 (an interrupt, an exit request) says it cost. One
+ * spent as a crash (a key not known to end cleanly) after which the app kept the others was
+ * clean: given back. One expected to be clean after which the app closed them all was a crash
+ * after all: spent now.
  */
 export function settleInterrupts(crashStopsByKey: ReadonlyMap<string, number>, lessons: readonly Lesson[]): Map<string, number> {
   const counts = new Map(crashStopsByKey);
   for (const lesson of lessons) {
-    if (lesson.endedBy !== 'interrupt') continue;
+    if (!endedClean(lesson.endedBy)) continue;
     const spent = counts.get(lesson.key) ?? 0;
     if (lesson.charged && !lesson.closedAll && spent > 0) counts.set(lesson.key, spent - 1);
     if (!lesson.charged && lesson.closedAll) counts.set(lesson.key, spent + 1);
@@ -26,7 +26,7 @@ export function spendUnexpectedCrash(
   key: string,
   stop: { charged: boolean; orphan: boolean; endedBy: StopEnd },
 ): ReadonlyMap<string, number> {
-  if (stop.charged || stop.orphan || stop.endedBy === 'interrupt' || stop.endedBy === 'survived') return counts;
+  if (stop.charged || stop.orphan || endedClean(stop.endedBy) || stop.endedBy === 'survived') return counts;
   return new Map(counts).set(key, (counts.get(key) ?? 0) + 1);
 }
 

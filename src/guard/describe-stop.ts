@@ -39,6 +39,12 @@ export function describeStop(stop: Stop, cgroup: CgroupFigures, pageBytes: numbe
   };
 }
 
+/** The stops that end in an exit 0, as a lesson says them. */
+const CLEAN_ENDING: Partial<Record<Lesson['endedBy'], string>> = {
+  exit: 'its launcher exited 0 on request',
+  interrupt: 'its server ended on SIGINT',
+};
+
 /** What the guard learnt from the app's answer to one of its stops, for its log line. */
 export function describeLesson(lesson: Lesson) {
   const { record } = lesson;
@@ -49,10 +55,11 @@ export function describeLesson(lesson: Lesson) {
     siblings: lesson.siblings,
     kept: lesson.kept,
     interrupt: record.interrupt,
+    ...(record.exit === undefined ? {} : { exit: record.exit }),
     ...(record.crashFreesKey === undefined ? {} : { crashFreesKey: record.crashFreesKey }),
     why: lesson.closedAll
-      ? `the app closed all ${lesson.siblings} other instances of the key after the stop: to it, the stop was a crash${lesson.endedBy === 'interrupt' ? ', though its server ended on SIGINT' : ''}`
-      : `the app kept ${lesson.kept} of the ${lesson.siblings} other instances of the key${lesson.endedBy === 'interrupt' ? ': its servers end cleanly on SIGINT, which the guard uses from now on' : ''}`,
+      ? `the app closed all ${lesson.siblings} other instances of the key after the stop: to it, the stop was a crash${CLEAN_ENDING[lesson.endedBy] ? `, though ${CLEAN_ENDING[lesson.endedBy]}` : ''}`
+      : `the app kept ${lesson.kept} of the ${lesson.siblings} other instances of the key${CLEAN_ENDING[lesson.endedBy] ? `: ${CLEAN_ENDING[lesson.endedBy]}, which the guard uses from now on` : ''}`,
   };
 }
 
@@ -71,6 +78,8 @@ function demandWhy(e: DemandEstimate): string {
 }
 
 function appView(stop: Stop): string {
+  if (stop.method === 'exit')
+    return 'its launcher is Node, asked to exit 0 through its inspector: MetaMCP sees an exit 0, counts no crash, and keeps the other instances';
   if (stop.evidence.cost === 'clean') return 'its servers end cleanly on SIGINT: MetaMCP sees an exit 0, counts no crash, and keeps the other instances';
   return stop.method === 'interrupt'
     ? 'SIGINT to its server first: an exit 0 is no crash to MetaMCP; any other exit is one (MCP_MAX_ATTEMPTS) and closes its other instances'
@@ -84,14 +93,14 @@ function explain({ reason, instance, evidence }: Stop): string {
       return instance.launcherAlive ? 'its launcher lost its parent in the app' : 'its launcher died; nothing in the app can talk to it';
     case 'duplicate':
     case 'max-instances':
-      return `over the cap and ${idle}; no instance of its key was busy or starting, and ${evidence.cost === 'clean' ? 'its servers end cleanly' : 'the app tolerates crashes (--app-tolerates-crashes)'}`;
+      return `over the cap and ${idle}; no instance of its key was busy or starting, and ${evidence.cost === 'clean' ? 'its stop is an exit 0' : 'the app tolerates crashes (--app-tolerates-crashes)'}`;
     default:
       if (instance.orphaned) return 'nearing the limit: an orphan, which nobody can use';
       if (evidence.starting) return 'the trees still starting would, grown, pass the critical mark: the youngest goes first';
       if (evidence.pressure === 'critical') return `the limit is near: ${evidence.busy ? 'busy, but nothing idle was left' : `${idle}, the longest`}`;
       if (evidence.pressure === 'urgent')
         return `the projection reaches the limit: ${idle}, the longest${evidence.cost === 'clean' ? '' : ', and a crash costs less than the kernel refusing forks'}`;
-      return `nearing the limit: ${idle}, the longest, and ${evidence.cost === 'clean' ? 'its servers end cleanly' : 'the app tolerates crashes (--app-tolerates-crashes)'}`;
+      return `nearing the limit: ${idle}, the longest, and ${evidence.cost === 'clean' ? 'its stop is an exit 0' : 'the app tolerates crashes (--app-tolerates-crashes)'}`;
   }
 }
 

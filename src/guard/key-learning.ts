@@ -3,7 +3,7 @@
 // one of them crashes. The guard cannot read an exit status it is not the parent of; it
 // sees what the app does next. After a crash MetaMCP closes every instance of that server
 // within a moment; after an exit 0 it leaves them alone. Pure.
-import type { StopEnd, StopMethod } from './stops.js';
+import { endedClean, type StopEnd, type StopMethod } from './stops.js';
 
 /** How long after a stop ended the guard watches its key's other instances. */
 export const AFTERMATH_MS = 5000;
@@ -37,6 +37,8 @@ export type Aftermath = {
 /** What the guard knows of one key. */
 export type KeyRecord = {
   interrupt: InterruptVerdict;
+  /** The same for an exit request to its launcher (undefined: not tried yet). */
+  exit?: Exclude<InterruptVerdict, 'unknown'>;
   /** The app closed every other instance of the key after a crash of one (undefined: not seen yet). */
   crashFreesKey?: boolean;
   aftermath?: Aftermath;
@@ -75,8 +77,11 @@ export function recordStopEnded(
   // starting may have no server to answer yet.
   const ignored = stop.method === 'interrupt' && stop.endedBy !== 'interrupt' && stop.settled !== false;
   const interrupt: InterruptVerdict = ignored ? 'ignored' : record.interrupt;
+  // An exit request that did not end the tree: no inspector opened, or the launcher ran on.
+  const exitIgnored = stop.method === 'exit' && stop.endedBy !== 'exit';
+  const known = { ...record, interrupt, ...(exitIgnored ? { exit: 'ignored' as const } : {}) };
   // A tree the stop left running tells the app nothing: there is no aftermath to watch.
-  if (record.aftermath || stop.endedBy === 'survived') return { ...record, interrupt };
+  if (record.aftermath || stop.endedBy === 'survived') return known;
   const aftermath =
     stop.siblings.length > 0
       ? {
@@ -84,11 +89,11 @@ export function recordStopEnded(
           endedBy: stop.endedBy,
           endedAtMs: nowMs,
           siblings: stop.siblings,
-          charged: stop.charged ?? (stop.method === 'terminate' || costOfStop(record) === 'crash'),
+          charged: stop.charged ?? (stop.method === 'terminate' || (stop.method === 'interrupt' && costOfStop(record) === 'crash')),
         }
       : undefined;
-  const { aftermath: _previous, ...rest } = record;
-  return { ...rest, interrupt, ...(aftermath ? { aftermath } : {}) };
+  const { aftermath: _previous, ...rest } = known;
+  return { ...rest, ...(aftermath ? { aftermath } : {}) };
 }
 
 /**
@@ -118,18 +123,19 @@ export function observeAftermaths(
     }
     const kept = watched.siblings.filter((sibling) => present.has(sibling.id));
     const closedAll = kept.length === 0;
-    const endedClean = watched.endedBy === 'interrupt';
+    const clean = endedClean(watched.endedBy);
     const waitedMs = nowMs - watched.endedAtMs;
     // A crash for sure (TERM, KILL) after which the app kept some of the others for as long as
     // it takes MetaMCP to close them: that app does not free a key after a crash. Said at
     // ANSWER_WAIT_MS, not AFTERMATH_MS: other stops of the key wait for this answer.
-    const answeredEarly = !closedAll && !endedClean && waitedMs >= ANSWER_WAIT_MS;
+    const answeredEarly = !closedAll && !clean && waitedMs >= ANSWER_WAIT_MS;
     if (!closedAll && !answeredEarly && waitedMs < AFTERMATH_MS) continue;
-    let interrupt = record.interrupt;
-    if (endedClean) interrupt = closedAll ? 'crash' : record.interrupt === 'crash' ? 'crash' : 'clean';
+    const verdictOf = (before: InterruptVerdict | undefined) => (closedAll || before === 'crash' ? 'crash' : 'clean');
+    const interrupt = watched.endedBy === 'interrupt' ? verdictOf(record.interrupt) : record.interrupt;
+    const exit = watched.endedBy === 'exit' ? verdictOf(record.exit) : record.exit;
     // A kept sibling says a crash does not free the key only when the stop was a crash for sure.
-    const crashFreesKey = closedAll ? true : endedClean ? record.crashFreesKey : false;
-    const learnt: KeyRecord = { interrupt, ...(crashFreesKey === undefined ? {} : { crashFreesKey }) };
+    const crashFreesKey = closedAll ? true : clean ? record.crashFreesKey : false;
+    const learnt: KeyRecord = { interrupt, ...(exit === undefined ? {} : { exit }), ...(crashFreesKey === undefined ? {} : { crashFreesKey }) };
     next.set(key, learnt);
     lessons.push({
       key,
@@ -161,12 +167,23 @@ export function awaitsAnswer(record: KeyRecord | undefined, nowMs: number): bool
   return aftermath !== undefined && record?.crashFreesKey !== false && nowMs - aftermath.endedAtMs < ANSWER_WAIT_MS;
 }
 
-/** What a stop of an instance of this key the app holds costs it, as far as the guard knows. */
-export function costOfStop(record: KeyRecord | undefined): 'clean' | 'crash' {
-  return record?.interrupt === 'clean' ? 'clean' : 'crash';
+/**
+ * What a stop of a settled instance of this key the app holds costs it, as far as the guard
+ * knows: an exit request is clean until the app is seen to count one, an interrupt once the app
+ * was seen not to.
+ */
+export function costOfStop(record: KeyRecord | undefined, takesExitRequest = false): 'clean' | 'crash' {
+  const method = methodFor(record, takesExitRequest);
+  if (method === 'exit') return 'clean';
+  return method === 'interrupt' && record?.interrupt === 'clean' ? 'clean' : 'crash';
 }
 
-/** How to stop an instance of this key the app holds: SIGINT first unless it is known not to end it cleanly. */
-export function methodFor(record: KeyRecord | undefined): StopMethod {
+/**
+ * How to stop a settled instance of this key the app holds: an exit request where its launcher
+ * takes one, unless that was seen not to work; else SIGINT first unless it is known not to end
+ * it cleanly.
+ */
+export function methodFor(record: KeyRecord | undefined, takesExitRequest = false): StopMethod {
+  if (takesExitRequest && record?.exit !== 'crash' && record?.exit !== 'ignored') return 'exit';
   return record?.interrupt === 'crash' || record?.interrupt === 'ignored' ? 'terminate' : 'interrupt';
 }

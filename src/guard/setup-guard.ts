@@ -32,6 +32,8 @@ export type GuardSettings = {
   appToleratesCrashes: boolean;
   /** Under a limit's high mark, most trees starting at once (--max-starting); 0: none held. */
   maxStarting: number;
+  /** Stop by signals only: never ask a Node launcher to exit through its inspector (--signals-only). */
+  signalsOnly: boolean;
   /** Publish command lines in full, secrets and all (--show-command-lines). */
   showCommandLines: boolean;
   /** Most stops of one key the app may count as a crash (--crash-budget); undefined: by what the app looks like. */
@@ -73,6 +75,7 @@ export function guardConfigOf(settings: GuardSettings): GuardConfig {
     memoryHeadroom: settings.memoryHeadroom,
     appToleratesCrashes: settings.appToleratesCrashes,
     maxStarting: settings.maxStarting,
+    exitRequests: !settings.signalsOnly,
   };
 }
 

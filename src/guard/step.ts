@@ -2,7 +2,7 @@
 // nowhere else; one scan's readings go in, the next state and what to do come out. The loop
 // (guard-loop.ts) only reads, steps, acts and publishes, and the tests drive this very step.
 import type { CgroupFigures } from '../cgroup/figures.js';
-import type { ProcInfo, ProcStat } from '../proc/snapshot.js';
+import type { ProcInfo, ProcRef, ProcStat } from '../proc/snapshot.js';
 import type { Activity, InstanceState } from './activity.js';
 import { type AppLineage, type AppTree, adoptSeenChildren, EMPTY_LINEAGE, findAppTree } from './app-tree.js';
 import { settleInterrupts, spendCrashes, spendUnexpectedCrash } from './crash-budget.js';
@@ -94,6 +94,8 @@ export type Readings = {
   growthPerSecond: { tasks: number; bytes: number };
   /** Whether a TERM, INT or HUP waits on a process (/proc/PID/status), read only for members of held trees. */
   closeAsked: (pid: number) => boolean;
+  /** Whether a launcher takes an exit request (proc/ask-node-to-exit.ts), read only for those a rule would stop. */
+  takesExitRequest: (launcher: ProcRef) => boolean;
 };
 
 /**
@@ -224,6 +226,7 @@ function ruleContextOf(before: GuardState, seen: Seen, learnt: Learnt, readings:
     starts: before.starts,
     keysInFlight: seen.keysInFlight,
     crashesLeft: (key: string) => (settings.crashBudget ?? Number.POSITIVE_INFINITY) - (learnt.crashStopsByKey.get(key) ?? 0),
+    launcherTakesExitRequest: (launcher) => settings.config.exitRequests && readings.takesExitRequest(launcher),
   });
 }
 

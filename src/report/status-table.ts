@@ -73,7 +73,7 @@ export function formatStatus(report: InitReport): string {
   const endings = Object.entries(guard.stopEnds ?? {}).map(([ended, count]) => `${ENDINGS[ended as keyof typeof ENDINGS] ?? ended} ${count}`);
   if (endings.length > 0) lines.push(`  ended: ${endings.join(', ')}`);
   for (const stop of guard.recentStops.slice().reverse()) {
-    const how = stop.endedBy ? `, ${ENDINGS[stop.endedBy]}` : stop.dryRun ? '' : `, ${stop.method === 'interrupt' ? 'SIGINT sent' : 'TERM sent'}`;
+    const how = stop.endedBy ? `, ${ENDINGS[stop.endedBy]}` : stop.dryRun ? '' : `, ${SENT[stop.method]}`;
     lines.push(
       `  ${duration(report.atMs - stop.atMs)} ago: ${stop.dryRun ? 'would stop' : 'stopped'} pid ${stop.launcherPid} (${stop.reason}${how}), ${cut(stop.key)}`,
     );
@@ -91,7 +91,15 @@ function printed(lines: readonly string[]): string {
   return `${lines.map(printable).join('\n')}\n`;
 }
 
-const ENDINGS = { interrupt: 'on SIGINT', terminate: 'on TERM', kill: 'by KILL', survived: 'not: SIGINT did not end it' } as const;
+const SENT = { exit: 'exit requested', interrupt: 'SIGINT sent', terminate: 'TERM sent' } as const;
+
+const ENDINGS = {
+  exit: 'on request, exit 0',
+  interrupt: 'on SIGINT',
+  terminate: 'on TERM',
+  kill: 'by KILL',
+  survived: 'not: the exit request or SIGINT did not end it',
+} as const;
 const LEARNT = {
   unknown: 'SIGINT not tried yet',
   clean: 'SIGINT ends its servers cleanly',

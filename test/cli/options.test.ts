@@ -37,6 +37,7 @@ describe('parseArgs', () => {
         stopGraceMs: 3000,
         intervalMs: 1000,
         appToleratesCrashes: false,
+        signalsOnly: false,
         showCommandLines: false,
       },
     });

@@ -4,11 +4,11 @@ import type { Lesson } from '../../src/guard/key-learning.js';
 
 const KEY = 'npm exec @modelcontextprotocol/server-a';
 
-function lessonOf(charged: boolean, closedAll: boolean): Lesson {
+function lessonOf(charged: boolean, closedAll: boolean, by: 'interrupt' | 'exit' = 'interrupt'): Lesson {
   return {
     key: KEY,
-    method: 'interrupt',
-    endedBy: 'interrupt',
+    method: by,
+    endedBy: by,
     charged,
     closedAll,
     siblings: 2,
@@ -27,6 +27,11 @@ describe('crash budget', () => {
     expect(settleInterrupts(new Map(), [lessonOf(false, true)]).get(KEY)).toBe(1);
   });
 
+  it('spends an exit on request after which the app closed them all, as it does an interrupt', () => {
+    expect(settleInterrupts(new Map(), [lessonOf(false, true, 'exit')]).get(KEY)).toBe(1);
+    expect(settleInterrupts(new Map(), [lessonOf(false, false, 'exit')]).get(KEY)).toBeUndefined();
+  });
+
   it('changes nothing when the app answered as expected', () => {
     const counts = new Map([[KEY, 1]]);
     expect(settleInterrupts(counts, [lessonOf(true, true), lessonOf(false, false)])).toEqual(counts);
@@ -37,6 +42,7 @@ describe('crash budget', () => {
     expect(spendUnexpectedCrash(none, KEY, { charged: false, orphan: false, endedBy: 'terminate' }).get(KEY)).toBe(1);
     expect(spendUnexpectedCrash(none, KEY, { charged: false, orphan: false, endedBy: 'kill' }).get(KEY)).toBe(1);
     expect(spendUnexpectedCrash(none, KEY, { charged: false, orphan: false, endedBy: 'survived' })).toBe(none);
+    expect(spendUnexpectedCrash(none, KEY, { charged: false, orphan: false, endedBy: 'exit' })).toBe(none);
     expect(spendUnexpectedCrash(none, KEY, { charged: false, orphan: true, endedBy: 'terminate' })).toBe(none);
     expect(spendUnexpectedCrash(none, KEY, { charged: true, orphan: false, endedBy: 'terminate' })).toBe(none);
   });

@@ -42,7 +42,7 @@ describe('describeStop', () => {
       startingOfKey: 1,
       method: 'interrupt',
       cost: 'clean',
-      why: 'over the cap and idle 61.0 s; no instance of its key was busy or starting, and its servers end cleanly',
+      why: 'over the cap and idle 61.0 s; no instance of its key was busy or starting, and its stop is an exit 0',
       cgroup: { pidsCurrent: 120, pidsMax: 200, memoryWorkingSetBytes: undefined, memoryLimitBytes: undefined },
     });
   });
@@ -91,7 +91,7 @@ describe('describeStop', () => {
   });
 
   it('explains a headroom stop at the high mark by what it costs', () => {
-    expect(whyOf(stopOf('pids-headroom', { pressure: 'high' }))).toBe('nearing the limit: idle 61.0 s, the longest, and its servers end cleanly');
+    expect(whyOf(stopOf('pids-headroom', { pressure: 'high' }))).toBe('nearing the limit: idle 61.0 s, the longest, and its stop is an exit 0');
     expect(whyOf(stopOf('pids-headroom', { pressure: 'high', cost: 'crash' }))).toMatch(/the app tolerates crashes/);
   });
 

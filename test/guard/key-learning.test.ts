@@ -99,4 +99,29 @@ describe('key learning: what an interrupt was charged', () => {
     expect(record).toEqual({ interrupt: 'ignored' });
     expect(costOfStop(record)).toBe('crash');
   });
+
+  it('asks a launcher that takes one to exit before any signal, learns from the app whether it counts that exit, and stops asking if it does', () => {
+    expect(methodFor(UNKNOWN_KEY, true)).toBe('exit');
+    expect(costOfStop(UNKNOWN_KEY, true)).toBe('clean');
+    // Not a launcher that takes one: as before, SIGINT first, a crash until seen clean.
+    expect(methodFor(UNKNOWN_KEY, false)).toBe('interrupt');
+    expect(costOfStop(UNKNOWN_KEY, false)).toBe('crash');
+    const records = new Map([[KEY, recordStopEnded(UNKNOWN_KEY, { method: 'exit', endedBy: 'exit', siblings: SIBLINGS, charged: false }, 1000)]]);
+    const kept = observeAftermaths(records, new Set(['s1', 's2']), new Set(), 1000 + AFTERMATH_MS);
+    expect(kept.records.get(KEY)).toEqual({ interrupt: 'unknown', exit: 'clean' });
+    expect(kept.lessons).toMatchObject([{ endedBy: 'exit', closedAll: false, charged: false }]);
+    // An app that closed the key's other instances after the exit 0 counted it: no more requests.
+    const closed = observeAftermaths(records, new Set(), new Set(), 1500).records.get(KEY)!;
+    expect(closed).toEqual({ interrupt: 'unknown', exit: 'crash', crashFreesKey: true });
+    expect(methodFor(closed, true)).toBe('interrupt');
+    expect(costOfStop(closed, true)).toBe('crash');
+  });
+
+  it('stops asking a key whose launcher did not exit on request', () => {
+    const record = recordStopEnded(UNKNOWN_KEY, { method: 'exit', endedBy: 'survived', siblings: SIBLINGS, charged: false }, 1000);
+    expect(record).toEqual({ interrupt: 'unknown', exit: 'ignored' });
+    expect(methodFor(record, true)).toBe('interrupt');
+    const termed = recordStopEnded(UNKNOWN_KEY, { method: 'exit', endedBy: 'terminate', siblings: [], charged: false }, 1000);
+    expect(termed.exit).toBe('ignored');
+  });
 });

@@ -122,6 +122,8 @@ export type ScanInput = {
   growthPerSecond?: { tasks: number; bytes: number };
   /** Pids with a TERM, INT or HUP pending. */
   closeAsked?: ReadonlySet<number>;
+  /** Launcher pids that take an exit request (default: none). */
+  takesExitRequest?: ReadonlySet<number>;
 };
 
 /**
@@ -169,6 +171,7 @@ export class GuardModel {
         cgroup: input.cgroup ?? {},
         growthPerSecond: input.growthPerSecond ?? { tasks: 0, bytes: 0 },
         closeAsked: (pid) => input.closeAsked?.has(pid) ?? false,
+        takesExitRequest: (launcher) => input.takesExitRequest?.has(launcher.pid) ?? false,
       },
       {
         config: this.config,

@@ -25,6 +25,15 @@ const runCleanExitScenario = (pidsMax: number, simArgs: string[], initArgs: stri
     initArgs: ['--stop-grace', '1s', '--interval', '500ms', ...initArgs],
   });
 
+/** To the app none of the stops was a crash: no ERROR, nothing closed after a crash, the fresh session served, and the limit never reached. */
+function expectNothingCrashed({ cgroup, samples, events }: Pick<Awaited<ReturnType<typeof runLeak>>, 'cgroup' | 'samples' | 'events'>): void {
+  expect(crashes(events)).toEqual([]);
+  expect(errorStates(events)).toEqual([]);
+  expect(requestedCloses(events, 'cleanup-after-crash')).toEqual([]);
+  expect(summary(events)?.finalSessionServed).toBe(true);
+  expect(samples.peakTasks).toBeLessThan(cgroup.max);
+}
+
 describe.runIf(rootTestsEnabled())('guard v3, as PID 1 in a real pids cgroup', () => {
   it('holds a storm of new sessions, 4 trees a second, under pids.max: no failed spawn, and no respawn loop said', async () => {
     // Two servers, a never-closed tree every 250 ms for 20 s, 23 tasks each: 80 trees want
@@ -99,11 +108,34 @@ describe.runIf(rootTestsEnabled())('guard v3, as PID 1 in a real pids cgroup', (
     expect((await run.exited).code).toBe(0);
   }, 120_000);
 
+  it('asks Node launchers to exit 0, with no crash to spend: servers that die of SIGINT stop, and the app counts no crash', async () => {
+    // MetaMCP-like by its path, so a crash budget of 0, and servers that die of SIGINT and TERM
+    // (a crash each): only an exit 0 of the launcher, on request through its inspector, may stop
+    // anything. Sessions every 2 s that are never closed outgrow the cgroup.
+    const { cgroup, samples, events, lines, stops } = await runLeak({
+      pidsMax: 200,
+      sessions: 14,
+      everyMs: 2000,
+      serverFlags: '--threads 4',
+      initArgs: ['--stop-grace', '1s', '--interval', '500ms'],
+    });
+    const ended = lines.filter((line) => String(line.msg).startsWith('stopped MCP instance'));
+    console.log(
+      `exit requests: ${sessionsServed(events).length}/14 served, final ${summary(events)?.finalSessionServed}, peak ${samples.peakTasks}/${cgroup.max}, ` +
+        `${stops.length} stops (${ended.filter((l) => l.endedBy === 'exit').length} ended on request), ${crashes(events).length} crashes`,
+    );
+    expect(stops.length).toBeGreaterThan(0);
+    expect(stops.filter((line) => line.orphaned !== true).every((line) => line.method === 'exit' && line.cost === 'clean')).toBe(true);
+    expect(ended.filter((line) => line.endedBy === 'exit').length).toBeGreaterThan(0);
+    expectNothingCrashed({ cgroup, samples, events });
+  }, 240_000);
+
   it('stops a server that exits 0 on SIGINT cleanly: the app counts no crash and keeps its other instances', async () => {
     // The MetaMCP pool, told to tolerate 1000 crashes and the guard that it may spend 999 (the
     // README's advice): the simulator still counts every crash. Sessions every 2 s that are never
-    // closed outgrow the cgroup; each stop is a SIGINT to the server.
-    const { cgroup, samples, events, lines, stops } = await runCleanExitScenario(200, [], ['--crash-budget', '999']);
+    // closed outgrow the cgroup; each stop is a SIGINT to the server (signals only: no exit
+    // request to the launcher comes first).
+    const { cgroup, samples, events, lines, stops } = await runCleanExitScenario(200, [], ['--crash-budget', '999', '--signals-only']);
     const ended = lines.filter((line) => String(line.msg).startsWith('stopped MCP instance'));
     const lessons = lines.filter((line) => line.msg === 'learnt how the app takes a stop of this key');
     console.log(
@@ -115,12 +147,7 @@ describe.runIf(rootTestsEnabled())('guard v3, as PID 1 in a real pids cgroup', (
     expect(ended.length).toBeGreaterThan(0);
     expect(ended.every((line) => line.endedBy === 'interrupt')).toBe(true);
     expect(lessons.some((line) => line.interrupt === 'clean')).toBe(true);
-    // To the app none of it was a crash: no ERROR, nothing closed after a crash, the fresh session served.
-    expect(crashes(events)).toEqual([]);
-    expect(errorStates(events)).toEqual([]);
-    expect(requestedCloses(events, 'cleanup-after-crash')).toEqual([]);
-    expect(summary(events)?.finalSessionServed).toBe(true);
-    expect(samples.peakTasks).toBeLessThan(cgroup.max);
+    expectNothingCrashed({ cgroup, samples, events });
   }, 240_000);
 
   it('spares the instances the newer pool hands on: sessions sharing the oldest at its per-server cap are still served', async () => {

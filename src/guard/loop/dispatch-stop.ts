@@ -54,8 +54,9 @@ function stopFailed(loop: GuardLoop, instance: Instance, error: unknown): void {
 }
 
 const ENDINGS: Record<StopEnd, string> = {
+  exit: 'its launcher exited 0 on request',
   interrupt: 'its server ended on SIGINT',
   terminate: 'ended on TERM',
   kill: 'KILLed after the stop grace',
-  survived: 'SIGINT did not end it, and the key has no crash to spend on a TERM: left to run',
+  survived: 'the exit request or SIGINT did not end it, and the key has no crash to spend on a TERM: left to run',
 };

@@ -2,10 +2,11 @@
 // member's I/O or pending signals.
 import type { CgroupDirs } from '../../cgroup/figures.js';
 import { readCgroupFigures, withPidsMax } from '../../cgroup/read-figures.js';
+import { takesExitRequest } from '../../proc/ask-node-to-exit.js';
 import { hasCloseSignalPending, readIoBytes } from '../../proc/read-proc.js';
 import { readProcsWithPsList } from '../../proc/read-ps-list.js';
 import { ProcScanner } from '../../proc/read-snapshot.js';
-import type { ProcInfo } from '../../proc/snapshot.js';
+import { type ProcInfo, type ProcRef, refKey } from '../../proc/snapshot.js';
 import type { Readings } from '../step.js';
 import type { ChildWatch } from './child-watch.js';
 
@@ -25,6 +26,7 @@ export function makeScanReader({ procRoot, ticksPerSecond, pageBytes, cgroupDirs
   const scanner = new ProcScanner(procRoot ?? '/proc', ticksPerSecond);
   // Linux reads /proc, fork-free; only where there is none does `ps` (through ps-list) serve.
   const readProcs: () => Map<number, ProcInfo> | Promise<Map<number, ProcInfo>> = procRoot ? () => scanner.scanInSlices() : readProcsWithPsList;
+  const exitTakers = new ExitTakers(procRoot);
   return async () => {
     const procs = await readProcs();
     const nowMs = Date.now();
@@ -42,6 +44,25 @@ export function makeScanReader({ procRoot, ticksPerSecond, pageBytes, cgroupDirs
       readIo: procRoot ? (pid) => readIoBytes(pid, procRoot) : () => undefined,
       cgroup,
       closeAsked: procRoot ? (pid) => hasCloseSignalPending(pid, procRoot) : () => false,
+      takesExitRequest: (launcher) => exitTakers.has(launcher, procs),
     };
   };
+}
+
+/**
+ * The launchers seen to take an exit request, remembered while they live: a Node process sets
+ * its SIGUSR1 handler once, at start. One that does not take one yet (too young) is read again.
+ */
+class ExitTakers {
+  private readonly known = new Set<string>();
+  constructor(readonly procRoot: string | undefined) {}
+  has(launcher: ProcRef, procs: ReadonlyMap<number, ProcInfo>): boolean {
+    if (this.procRoot === undefined) return false;
+    const key = refKey(launcher);
+    if (this.known.has(key)) return true;
+    if (!takesExitRequest(launcher.pid, this.procRoot)) return false;
+    for (const seen of this.known) if (!procs.has(Number(seen.slice(0, seen.indexOf(':'))))) this.known.delete(seen);
+    this.known.add(key);
+    return true;
+  }
 }

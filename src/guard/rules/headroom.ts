@@ -11,8 +11,9 @@ import { Relief } from './relief.js';
  * Stops instances until usage, less what is being stopped, would be under the low mark, or
  * no candidate may go at this pressure. In the order of what a stop costs the app:
  * 1. orphans (nothing holds them), oldest first;
- * 2. settled instances not in use whose key's servers end cleanly on SIGINT (an exit 0,
- *    which the app does not count as a crash), not waited for by a session, and not the
+ * 2. settled instances not in use whose stop is an exit 0, which the app does not count as a
+ *    crash (a launcher that takes an exit request, or a key whose servers end cleanly on
+ *    SIGINT), not waited for by a session, and not the
  *    key's instances the pool hands on (its idle spare and the one shared at its cap: the
  *    pool would keep a dead client there for the next session). At the high mark nothing else: the limit is not in danger yet, and a crash there
  *    may be one the app never needed, unless the operator said it tolerates them;
@@ -24,7 +25,10 @@ import { Relief } from './relief.js';
  *    the key's busy instances too, and their requests fail), but not one a session may just
  *    have taken;
  * 5. once critical: any settled instance, busy ones too, longest idle first; one the pool hands
- *    on last, and by TERM where the budget has a crash (by SIGINT it would be a dead client);
+ *    on last, and by TERM where the budget has a crash: by an exit 0 it stays in the pool a
+ *    dead client. With no crash to spend it goes by an exit 0 all the same: the limit comes
+ *    first (on the real pool at pids.max 300, sparing them left the cgroup at its limit, a
+ *    launcher aborted, and served no more: 12 of 30 either way);
  * 6. starting trees, by TERM, youngest first: once critical, while, grown, they would pass
  *    the critical mark; once urgent, while they would reach the limit itself (for memory,
  *    the critical mark, on keys with no busy instance). Each throws away its start (seconds

@@ -2,7 +2,6 @@
 // (headroom.ts says the order and why). A relief keeps what it has planned so far and the
 // usage projected after it; each tier adds to it. Pure: it only reads the scan's context.
 import type { Instance } from '../instances.js';
-import { methodFor } from '../key-learning.js';
 import type { Pressure, Stop } from '../stops.js';
 import {
   costOf,
@@ -13,6 +12,7 @@ import {
   makeStop,
   mayJustBeTaken,
   mayLeaveDeadClient,
+  methodOf,
   type RuleContext,
   type Taken,
 } from './context.js';
@@ -151,7 +151,7 @@ export class Relief {
     // fresh session at the end was "Not connected" in the runs that made such SIGINTs (3 and 7),
     // and served in those that made none.
     const handedOn = !hurried && mayLeaveDeadClient(ctx, candidate) && this.budgetLeft(candidate);
-    const method = hurried || handedOn ? 'terminate' : methodFor(ctx.recordOf(candidate.key));
+    const method = hurried || handedOn ? 'terminate' : methodOf(ctx, candidate);
     const cost = handedOn ? 'crash' : known;
     this.stops.push(
       makeStop(ctx, candidate, limit.reason, method, { pressure: this.pressure, projected: this.projected, awaited: isAwaited(ctx, candidate), cost }),
