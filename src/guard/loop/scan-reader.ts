@@ -44,25 +44,32 @@ export function makeScanReader({ procRoot, ticksPerSecond, pageBytes, cgroupDirs
       readIo: procRoot ? (pid) => readIoBytes(pid, procRoot) : () => undefined,
       cgroup,
       closeAsked: procRoot ? (pid) => hasCloseSignalPending(pid, procRoot) : () => false,
-      takesExitRequest: (launcher) => exitTakers.has(launcher, procs),
+      takesExitRequest: exitTakers.forScan(procs),
     };
   };
 }
 
 /**
- * The launchers seen to take an exit request, remembered while they live: a Node process sets
- * its SIGUSR1 handler once, at start. One that does not take one yet (too young) is read again.
+ * Whether launchers take an exit request, read at most once a scan each (the rules ask for a
+ * candidate several times): a yes is kept while the launcher lives, since a Node process sets
+ * its SIGUSR1 handler once, at start; a no is read again next scan (it may be too young yet).
  */
 class ExitTakers {
-  private readonly known = new Set<string>();
+  private readonly known = new Map<string, ProcRef>();
   constructor(readonly procRoot: string | undefined) {}
-  has(launcher: ProcRef, procs: ReadonlyMap<number, ProcInfo>): boolean {
-    if (this.procRoot === undefined) return false;
-    const key = refKey(launcher);
-    if (this.known.has(key)) return true;
-    if (!takesExitRequest(launcher.pid, this.procRoot)) return false;
-    for (const seen of this.known) if (!procs.has(Number(seen.slice(0, seen.indexOf(':'))))) this.known.delete(seen);
-    this.known.add(key);
-    return true;
+  /** The question for one scan's processes. */
+  forScan(procs: ReadonlyMap<number, ProcInfo>): (launcher: ProcRef) => boolean {
+    for (const [key, ref] of this.known) if (procs.get(ref.pid)?.startTicks !== ref.startTicks) this.known.delete(key);
+    const answered = new Map<string, boolean>();
+    return (launcher) => {
+      const key = refKey(launcher);
+      let takes = this.known.has(key) || answered.get(key);
+      if (takes === undefined) {
+        takes = this.procRoot !== undefined && takesExitRequest(launcher.pid, this.procRoot);
+        answered.set(key, takes);
+        if (takes) this.known.set(key, launcher);
+      }
+      return takes;
+    };
   }
 }

@@ -92,6 +92,16 @@ export async function stopInstance(instance: Instance, options: StopOptions): Pr
   // A late member may have started a little after the last sighting, while the last member
   // exited: a poll, and the wait for the CPU of a loaded machine.
   const late = () => lateMembers(instance, sightings.ticksAfterLast(LATE_MARGIN_MS, ticksPerSecond), procRootOf(access.source));
+  // A request or an interrupt that did not end the tree, with no TERM allowed after it.
+  const leftToRun = (interrupted: number): StopResult => ({
+    interrupted,
+    termed: 0,
+    killed: 0,
+    failed: 0,
+    left: sightings.alive(instance).length,
+    tookMs: Date.now() - startedAt,
+    endedBy: 'survived',
+  });
   let interrupted = 0;
   if (options.method === 'exit') {
     const answer = await askNodeToExit(instance.launcher, access, { waitMs: Math.min(graceMs, EXIT_REQUEST_WAIT_MS) });
@@ -110,9 +120,7 @@ export async function stopInstance(instance: Instance, options: StopOptions): Pr
         endedBy: 'exit',
       };
     }
-    if (options.terminateIfIgnored === false) {
-      return { interrupted: 0, termed: 0, killed: 0, failed: 0, left: sightings.alive(instance).length, tookMs: Date.now() - startedAt, endedBy: 'survived' };
-    }
+    if (options.terminateIfIgnored === false) return leftToRun(0);
   }
   if (options.method === 'interrupt') {
     for (const server of serversOf(instance)) if (signalProc(server, 'SIGINT', access) === 'sent') interrupted += 1;
@@ -129,9 +137,7 @@ export async function stopInstance(instance: Instance, options: StopOptions): Pr
         return { interrupted, termed: 0, killed: 0, failed: 0, left: 0, tookMs: Date.now() - startedAt, endedBy: 'interrupt' };
       }
     }
-    if (options.terminateIfIgnored === false) {
-      return { interrupted, termed: 0, killed: 0, failed: 0, left: sightings.alive(instance).length, tookMs: Date.now() - startedAt, endedBy: 'survived' };
-    }
+    if (options.terminateIfIgnored === false) return leftToRun(interrupted);
   }
   const first = await stopMembers(instance, graceMs, pollMs, sightings);
   const endedBy = first.killed > 0 ? 'kill' : 'terminate';
