@@ -464,10 +464,10 @@ function summarizeStops(initEvents) {
       maxPerKeyPerMinute = Math.max(maxPerKeyPerMinute, to - from + 1);
     }
   }
-  // How the stops ended (exit: the launcher exited 0 on request; interrupt: the server ended on SIGINT alone; terminate; kill; survived), of held instances and orphans.
-  const endings = { exit: 0, interrupt: 0, terminate: 0, kill: 0, survived: 0, orphan: 0 };
+  // How the stops ended (exit: the launcher exited 0 on request; interrupt: the server ended on SIGINT alone; terminate; kill; survived; gone: ended before any signal), of held instances and orphans.
+  const endings = { exit: 0, interrupt: 0, terminate: 0, kill: 0, survived: 0, gone: 0, orphan: 0 };
   for (const event of initEvents) {
-    if (typeof event.msg !== 'string' || !(event.msg.startsWith('stopped MCP instance') || event.msg === 'MCP instance not stopped')) continue;
+    if (typeof event.msg !== 'string' || !(event.msg.startsWith('stopped MCP instance') || event.msg === 'MCP instance not stopped' || event.msg === 'MCP instance gone before it was stopped')) continue;
     if (event.reason === 'orphan') endings.orphan += 1;
     else if (event.endedBy in endings) endings[event.endedBy] += 1;
   }
@@ -520,7 +520,7 @@ const COLUMNS = [
   'samples at limit',
   'launcher aborts',
   'guard stops (by reason)',
-  'stops ended (exit / SIGINT / TERM / KILL / left to run / orphans)',
+  'stops ended (exit / SIGINT / TERM / KILL / left to run / gone / orphans)',
   'max stops per key per minute',
   'sessions served',
   'fresh session at end served',
@@ -559,7 +559,7 @@ function tableRow(r) {
     `${r.samples.atLimit}/${r.samples.count}`,
     launcherCell(r.backend),
     `${r.stops.total}${r.stops.dryRun ? ' (dry run)' : ''}${reasons ? ` (${reasons})` : ''}`,
-    `${r.stops.endings.exit} / ${r.stops.endings.interrupt} / ${r.stops.endings.terminate} / ${r.stops.endings.kill} / ${r.stops.endings.survived} / ${r.stops.endings.orphan}`,
+    `${r.stops.endings.exit} / ${r.stops.endings.interrupt} / ${r.stops.endings.terminate} / ${r.stops.endings.kill} / ${r.stops.endings.survived} / ${r.stops.endings.gone} / ${r.stops.endings.orphan}`,
     r.stops.maxPerKeyPerMinute,
     `${r.sessions.filter((s) => s.served).length}/${r.sessions.length}${r.closeShare > 0 ? ` (${r.sessions.filter((s) => s.closed).length} closed)` : ''}`,
     r.fresh

@@ -20,14 +20,20 @@ export function settleInterrupts(crashStopsByKey: ReadonlyMap<string, number>, l
   return counts;
 }
 
-/** A stop expected to cost nothing that ended by TERM or KILL was a crash to the app: spent now. */
-export function spendUnexpectedCrash(
+/**
+ * Settles what a stop's ending says it cost. One expected to cost nothing that ended by TERM or
+ * KILL was a crash to the app: spent now. One spent as a crash whose tree had gone before any
+ * signal (`gone`: the app closed it, or it ended of itself) was no crash of the guard's: given back.
+ */
+export function settleStopEnd(
   counts: ReadonlyMap<string, number>,
   key: string,
   stop: { charged: boolean; orphan: boolean; endedBy: StopEnd },
 ): ReadonlyMap<string, number> {
+  const spent = counts.get(key) ?? 0;
+  if (stop.endedBy === 'gone') return stop.charged && spent > 0 ? new Map(counts).set(key, spent - 1) : counts;
   if (stop.charged || stop.orphan || endedClean(stop.endedBy) || stop.endedBy === 'survived') return counts;
-  return new Map(counts).set(key, (counts.get(key) ?? 0) + 1);
+  return new Map(counts).set(key, spent + 1);
 }
 
 /** Spends a crash of its key for each stop that may be one (none in a dry run); returns the keys whose budget this spent to the end. */

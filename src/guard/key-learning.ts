@@ -3,7 +3,7 @@
 // one of them crashes. The guard cannot read an exit status it is not the parent of; it
 // sees what the app does next. After a crash MetaMCP closes every instance of that server
 // within a moment; after an exit 0 it leaves them alone. Pure.
-import { endedClean, type StopEnd, type StopMethod } from './stops.js';
+import { endedClean, type StopCost, type StopEnd, type StopMethod } from './stops.js';
 
 /** How long after a stop ended the guard watches its key's other instances. */
 export const AFTERMATH_MS = 5000;
@@ -66,13 +66,20 @@ export type Lesson = {
  * A stop of the key ended: start watching what the app does with its other instances, unless
  * an earlier stop's aftermath is being watched (that one goes on: a later stop must not keep
  * pushing the answer back). An interrupt that did not end a settled tree (a TERM had to
- * follow) is `ignored` from now on.
+ * follow) is `ignored` from now on. A stop made `amidCrash` (a TERM of its key, a crash for
+ * sure, was under way with it) teaches nothing: the app's answer to that one would be read
+ * as its answer.
  */
 export function recordStopEnded(
   record: KeyRecord,
-  stop: { method: StopMethod; endedBy: StopEnd; siblings: readonly Sibling[]; settled?: boolean; charged?: boolean },
+  stop: { method: StopMethod; endedBy: StopEnd; siblings: readonly Sibling[]; settled?: boolean; charged?: boolean; amidCrash?: boolean },
   nowMs: number,
 ): KeyRecord {
+  // A tree that had gone before the stop reached it answered nothing; nor one stopped amid a sure
+  // crash of its key, which the app may have closed itself meanwhile (then an exit request sees
+  // its launcher exit, and a TERM after it finds it going): its ending and the app's next move
+  // may both be the crash's.
+  if (stop.endedBy === 'gone' || stop.amidCrash) return record;
   // Only a settled server's answer to SIGINT says what the key's servers do: a tree still
   // starting may have no server to answer yet.
   const ignored = stop.method === 'interrupt' && stop.endedBy !== 'interrupt' && stop.settled !== false;
@@ -83,7 +90,7 @@ export function recordStopEnded(
   // A tree the stop left running tells the app nothing: there is no aftermath to watch.
   if (record.aftermath || stop.endedBy === 'survived') return known;
   const aftermath =
-    stop.siblings.length > 0
+    stop.siblings.length > 0 && !stop.amidCrash
       ? {
           method: stop.method,
           endedBy: stop.endedBy,
@@ -150,6 +157,46 @@ export function observeAftermaths(
     });
   }
   return { records: next, lessons };
+}
+
+/**
+ * The records once TERMs (crashes for sure) were sent to instances of `keys`: an aftermath
+ * watched of one of them after a stop that ended cleanly is dropped, since the app's close of the key's
+ * instances after the crash would be read as its answer to the clean one. (Seen in the
+ * simulated storm: an exit request's aftermath read a sibling's crash, and the key's exit
+ * requests were taken for crashes.)
+ */
+export function amidCrashes(records: ReadonlyMap<string, KeyRecord>, keys: Iterable<string>): ReadonlyMap<string, KeyRecord> {
+  let next: Map<string, KeyRecord> | undefined;
+  for (const key of keys) {
+    const record = (next ?? records).get(key);
+    if (!record?.aftermath || !endedClean(record.aftermath.endedBy)) continue;
+    const { aftermath: _dropped, ...rest } = record;
+    next ??= new Map(records);
+    next.set(key, rest);
+  }
+  return next ?? records;
+}
+
+/** A TERM to an instance the app holds: a crash to it for sure, whatever the key's record says. */
+export function isSureCrash(method: StopMethod, cost: StopCost): boolean {
+  return method === 'terminate' && cost !== 'free';
+}
+
+/** A stop under way, as far as telling its answer from another's goes. */
+type StopAmid = { key: string; method: StopMethod; cost: StopCost; amidCrash?: boolean };
+
+/**
+ * Marks `amidCrash` each stop under way that asks for an exit 0 (an exit request, an interrupt)
+ * whose key has a sure crash under way with it: the app's answer to that crash would be read
+ * as its answer (recordStopEnded). Seen in the simulated storm: an exit request and a TERM of
+ * one key in one scan; the app closed the key after the TERM, the exit request's launcher
+ * with it, and the guard took exit requests for ignored by that key from then on.
+ */
+export function markAmidCrashes<T extends StopAmid>(underWay: Map<string, T>): void {
+  const crashKeys = new Set([...underWay.values()].filter((stop) => isSureCrash(stop.method, stop.cost)).map((stop) => stop.key));
+  for (const [id, stop] of underWay)
+    if (stop.method !== 'terminate' && crashKeys.has(stop.key) && !stop.amidCrash) underWay.set(id, { ...stop, amidCrash: true });
 }
 
 /** Whether the guard is still watching what the app does after a stop of this key. */

@@ -5,12 +5,23 @@ import type { CgroupFigures } from '../cgroup/figures.js';
 import type { ProcInfo, ProcRef, ProcStat } from '../proc/snapshot.js';
 import type { Activity, InstanceState } from './activity.js';
 import { type AppLineage, type AppTree, adoptSeenChildren, EMPTY_LINEAGE, findAppTree } from './app-tree.js';
-import { settleInterrupts, spendCrashes, spendUnexpectedCrash } from './crash-budget.js';
+import { settleInterrupts, settleStopEnd, spendCrashes } from './crash-budget.js';
 import { type DemandEstimate, type DemandState, EMPTY_DEMAND, type LimitKind } from './demand.js';
 import { closedAfterForced, forcedLimitOf, forcedOf, isOptional, judgeLimits, type LimitDemands } from './forced-demand.js';
 import { findInstances, type Instance, type KnownLauncher } from './instances.js';
 import { type Grown, type Judged, judgeInstances } from './judge-instances.js';
-import { AFTERMATH_MS, type KeyRecord, type Lesson, observeAftermaths, recordStopEnded, type Sibling, UNKNOWN_KEY } from './key-learning.js';
+import {
+  AFTERMATH_MS,
+  amidCrashes,
+  isSureCrash,
+  type KeyRecord,
+  type Lesson,
+  markAmidCrashes,
+  observeAftermaths,
+  recordStopEnded,
+  type Sibling,
+  UNKNOWN_KEY,
+} from './key-learning.js';
 import { planStops } from './plan-stops.js';
 import { type KeyStarts, type RespawnLoop, recordStarts } from './respawns.js';
 import { type GuardConfig, makeRuleContext, type RuleContext } from './rules/context.js';
@@ -31,6 +42,8 @@ export type StopUnderWay = {
   cost: StopCost;
   /** The instance had started (a tree still starting teaches nothing of how its servers end). */
   settled: boolean;
+  /** It asked for an exit 0 while a TERM of its key, a crash for sure, was under way: the app's answer would be to that one. */
+  amidCrash?: boolean;
 };
 
 /** Everything the guard remembers between scans. */
@@ -245,6 +258,11 @@ function decide(before: GuardState, ctx: RuleContext, seen: Seen, learnt: Learnt
   const { nowMs } = readings;
   const plan = planStops(ctx, { ids: new Set(seen.underWay.keys()), keys: seen.keysInFlight });
   for (const stop of plan.stops) seen.underWay.set(stop.instance.id, underWayOf(ctx, stop, nowMs, settings.dryRun));
+  markAmidCrashes(seen.underWay);
+  learnt.records = amidCrashes(
+    learnt.records,
+    plan.stops.filter((stop) => isSureCrash(stop.method, stop.evidence.cost)).map((stop) => stop.instance.key),
+  );
   const budgetSpent = spendCrashes(learnt.crashStopsByKey, plan.stops, settings);
   for (const [key, limit] of forcedOf(plan.stops)) learnt.forcedAftermaths.set(key, limit);
   const holding = planHolds(ctx, before.holds, {
@@ -305,11 +323,11 @@ export function finishStop(state: GuardState, end: StopOutcome, nowMs: number): 
     stop.key,
     recordStopEnded(
       records.get(stop.key) ?? UNKNOWN_KEY,
-      { method: stop.method, endedBy: end.endedBy, siblings: stop.siblings, settled: stop.settled, charged },
+      { method: stop.method, endedBy: end.endedBy, siblings: stop.siblings, settled: stop.settled, charged, amidCrash: stop.amidCrash },
       nowMs,
     ),
   );
-  const crashStopsByKey = spendUnexpectedCrash(state.crashStopsByKey, stop.key, { charged, orphan: stop.cost === 'free', endedBy: end.endedBy });
+  const crashStopsByKey = settleStopEnd(state.crashStopsByKey, stop.key, { charged, orphan: stop.cost === 'free', endedBy: end.endedBy });
   return { ...state, underWay, stoppedAtMs, records, crashStopsByKey };
 }
 

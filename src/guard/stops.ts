@@ -21,9 +21,11 @@ export type StopMethod = (typeof STOP_METHODS)[number];
  * How a stop ended: by the launcher's exit 0 on request, by the interrupt alone (an exit the
  * app may not count), by TERM, by KILL after the grace, or not at all (`survived`): the
  * request or the interrupt did not end it, and no TERM followed, since the key had no crash
- * left to spend on one.
+ * left to spend on one. `gone`: the tree had ended before any of the guard's signals reached
+ * it, closed by the app (after another stop's crash, say) or of itself: the stop says nothing
+ * of how the key takes one.
  */
-export const STOP_ENDS = ['exit', 'interrupt', 'terminate', 'kill', 'survived'] as const;
+export const STOP_ENDS = ['exit', 'interrupt', 'terminate', 'kill', 'survived', 'gone'] as const;
 
 /** The endings an app like MetaMCP does not count as a crash when they are what it sees: an exit 0. */
 export function endedClean(endedBy: StopEnd): boolean {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { settleInterrupts, spendUnexpectedCrash } from '../../src/guard/crash-budget.js';
+import { settleInterrupts, settleStopEnd } from '../../src/guard/crash-budget.js';
 import type { Lesson } from '../../src/guard/key-learning.js';
 
 const KEY = 'npm exec @modelcontextprotocol/server-a';
@@ -39,11 +39,18 @@ describe('crash budget', () => {
 
   it('spends a crash for a stop expected to cost nothing that ended by TERM or KILL, not for one left running or an orphan', () => {
     const none = new Map<string, number>();
-    expect(spendUnexpectedCrash(none, KEY, { charged: false, orphan: false, endedBy: 'terminate' }).get(KEY)).toBe(1);
-    expect(spendUnexpectedCrash(none, KEY, { charged: false, orphan: false, endedBy: 'kill' }).get(KEY)).toBe(1);
-    expect(spendUnexpectedCrash(none, KEY, { charged: false, orphan: false, endedBy: 'survived' })).toBe(none);
-    expect(spendUnexpectedCrash(none, KEY, { charged: false, orphan: false, endedBy: 'exit' })).toBe(none);
-    expect(spendUnexpectedCrash(none, KEY, { charged: false, orphan: true, endedBy: 'terminate' })).toBe(none);
-    expect(spendUnexpectedCrash(none, KEY, { charged: true, orphan: false, endedBy: 'terminate' })).toBe(none);
+    expect(settleStopEnd(none, KEY, { charged: false, orphan: false, endedBy: 'terminate' }).get(KEY)).toBe(1);
+    expect(settleStopEnd(none, KEY, { charged: false, orphan: false, endedBy: 'kill' }).get(KEY)).toBe(1);
+    expect(settleStopEnd(none, KEY, { charged: false, orphan: false, endedBy: 'survived' })).toBe(none);
+    expect(settleStopEnd(none, KEY, { charged: false, orphan: false, endedBy: 'exit' })).toBe(none);
+    expect(settleStopEnd(none, KEY, { charged: false, orphan: true, endedBy: 'terminate' })).toBe(none);
+    expect(settleStopEnd(none, KEY, { charged: true, orphan: false, endedBy: 'terminate' })).toBe(none);
+  });
+
+  it('gives back a crash spent on a stop whose tree had gone before any signal: the app or the tree ended it, not the guard', () => {
+    const spent = new Map([[KEY, 2]]);
+    expect(settleStopEnd(spent, KEY, { charged: true, orphan: false, endedBy: 'gone' }).get(KEY)).toBe(1);
+    expect(settleStopEnd(spent, KEY, { charged: false, orphan: false, endedBy: 'gone' })).toBe(spent);
+    expect(settleStopEnd(new Map(), KEY, { charged: true, orphan: false, endedBy: 'gone' }).get(KEY)).toBeUndefined();
   });
 });

@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest';
 import {
   AFTERMATH_MS,
   ANSWER_WAIT_MS,
+  amidCrashes,
   costOfStop,
   type KeyRecord,
+  markAmidCrashes,
   methodFor,
   observeAftermaths,
   recordStopEnded,
@@ -123,5 +125,43 @@ describe('key learning: what an interrupt was charged', () => {
     expect(methodFor(record, true)).toBe('interrupt');
     const termed = recordStopEnded(UNKNOWN_KEY, { method: 'exit', endedBy: 'terminate', siblings: [], charged: false }, 1000);
     expect(termed.exit).toBe('ignored');
+  });
+});
+
+describe('key learning: stops that cannot answer for themselves', () => {
+  it('learns nothing of a stop whose tree had gone before any signal reached it', () => {
+    const known: KeyRecord = { interrupt: 'clean' };
+    expect(recordStopEnded(known, { method: 'exit', endedBy: 'gone', siblings: SIBLINGS }, 1000)).toBe(known);
+    expect(recordStopEnded(known, { method: 'interrupt', endedBy: 'gone', siblings: SIBLINGS }, 1000)).toBe(known);
+  });
+
+  it('learns nothing of a stop made while a TERM of its key was under way, however it ended', () => {
+    // The app closed the tree after the TERM's crash: a TERM that followed found it going.
+    expect(recordStopEnded(UNKNOWN_KEY, { method: 'exit', endedBy: 'terminate', siblings: SIBLINGS, amidCrash: true }, 1000)).toBe(UNKNOWN_KEY);
+    const record = recordStopEnded(UNKNOWN_KEY, { method: 'exit', endedBy: 'exit', siblings: SIBLINGS, amidCrash: true }, 1000);
+    expect(record.aftermath).toBeUndefined();
+    // The app closing the siblings then is the crash's doing: the exit request stays clean.
+    expect(costOfStop(observeAftermaths(new Map([[KEY, record]]), new Set(), new Set(), 1500).records.get(KEY), true)).toBe('clean');
+  });
+
+  it('drops the aftermath of a clean stop once one that may be a crash is made of its key, and keeps a crash stop aftermath', () => {
+    const clean = new Map([[KEY, recordStopEnded(UNKNOWN_KEY, { method: 'exit', endedBy: 'exit', siblings: SIBLINGS }, 1000)]]);
+    expect(amidCrashes(clean, [KEY]).get(KEY)?.aftermath).toBeUndefined();
+    expect(amidCrashes(clean, ['another key'])).toBe(clean);
+    const crash = afterStop('terminate', 'terminate');
+    expect(amidCrashes(crash, [KEY])).toBe(crash);
+  });
+
+  it('marks the exit requests and interrupts under way with a TERM of their key, and nothing else', () => {
+    const underWay = new Map([
+      ['exit-a', { key: 'a', method: 'exit' as const, cost: 'clean' as const }],
+      ['term-a', { key: 'a', method: 'terminate' as const, cost: 'crash' as const }],
+      ['interrupt-a', { key: 'a', method: 'interrupt' as const, cost: 'crash' as const }],
+      ['exit-b', { key: 'b', method: 'exit' as const, cost: 'clean' as const }],
+      // An orphan's TERM is nobody's crash.
+      ['orphan-b', { key: 'b', method: 'terminate' as const, cost: 'free' as const }],
+    ]);
+    markAmidCrashes(underWay);
+    expect([...underWay].filter(([, stop]) => 'amidCrash' in stop).map(([id]) => id)).toEqual(['exit-a', 'interrupt-a']);
   });
 });

@@ -40,6 +40,23 @@ describe('stopInstance', () => {
     expect(ended).toMatchObject({ interrupted: 1, left: 0, endedBy: 'terminate' });
   });
 
+  it('calls a stop of a tree that had ended before any signal gone, by each method, and sends nothing', async () => {
+    // As when the app closed the tree after another stop of its key was a crash to it.
+    for (const method of ['exit', 'interrupt', 'terminate'] as const) {
+      const child = spawn('node', ['-e', 'console.log("ready"); setInterval(() => {}, 1000)'], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
+      const ref = refOfSpawned(child)!;
+      groups.push(ref.pid);
+      await new Promise((resolve) => child.stdout!.once('data', resolve));
+      const stat = await waitFor(() => readAllStats().get(ref.pid), { what: 'the launcher' });
+      const instance = makeInstance([{ ...stat, argv: ['node'] }], { pgid: ref.pid });
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      signalProc(ref, 'SIGKILL', TEST_ACCESS);
+      await exited;
+      const result = await stopInstance(instance, { method, graceMs: 1000, pollMs: 20, access: TEST_ACCESS });
+      expect(result, method).toMatchObject({ interrupted: 0, termed: 0, killed: 0, failed: 0, left: 0, endedBy: 'gone' });
+    }
+  });
+
   it('also stops what the launcher started after the TERM: a member the scan never saw', async () => {
     // A launcher that, told to stop, starts one more process in its group and exits, as
     // `npm exec` does when the TERM comes while it spawns its server.

@@ -41,9 +41,11 @@ function stopEnded(loop: GuardLoop, stop: Stop, record: StopRecord, result: Stop
     { ...fields, ending: ENDINGS[result.endedBy] },
     result.endedBy === 'survived'
       ? 'MCP instance not stopped'
-      : result.left === 0
-        ? 'stopped MCP instance'
-        : 'MCP instance partly stopped: some members are still there',
+      : result.endedBy === 'gone'
+        ? 'MCP instance gone before it was stopped'
+        : result.left === 0
+          ? 'stopped MCP instance'
+          : 'MCP instance partly stopped: some members are still there',
   );
 }
 
@@ -59,4 +61,5 @@ const ENDINGS: Record<StopEnd, string> = {
   terminate: 'ended on TERM',
   kill: 'KILLed after the stop grace',
   survived: 'the exit request or SIGINT did not end it, and the key has no crash to spend on a TERM: left to run',
+  gone: 'it had ended before any signal reached it: the app closed it, or it exited of itself',
 };

@@ -79,6 +79,7 @@ class GroupSightings {
  *   `terminateIfIgnored` is false: then the tree is left to run (`survived`).
  * - `terminate`: TERM to its process group (and to members outside it, such as helpers that
  *   called setsid), `graceMs` for it to go, then KILL to every member left.
+ * A tree none of whose members is left for a signal to reach is `gone`: not stopped by the guard.
  * Each pid is checked against its recorded start time before each signal, and the group
  * is signalled only while one of its recorded members is still in it, so a reused pid
  * or group id is never hit. When no signal at all could be sent, it gives up at once.
@@ -102,6 +103,10 @@ export async function stopInstance(instance: Instance, options: StopOptions): Pr
     tookMs: Date.now() - startedAt,
     endedBy: 'survived',
   });
+  // Nothing of it left for a signal to reach: the app closed it (after another stop's crash,
+  // say) or it ended of itself, and the stop is no evidence of how the key takes one.
+  const gone = (): StopResult => ({ interrupted: 0, termed: 0, killed: 0, failed: 0, left: 0, tookMs: Date.now() - startedAt, endedBy: 'gone' });
+  if (sightings.alive(instance).length === 0 && late().length === 0) return gone();
   let interrupted = 0;
   if (options.method === 'exit') {
     const answer = await askNodeToExit(instance.launcher, access, { waitMs: Math.min(graceMs, EXIT_REQUEST_WAIT_MS) });
@@ -120,6 +125,8 @@ export async function stopInstance(instance: Instance, options: StopOptions): Pr
         endedBy: 'exit',
       };
     }
+    // Ended without the request: seen when the app closed it after a sibling's crash meanwhile.
+    if (sightings.alive(instance).length === 0 && late().length === 0) return gone();
     if (options.terminateIfIgnored === false) return leftToRun(0);
   }
   if (options.method === 'interrupt') {
@@ -137,12 +144,14 @@ export async function stopInstance(instance: Instance, options: StopOptions): Pr
         return { interrupted, termed: 0, killed: 0, failed: 0, left: 0, tookMs: Date.now() - startedAt, endedBy: 'interrupt' };
       }
     }
+    if (interrupted === 0 && sightings.alive(instance).length === 0 && late().length === 0) return gone();
     if (options.terminateIfIgnored === false) return leftToRun(interrupted);
   }
   const first = await stopMembers(instance, graceMs, pollMs, sightings);
   const endedBy = first.killed > 0 ? 'kill' : 'terminate';
   if (first.termed === 0 && first.failed > 0) return { ...first, interrupted, tookMs: Date.now() - startedAt, endedBy };
   const lateOnes = late();
+  if (interrupted === 0 && first.termed === 0 && first.killed === 0 && first.left === 0 && lateOnes.length === 0) return gone();
   if (lateOnes.length === 0) return { ...first, interrupted, tookMs: Date.now() - startedAt, endedBy };
   const second = await stopMembers({ ...instance, members: lateOnes }, graceMs, pollMs, sightings);
   return {
