@@ -4,7 +4,7 @@ import { expect } from 'vitest';
 import { sampleCgroup } from './cgroup-sampler.js';
 import { makePidsCgroup } from './cgroups.js';
 import { stopDecisions } from './guard-log.js';
-import { leakSimCommand } from './leak-sim.js';
+import { finalSession, leakSimCommand, type SimEvent } from './leak-sim.js';
 import { startInit } from './start-init.js';
 
 export type LeakRun = {
@@ -46,4 +46,26 @@ export async function runLeak(options: LeakRun) {
   expect(code, JSON.stringify({ init: said.slice(-5), app: events.slice(-5) })).toBe(0);
   const lines = run.logLines();
   return { cgroup, samples, events, lines, stops: stopDecisions(lines), run };
+}
+
+/**
+ * What the app and the guard did from a second before the final session opened: the message
+ * of a failed claim that the final session was served, so that a failure in CI says why.
+ */
+export function finalSessionStory(events: readonly SimEvent[], lines: readonly Record<string, unknown>[]): string {
+  const final = finalSession(events);
+  if (!final) return 'no final session';
+  const fromMs = final.t - final.ms - 1000;
+  const app = events.filter((e) => e.t >= fromMs && e.event !== 'summary').map((e) => ({ ms: e.t - fromMs - 1000, ...e, t: undefined }));
+  const guard = lines
+    .filter((line) => Date.parse(String(line.time)) >= fromMs && line.launcherPid !== undefined)
+    .map((line) => ({
+      ms: Date.parse(String(line.time)) - fromMs - 1000,
+      msg: line.msg,
+      launcherPid: line.launcherPid,
+      method: line.method,
+      pressure: line.pressure,
+      endedBy: line.endedBy,
+    }));
+  return JSON.stringify({ final, app: app.slice(0, 40), guard: guard.slice(0, 40) });
 }

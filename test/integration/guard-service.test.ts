@@ -1,8 +1,8 @@
 // The guard's first duty is to do no harm to the app: against the MetaMCP simulator, in a
 // real pids cgroup as PID 1, what counts is the sessions served, not only pids.current.
 import { describe, expect, it } from 'vitest';
-import { crashes, errorStates, finalSession, limitHits, sessionsServed, summary } from '../helpers/leak-sim.js';
-import { runLeak } from '../helpers/run-leak.js';
+import { crashes, errorStates, finalSession, limitHits, sessions, sessionsServed, summary } from '../helpers/leak-sim.js';
+import { finalSessionStory, runLeak } from '../helpers/run-leak.js';
 import { rootTestsEnabled } from '../helpers/start-init.js';
 
 /** The most stops of one key within any 60 s. */
@@ -21,7 +21,7 @@ describe.runIf(rootTestsEnabled())('the guard keeps MetaMCP serving (simulator, 
   it('serves every abandoned session and a fresh one, and never reaches pids.max', async () => {
     // One session every 2 s: between two of them the server is quiet for a moment, as with
     // MetaMCP's real clients (and 20 trees of 23 tasks cannot fit in 200).
-    const { cgroup, samples, events, stops } = await runLeak({
+    const { cgroup, samples, events, stops, lines } = await runLeak({
       serverFlags,
       pidsMax: 200,
       sessions: 20,
@@ -31,12 +31,12 @@ describe.runIf(rootTestsEnabled())('the guard keeps MetaMCP serving (simulator, 
     });
     const report = summary(events)!;
     console.log(
-      `leak with guard: ${sessionsServed(events).length}/20 served, final ${finalSession(events)?.served}, ` +
+      `leak with guard: ${sessionsServed(events).length}/20 served, final ${finalSession(events)?.served} (${finalSession(events)?.reason}), ` +
         `peak ${samples.peakTasks}/${cgroup.max}, ${stops.length} stops (${maxStopsPerKeyPerMinute(stops)} per key per minute at most), ${report.crashes} crashes`,
     );
     // All 20 on a quiet machine; a loaded one slows every start, and a session may time out.
     expect(sessionsServed(events).length).toBeGreaterThanOrEqual(18);
-    expect(finalSession(events)?.served).toBe(true);
+    expect(finalSession(events)?.served, finalSessionStory(events, lines)).toBe(true);
     expect(errorStates(events)).toEqual([]);
     expect(limitHits(events)).toEqual([]);
     expect(samples.peakTasks).toBeLessThan(cgroup.max);
@@ -60,7 +60,7 @@ describe.runIf(rootTestsEnabled())('the guard keeps MetaMCP serving (simulator, 
   }, 240_000);
 
   it('with busy sessions too, stops only idle instances and never livelocks', async () => {
-    const { cgroup, samples, events, stops } = await runLeak({
+    const { cgroup, samples, events, stops, lines } = await runLeak({
       serverFlags,
       pidsMax: 200,
       sessions: 24,
@@ -70,19 +70,23 @@ describe.runIf(rootTestsEnabled())('the guard keeps MetaMCP serving (simulator, 
       initArgs: ['--stop-grace', '1s', '--interval', '500ms', '--start-grace', '3s', '--crash-budget', '999'],
     });
     console.log(
-      `leak with busy sessions: ${sessionsServed(events).length}/24 served, final ${finalSession(events)?.served}, ` +
+      `leak with busy sessions: ${sessionsServed(events).length}/24 served, final ${finalSession(events)?.served} (${finalSession(events)?.reason}), ` +
         `peak ${samples.peakTasks}/${cgroup.max}, ${stops.length} stops (${maxStopsPerKeyPerMinute(stops)} per key per minute), ` +
         `${crashes(events).filter((e) => e.inFlight || e.starting).length} of busy or starting instances`,
     );
     expect(samples.peakTasks).toBeLessThan(cgroup.max);
-    expect(finalSession(events)?.served).toBe(true);
+    expect(finalSession(events)?.served, finalSessionStory(events, lines)).toBe(true);
     expect(errorStates(events)).toEqual([]);
     expect(sessionsServed(events).length).toBeGreaterThanOrEqual(22);
-    expect(maxStopsPerKeyPerMinute(stops)).toBeLessThanOrEqual(12);
+    // A livelock stops what the app starts again. Without one, every stop is of a tree some
+    // abandoned session left, or of the idle instance the pool keeps (with the final
+    // session's, two): never more stops than that. Seen: 10 on a quiet machine, 15 in CI.
+    const abandoned = sessions(events).filter((s) => !s.final && !s.busy && !s.closed).length;
+    expect(stops.length).toBeLessThanOrEqual(abandoned + 2);
   }, 240_000);
 
   it('at a storm pace the machine cannot keep up with, never livelocks and still serves the last session', async () => {
-    const { cgroup, samples, events, stops } = await runLeak({
+    const { cgroup, samples, events, stops, lines } = await runLeak({
       serverFlags,
       pidsMax: 150,
       sessions: 30,
@@ -92,11 +96,11 @@ describe.runIf(rootTestsEnabled())('the guard keeps MetaMCP serving (simulator, 
     });
     const launches = events.filter((e) => e.event === 'launch').length;
     console.log(
-      `storm of sessions with guard: ${sessionsServed(events).length}/30 served, final ${finalSession(events)?.served}, ` +
+      `storm of sessions with guard: ${sessionsServed(events).length}/30 served, final ${finalSession(events)?.served} (${finalSession(events)?.reason}), ` +
         `peak ${samples.peakTasks}/${cgroup.max}, ${stops.length} stops (${maxStopsPerKeyPerMinute(stops)} per key per minute), ${launches} launches, ` +
         `${limitHits(events).length} aborts`,
     );
-    expect(finalSession(events)?.served).toBe(true);
+    expect(finalSession(events)?.served, finalSessionStory(events, lines)).toBe(true);
     expect(errorStates(events)).toEqual([]);
     // A livelock stops what the app starts again, over and over: stops would be nearly every
     // launch. Seen: 0.62-0.72 of launches alone, 0.78 once in CI with other tests beside it.
