@@ -32,6 +32,8 @@ export type Aftermath = {
   siblings: readonly Sibling[];
   /** The stop was spent as a crash of the key's budget when it was made. */
   charged: boolean;
+  /** A crash for sure of the key came with it (markAmidCrashes): the app closing them all may be its answer to that one, and says nothing. */
+  amidCrash?: boolean;
 };
 
 /** What the guard knows of one key. */
@@ -66,37 +68,38 @@ export type Lesson = {
  * A stop of the key ended: start watching what the app does with its other instances, unless
  * an earlier stop's aftermath is being watched (that one goes on: a later stop must not keep
  * pushing the answer back). An interrupt that did not end a settled tree (a TERM had to
- * follow) is `ignored` from now on. A stop made `amidCrash` (a TERM of its key, a crash for
- * sure, was under way with it) teaches nothing: the app's answer to that one would be read
- * as its answer.
+ * follow) is `ignored` from now on. Of a stop made `amidCrash` (a crash for sure of its key
+ * came with it), neither its ending nor the app closing the key's other instances says
+ * anything: both may be the app's answer to that crash. Its other instances kept still do.
  */
 export function recordStopEnded(
   record: KeyRecord,
   stop: { method: StopMethod; endedBy: StopEnd; siblings: readonly Sibling[]; settled?: boolean; charged?: boolean; amidCrash?: boolean },
   nowMs: number,
 ): KeyRecord {
-  // A tree that had gone before the stop reached it answered nothing; nor one stopped amid a sure
-  // crash of its key, which the app may have closed itself meanwhile (then an exit request sees
-  // its launcher exit, and a TERM after it finds it going): its ending and the app's next move
-  // may both be the crash's.
-  if (stop.endedBy === 'gone' || stop.amidCrash) return record;
+  // A tree that had gone before the stop reached it answered nothing.
+  if (stop.endedBy === 'gone') return record;
+  // Amid a crash for sure of its key, the app may have been closing the tree meanwhile: then an
+  // exit request sees its launcher exit, and a TERM after a request finds it going.
+  const amid = stop.amidCrash === true;
   // Only a settled server's answer to SIGINT says what the key's servers do: a tree still
   // starting may have no server to answer yet.
-  const ignored = stop.method === 'interrupt' && stop.endedBy !== 'interrupt' && stop.settled !== false;
+  const ignored = !amid && stop.method === 'interrupt' && stop.endedBy !== 'interrupt' && stop.settled !== false;
   const interrupt: InterruptVerdict = ignored ? 'ignored' : record.interrupt;
   // An exit request that did not end the tree: no inspector opened, or the launcher ran on.
-  const exitIgnored = stop.method === 'exit' && stop.endedBy !== 'exit';
+  const exitIgnored = !amid && stop.method === 'exit' && stop.endedBy !== 'exit';
   const known = { ...record, interrupt, ...(exitIgnored ? { exit: 'ignored' as const } : {}) };
   // A tree the stop left running tells the app nothing: there is no aftermath to watch.
   if (record.aftermath || stop.endedBy === 'survived') return known;
   const aftermath =
-    stop.siblings.length > 0 && !stop.amidCrash
+    stop.siblings.length > 0
       ? {
           method: stop.method,
           endedBy: stop.endedBy,
           endedAtMs: nowMs,
           siblings: stop.siblings,
           charged: stop.charged ?? (stop.method === 'terminate' || (stop.method === 'interrupt' && costOfStop(record) === 'crash')),
+          ...(amid ? { amidCrash: true } : {}),
         }
       : undefined;
   const { aftermath: _previous, ...rest } = known;
@@ -130,6 +133,12 @@ export function observeAftermaths(
     }
     const kept = watched.siblings.filter((sibling) => present.has(sibling.id));
     const closedAll = kept.length === 0;
+    // All closed after a stop that came with a crash for sure: the app's answer to either.
+    if (closedAll && watched.amidCrash) {
+      const { aftermath: _dropped, ...rest } = record;
+      next.set(key, rest);
+      continue;
+    }
     const clean = endedClean(watched.endedBy);
     const waitedMs = nowMs - watched.endedAtMs;
     // A crash for sure (TERM, KILL) after which the app kept some of the others for as long as
@@ -160,20 +169,17 @@ export function observeAftermaths(
 }
 
 /**
- * The records once TERMs (crashes for sure) were sent to instances of `keys`: an aftermath
- * watched of one of them after a stop that ended cleanly is dropped, since the app's close of the key's
- * instances after the crash would be read as its answer to the clean one. (Seen in the
- * simulated storm: an exit request's aftermath read a sibling's crash, and the key's exit
- * requests were taken for crashes.)
+ * The records once TERMs (crashes for sure) are planned of instances of `keys`: an aftermath
+ * watched of one of them after a stop that ended cleanly is marked `amidCrash`, since the app
+ * closing the key's instances after the crash would be read as its answer to the clean one.
  */
 export function amidCrashes(records: ReadonlyMap<string, KeyRecord>, keys: Iterable<string>): ReadonlyMap<string, KeyRecord> {
   let next: Map<string, KeyRecord> | undefined;
   for (const key of keys) {
     const record = (next ?? records).get(key);
-    if (!record?.aftermath || !endedClean(record.aftermath.endedBy)) continue;
-    const { aftermath: _dropped, ...rest } = record;
+    if (!record?.aftermath || !endedClean(record.aftermath.endedBy) || record.aftermath.amidCrash) continue;
     next ??= new Map(records);
-    next.set(key, rest);
+    next.set(key, { ...record, aftermath: { ...record.aftermath, amidCrash: true } });
   }
   return next ?? records;
 }
@@ -188,13 +194,18 @@ type StopAmid = { key: string; method: StopMethod; cost: StopCost; amidCrash?: b
 
 /**
  * Marks `amidCrash` each stop under way that asks for an exit 0 (an exit request, an interrupt)
- * whose key has a sure crash under way with it: the app's answer to that crash would be read
- * as its answer (recordStopEnded). Seen in the simulated storm: an exit request and a TERM of
- * one key in one scan; the app closed the key after the TERM, the exit request's launcher
- * with it, and the guard took exit requests for ignored by that key from then on.
+ * whose key has a sure crash under way with it, or one that ended less than ANSWER_WAIT_MS ago
+ * (MetaMCP closes the key's instances a few hundred ms after): the app's answer to that crash
+ * would be read as its answer (recordStopEnded). Seen in the simulated storm: an exit request
+ * and a TERM of one key in one scan; the app closed the key after the TERM, the exit request's
+ * launcher with it, and the guard took exit requests for ignored by that key from then on.
  */
-export function markAmidCrashes<T extends StopAmid>(underWay: Map<string, T>): void {
+export function markAmidCrashes<T extends StopAmid>(underWay: Map<string, T>, records: ReadonlyMap<string, KeyRecord>, nowMs: number): void {
   const crashKeys = new Set([...underWay.values()].filter((stop) => isSureCrash(stop.method, stop.cost)).map((stop) => stop.key));
+  for (const [key, record] of records) {
+    const aftermath = record.aftermath;
+    if (aftermath && !endedClean(aftermath.endedBy) && nowMs - aftermath.endedAtMs < ANSWER_WAIT_MS) crashKeys.add(key);
+  }
   for (const [id, stop] of underWay)
     if (stop.method !== 'terminate' && crashKeys.has(stop.key) && !stop.amidCrash) underWay.set(id, { ...stop, amidCrash: true });
 }

@@ -258,7 +258,7 @@ function decide(before: GuardState, ctx: RuleContext, seen: Seen, learnt: Learnt
   const { nowMs } = readings;
   const plan = planStops(ctx, { ids: new Set(seen.underWay.keys()), keys: seen.keysInFlight });
   for (const stop of plan.stops) seen.underWay.set(stop.instance.id, underWayOf(ctx, stop, nowMs, settings.dryRun));
-  markAmidCrashes(seen.underWay);
+  markAmidCrashes(seen.underWay, learnt.records, nowMs);
   learnt.records = amidCrashes(
     learnt.records,
     plan.stops.filter((stop) => isSureCrash(stop.method, stop.evidence.cost)).map((stop) => stop.instance.key),
@@ -315,7 +315,9 @@ export function finishStop(state: GuardState, end: StopOutcome, nowMs: number): 
   const underWay = new Map(state.underWay);
   underWay.delete(end.id);
   if ('refused' in end) return { ...state, underWay, refused: new Set([...state.refused, end.id]) };
-  const stoppedAtMs = new Map(state.stoppedAtMs).set(end.id, nowMs);
+  // A tree gone before the stop reached it was not the guard's doing: if the app closed it, its
+  // going is evidence of the app's answer to another stop (observeAftermaths).
+  const stoppedAtMs = 'endedBy' in end && end.endedBy === 'gone' ? state.stoppedAtMs : new Map(state.stoppedAtMs).set(end.id, nowMs);
   if ('failed' in end) return { ...state, underWay, stoppedAtMs };
   const records = new Map(state.records);
   const charged = stop.cost === 'crash';

@@ -80,7 +80,7 @@ export function metricsOf(report: InitReport): MetricFamily[] {
     ),
     counter(
       'stop_endings_total',
-      'Stops that ended, by what ended them: interrupt (the server ended on SIGINT alone, an exit the app may not count as a crash), terminate (TERM), kill (KILL after the stop grace).',
+      'Stops that ended, by what ended them: exit (the launcher exited 0 on request), interrupt (the server ended on SIGINT alone, an exit the app may not count as a crash), terminate (TERM), kill (KILL after the stop grace), survived (left to run: no crash to spend on a TERM), gone (it had ended before any signal that could end it).',
       STOP_ENDS.map((ended) => ({ labels: { ended_by: ended }, value: guard.stopEnds[ended] ?? 0 })),
     ),
     counter('stops_failed_total', 'Stops that the kernel refused (EPERM) or that failed otherwise.', [{ value: guard.failedStops }]),

@@ -99,7 +99,7 @@ const ENDINGS = {
   terminate: 'on TERM',
   kill: 'by KILL',
   survived: 'not: the exit request or SIGINT did not end it',
-  gone: 'before any signal: the app or the tree ended it first',
+  gone: 'not by the guard: the app or the tree ended it first',
 } as const;
 const LEARNT = {
   unknown: 'SIGINT not tried yet',

@@ -11,6 +11,9 @@ import {
   recordStopEnded,
   UNKNOWN_KEY,
 } from '../../src/guard/key-learning.js';
+import type { StopCost, StopMethod } from '../../src/guard/stops.js';
+
+type StopAmid = { key: string; method: StopMethod; cost: StopCost; amidCrash?: boolean };
 
 const KEY = 'npm exec @modelcontextprotocol/server-a';
 const SIBLINGS = [
@@ -135,18 +138,29 @@ describe('key learning: stops that cannot answer for themselves', () => {
     expect(recordStopEnded(known, { method: 'interrupt', endedBy: 'gone', siblings: SIBLINGS }, 1000)).toBe(known);
   });
 
-  it('learns nothing of a stop made while a TERM of its key was under way, however it ended', () => {
-    // The app closed the tree after the TERM's crash: a TERM that followed found it going.
-    expect(recordStopEnded(UNKNOWN_KEY, { method: 'exit', endedBy: 'terminate', siblings: SIBLINGS, amidCrash: true }, 1000)).toBe(UNKNOWN_KEY);
+  it('reads neither the ending of a stop made beside a TERM of its key, nor the app closing them all after it', () => {
+    // The app closed the tree after the TERM's crash: a TERM that followed the request found it going.
+    const fellBack = recordStopEnded(UNKNOWN_KEY, { method: 'exit', endedBy: 'terminate', siblings: SIBLINGS, amidCrash: true }, 1000);
+    expect(fellBack.exit).toBeUndefined();
     const record = recordStopEnded(UNKNOWN_KEY, { method: 'exit', endedBy: 'exit', siblings: SIBLINGS, amidCrash: true }, 1000);
-    expect(record.aftermath).toBeUndefined();
-    // The app closing the siblings then is the crash's doing: the exit request stays clean.
-    expect(costOfStop(observeAftermaths(new Map([[KEY, record]]), new Set(), new Set(), 1500).records.get(KEY), true)).toBe('clean');
+    const { records, lessons } = observeAftermaths(new Map([[KEY, record]]), new Set(), new Set(), 1500);
+    expect(lessons).toEqual([]);
+    expect(records.get(KEY)).toEqual({ interrupt: 'unknown' });
+    expect(costOfStop(records.get(KEY), true)).toBe('clean');
   });
 
-  it('drops the aftermath of a clean stop once one that may be a crash is made of its key, and keeps a crash stop aftermath', () => {
+  it('still reads the others kept after a stop made beside a TERM of its key: that SIGINT was clean', () => {
+    const record = recordStopEnded(UNKNOWN_KEY, { method: 'interrupt', endedBy: 'interrupt', siblings: SIBLINGS, charged: true, amidCrash: true }, 1000);
+    const { records, lessons } = observeAftermaths(new Map([[KEY, record]]), new Set(['s1', 's2']), new Set(), 1000 + AFTERMATH_MS);
+    expect(records.get(KEY)?.interrupt).toBe('clean');
+    expect(lessons).toMatchObject([{ charged: true, closedAll: false }]);
+  });
+
+  it('marks the aftermath of a clean stop once a TERM of its key is planned, and leaves a TERM aftermath alone', () => {
     const clean = new Map([[KEY, recordStopEnded(UNKNOWN_KEY, { method: 'exit', endedBy: 'exit', siblings: SIBLINGS }, 1000)]]);
-    expect(amidCrashes(clean, [KEY]).get(KEY)?.aftermath).toBeUndefined();
+    const marked = amidCrashes(clean, [KEY]);
+    expect(marked.get(KEY)?.aftermath?.amidCrash).toBe(true);
+    expect(observeAftermaths(marked, new Set(), new Set(), 1500).lessons).toEqual([]);
     expect(amidCrashes(clean, ['another key'])).toBe(clean);
     const crash = afterStop('terminate', 'terminate');
     expect(amidCrashes(crash, [KEY])).toBe(crash);
@@ -161,7 +175,23 @@ describe('key learning: stops that cannot answer for themselves', () => {
       // An orphan's TERM is nobody's crash.
       ['orphan-b', { key: 'b', method: 'terminate' as const, cost: 'free' as const }],
     ]);
-    markAmidCrashes(underWay);
+    markAmidCrashes(underWay, new Map(), 5000);
     expect([...underWay].filter(([, stop]) => 'amidCrash' in stop).map(([id]) => id)).toEqual(['exit-a', 'interrupt-a']);
+  });
+
+  it('marks an exit request made while the app may still be answering a TERM of its key that ended', () => {
+    // A TERM of the key ended at 1000: MetaMCP closes the rest a few hundred ms after.
+    const records = afterStop('terminate', 'terminate');
+    const at = (nowMs: number) => {
+      const underWay = new Map<string, StopAmid>([['exit-a', { key: KEY, method: 'exit', cost: 'clean' }]]);
+      markAmidCrashes(underWay, records, nowMs);
+      return underWay.get('exit-a')?.amidCrash === true;
+    };
+    expect(at(1000 + ANSWER_WAIT_MS - 1)).toBe(true);
+    expect(at(1000 + ANSWER_WAIT_MS)).toBe(false);
+    // After a clean stop's end there is no crash to answer.
+    const underWay = new Map<string, StopAmid>([['exit-a', { key: KEY, method: 'exit', cost: 'clean' }]]);
+    markAmidCrashes(underWay, afterStop('interrupt', 'interrupt'), 1100);
+    expect(underWay.get('exit-a')?.amidCrash).toBeUndefined();
   });
 });

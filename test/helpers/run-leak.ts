@@ -49,18 +49,19 @@ export async function runLeak(options: LeakRun) {
 }
 
 /**
- * What the app and the guard did from a second before the final session opened: the message
- * of a failed claim that the final session was served, so that a failure in CI says why.
+ * What the app and the guard did from a second before the final session opened (`atMs` from
+ * its opening): the message of a failed claim that the final session was served, so that a
+ * failure in CI says why.
  */
 export function finalSessionStory(events: readonly SimEvent[], lines: readonly Record<string, unknown>[]): string {
   const final = finalSession(events);
   if (!final) return 'no final session';
   const fromMs = final.t - final.ms - 1000;
-  const app = events.filter((e) => e.t >= fromMs && e.event !== 'summary').map((e) => ({ ms: e.t - fromMs - 1000, ...e, t: undefined }));
+  const app = events.filter((e) => e.t >= fromMs && e.event !== 'summary').map((e) => ({ ...e, t: undefined, atMs: e.t - fromMs - 1000 }));
   const guard = lines
     .filter((line) => Date.parse(String(line.time)) >= fromMs && line.launcherPid !== undefined)
     .map((line) => ({
-      ms: Date.parse(String(line.time)) - fromMs - 1000,
+      atMs: Date.parse(String(line.time)) - fromMs - 1000,
       msg: line.msg,
       launcherPid: line.launcherPid,
       method: line.method,

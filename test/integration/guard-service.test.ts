@@ -79,10 +79,12 @@ describe.runIf(rootTestsEnabled())('the guard keeps MetaMCP serving (simulator, 
     expect(errorStates(events)).toEqual([]);
     expect(sessionsServed(events).length).toBeGreaterThanOrEqual(22);
     // A livelock stops what the app starts again. Without one, every stop is of a tree some
-    // abandoned session left, or of the idle instance the pool keeps (with the final
-    // session's, two): never more stops than that. Seen: 10 on a quiet machine, 15 in CI.
+    // abandoned session left, of the idle instance the pool keeps (with the final session's,
+    // two), or of a starting tree, whose session then starts one more: never more stops than
+    // that. Seen: 10 on a quiet machine, 15 in CI and with two busy loops beside it.
     const abandoned = sessions(events).filter((s) => !s.final && !s.busy && !s.closed).length;
-    expect(stops.length).toBeLessThanOrEqual(abandoned + 2);
+    const ofStarting = stops.filter((line) => line.starting === true).length;
+    expect(stops.length).toBeLessThanOrEqual(abandoned + 2 + ofStarting);
   }, 240_000);
 
   it('at a storm pace the machine cannot keep up with, never livelocks and still serves the last session', async () => {

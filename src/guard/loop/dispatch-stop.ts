@@ -61,5 +61,5 @@ const ENDINGS: Record<StopEnd, string> = {
   terminate: 'ended on TERM',
   kill: 'KILLed after the stop grace',
   survived: 'the exit request or SIGINT did not end it, and the key has no crash to spend on a TERM: left to run',
-  gone: 'it had ended before any signal reached it: the app closed it, or it exited of itself',
+  gone: 'it had ended before any signal that could end it: the app closed it, or it exited of itself',
 };
