@@ -467,7 +467,11 @@ function summarizeStops(initEvents) {
   // How the stops ended (exit: the launcher exited 0 on request; interrupt: the server ended on SIGINT alone; terminate; kill; survived; gone: ended before any signal), of held instances and orphans.
   const endings = { exit: 0, interrupt: 0, terminate: 0, kill: 0, survived: 0, gone: 0, orphan: 0 };
   for (const event of initEvents) {
-    if (typeof event.msg !== 'string' || !(event.msg.startsWith('stopped MCP instance') || event.msg === 'MCP instance not stopped' || event.msg === 'MCP instance gone before it was stopped')) continue;
+    if (
+      typeof event.msg !== 'string' ||
+      !(event.msg.startsWith('stopped MCP instance') || event.msg === 'MCP instance not stopped' || event.msg === 'MCP instance gone before it was stopped')
+    )
+      continue;
     if (event.reason === 'orphan') endings.orphan += 1;
     else if (event.endedBy in endings) endings[event.endedBy] += 1;
   }
