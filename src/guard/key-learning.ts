@@ -168,46 +168,45 @@ export function observeAftermaths(
   return { records: next, lessons };
 }
 
-/**
- * The records once TERMs (crashes for sure) are planned of instances of `keys`: an aftermath
- * watched of one of them after a stop that ended cleanly is marked `amidCrash`, since the app
- * closing the key's instances after the crash would be read as its answer to the clean one.
- */
-export function amidCrashes(records: ReadonlyMap<string, KeyRecord>, keys: Iterable<string>): ReadonlyMap<string, KeyRecord> {
-  let next: Map<string, KeyRecord> | undefined;
-  for (const key of keys) {
-    const record = (next ?? records).get(key);
-    if (!record?.aftermath || !endedClean(record.aftermath.endedBy) || record.aftermath.amidCrash) continue;
-    next ??= new Map(records);
-    next.set(key, { ...record, aftermath: { ...record.aftermath, amidCrash: true } });
-  }
-  return next ?? records;
-}
-
 /** A TERM to an instance the app holds: a crash to it for sure, whatever the key's record says. */
-export function isSureCrash(method: StopMethod, cost: StopCost): boolean {
-  return method === 'terminate' && cost !== 'free';
+function isSureCrash(stop: { method: StopMethod; cost: StopCost }): boolean {
+  return stop.method === 'terminate' && stop.cost !== 'free';
 }
 
 /** A stop under way, as far as telling its answer from another's goes. */
 type StopAmid = { key: string; method: StopMethod; cost: StopCost; amidCrash?: boolean };
 
 /**
- * Marks `amidCrash` each stop under way that asks for an exit 0 (an exit request, an interrupt)
- * whose key has a sure crash under way with it, or one that ended less than ANSWER_WAIT_MS ago
- * (MetaMCP closes the key's instances a few hundred ms after): the app's answer to that crash
- * would be read as its answer (recordStopEnded). Seen in the simulated storm: an exit request
- * and a TERM of one key in one scan; the app closed the key after the TERM, the exit request's
+ * The stops under way and the records, once the keys with a crash for sure are known: a TERM of
+ * an instance the app holds under way, or one that ended less than ANSWER_WAIT_MS ago (MetaMCP
+ * closes the key's instances a few hundred ms after). Of those keys, each stop under way that
+ * asks for an exit 0 (an exit request, an interrupt), and an aftermath watched after a stop
+ * that ended cleanly, are marked `amidCrash`: the app's answer to the crash would be read as
+ * theirs (recordStopEnded, observeAftermaths). Seen in the simulated storm: an exit request and
+ * a TERM of one key in one scan; the app closed the key after the TERM, the exit request's
  * launcher with it, and the guard took exit requests for ignored by that key from then on.
  */
-export function markAmidCrashes<T extends StopAmid>(underWay: Map<string, T>, records: ReadonlyMap<string, KeyRecord>, nowMs: number): void {
-  const crashKeys = new Set([...underWay.values()].filter((stop) => isSureCrash(stop.method, stop.cost)).map((stop) => stop.key));
+export function markAmidCrashes<T extends StopAmid>(
+  underWay: ReadonlyMap<string, T>,
+  records: ReadonlyMap<string, KeyRecord>,
+  nowMs: number,
+): { underWay: Map<string, T>; records: ReadonlyMap<string, KeyRecord> } {
+  const crashKeys = new Set([...underWay.values()].filter(isSureCrash).map((stop) => stop.key));
   for (const [key, record] of records) {
     const aftermath = record.aftermath;
     if (aftermath && !endedClean(aftermath.endedBy) && nowMs - aftermath.endedAtMs < ANSWER_WAIT_MS) crashKeys.add(key);
   }
+  const marked = new Map(underWay);
   for (const [id, stop] of underWay)
-    if (stop.method !== 'terminate' && crashKeys.has(stop.key) && !stop.amidCrash) underWay.set(id, { ...stop, amidCrash: true });
+    if (stop.method !== 'terminate' && crashKeys.has(stop.key) && !stop.amidCrash) marked.set(id, { ...stop, amidCrash: true });
+  let next: Map<string, KeyRecord> | undefined;
+  for (const key of crashKeys) {
+    const record = records.get(key);
+    if (!record?.aftermath || !endedClean(record.aftermath.endedBy) || record.aftermath.amidCrash) continue;
+    next ??= new Map(records);
+    next.set(key, { ...record, aftermath: { ...record.aftermath, amidCrash: true } });
+  }
+  return { underWay: marked, records: next ?? records };
 }
 
 /** Whether the guard is still watching what the app does after a stop of this key. */

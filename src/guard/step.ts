@@ -10,18 +10,7 @@ import { type DemandEstimate, type DemandState, EMPTY_DEMAND, type LimitKind } f
 import { closedAfterForced, forcedLimitOf, forcedOf, isOptional, judgeLimits, type LimitDemands } from './forced-demand.js';
 import { findInstances, type Instance, type KnownLauncher } from './instances.js';
 import { type Grown, type Judged, judgeInstances } from './judge-instances.js';
-import {
-  AFTERMATH_MS,
-  amidCrashes,
-  isSureCrash,
-  type KeyRecord,
-  type Lesson,
-  markAmidCrashes,
-  observeAftermaths,
-  recordStopEnded,
-  type Sibling,
-  UNKNOWN_KEY,
-} from './key-learning.js';
+import { AFTERMATH_MS, type KeyRecord, type Lesson, markAmidCrashes, observeAftermaths, recordStopEnded, type Sibling, UNKNOWN_KEY } from './key-learning.js';
 import { planStops } from './plan-stops.js';
 import { type KeyStarts, type RespawnLoop, recordStarts } from './respawns.js';
 import { type GuardConfig, makeRuleContext, type RuleContext } from './rules/context.js';
@@ -258,11 +247,7 @@ function decide(before: GuardState, ctx: RuleContext, seen: Seen, learnt: Learnt
   const { nowMs } = readings;
   const plan = planStops(ctx, { ids: new Set(seen.underWay.keys()), keys: seen.keysInFlight });
   for (const stop of plan.stops) seen.underWay.set(stop.instance.id, underWayOf(ctx, stop, nowMs, settings.dryRun));
-  markAmidCrashes(seen.underWay, learnt.records, nowMs);
-  learnt.records = amidCrashes(
-    learnt.records,
-    plan.stops.filter((stop) => isSureCrash(stop.method, stop.evidence.cost)).map((stop) => stop.instance.key),
-  );
+  ({ underWay: seen.underWay, records: learnt.records } = markAmidCrashes(seen.underWay, learnt.records, nowMs));
   const budgetSpent = spendCrashes(learnt.crashStopsByKey, plan.stops, settings);
   for (const [key, limit] of forcedOf(plan.stops)) learnt.forcedAftermaths.set(key, limit);
   const holding = planHolds(ctx, before.holds, {

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import {
   AFTERMATH_MS,
   ANSWER_WAIT_MS,
-  amidCrashes,
   costOfStop,
   type KeyRecord,
   markAmidCrashes,
@@ -158,12 +157,13 @@ describe('key learning: stops that cannot answer for themselves', () => {
 
   it('marks the aftermath of a clean stop once a TERM of its key is planned, and leaves a TERM aftermath alone', () => {
     const clean = new Map([[KEY, recordStopEnded(UNKNOWN_KEY, { method: 'exit', endedBy: 'exit', siblings: SIBLINGS }, 1000)]]);
-    const marked = amidCrashes(clean, [KEY]);
+    const termOf = (key: string) => new Map<string, StopAmid>([['term', { key, method: 'terminate', cost: 'crash' }]]);
+    const marked = markAmidCrashes(termOf(KEY), clean, 1100).records;
     expect(marked.get(KEY)?.aftermath?.amidCrash).toBe(true);
     expect(observeAftermaths(marked, new Set(), new Set(), 1500).lessons).toEqual([]);
-    expect(amidCrashes(clean, ['another key'])).toBe(clean);
+    expect(markAmidCrashes(termOf('another key'), clean, 1100).records).toBe(clean);
     const crash = afterStop('terminate', 'terminate');
-    expect(amidCrashes(crash, [KEY])).toBe(crash);
+    expect(markAmidCrashes(termOf(KEY), crash, 1100).records).toBe(crash);
   });
 
   it('marks the exit requests and interrupts under way with a TERM of their key, and nothing else', () => {
@@ -175,8 +175,8 @@ describe('key learning: stops that cannot answer for themselves', () => {
       // An orphan's TERM is nobody's crash.
       ['orphan-b', { key: 'b', method: 'terminate' as const, cost: 'free' as const }],
     ]);
-    markAmidCrashes(underWay, new Map(), 5000);
-    expect([...underWay].filter(([, stop]) => 'amidCrash' in stop).map(([id]) => id)).toEqual(['exit-a', 'interrupt-a']);
+    const marked = markAmidCrashes(underWay, new Map(), 5000).underWay;
+    expect([...marked].filter(([, stop]) => 'amidCrash' in stop).map(([id]) => id)).toEqual(['exit-a', 'interrupt-a']);
   });
 
   it('marks an exit request made while the app may still be answering a TERM of its key that ended', () => {
@@ -184,14 +184,12 @@ describe('key learning: stops that cannot answer for themselves', () => {
     const records = afterStop('terminate', 'terminate');
     const at = (nowMs: number) => {
       const underWay = new Map<string, StopAmid>([['exit-a', { key: KEY, method: 'exit', cost: 'clean' }]]);
-      markAmidCrashes(underWay, records, nowMs);
-      return underWay.get('exit-a')?.amidCrash === true;
+      return markAmidCrashes(underWay, records, nowMs).underWay.get('exit-a')?.amidCrash === true;
     };
     expect(at(1000 + ANSWER_WAIT_MS - 1)).toBe(true);
     expect(at(1000 + ANSWER_WAIT_MS)).toBe(false);
     // After a clean stop's end there is no crash to answer.
     const underWay = new Map<string, StopAmid>([['exit-a', { key: KEY, method: 'exit', cost: 'clean' }]]);
-    markAmidCrashes(underWay, afterStop('interrupt', 'interrupt'), 1100);
-    expect(underWay.get('exit-a')?.amidCrash).toBeUndefined();
+    expect(markAmidCrashes(underWay, afterStop('interrupt', 'interrupt'), 1100).underWay.get('exit-a')?.amidCrash).toBeUndefined();
   });
 });

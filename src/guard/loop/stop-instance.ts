@@ -106,7 +106,8 @@ export async function stopInstance(instance: Instance, options: StopOptions): Pr
   // Nothing of it left for a signal to reach: the app closed it (after another stop's crash,
   // say) or it ended of itself, and the stop is no evidence of how the key takes one.
   const gone = (): StopResult => ({ interrupted: 0, termed: 0, killed: 0, failed: 0, left: 0, tookMs: Date.now() - startedAt, endedBy: 'gone' });
-  if (sightings.alive(instance).length === 0 && late().length === 0) return gone();
+  const nothingLeft = () => sightings.alive(instance).length === 0 && late().length === 0;
+  if (nothingLeft()) return gone();
   let interrupted = 0;
   if (options.method === 'exit') {
     const answer = await askNodeToExit(instance.launcher, access, { waitMs: Math.min(graceMs, EXIT_REQUEST_WAIT_MS) });
@@ -126,8 +127,7 @@ export async function stopInstance(instance: Instance, options: StopOptions): Pr
       };
     }
     // Ended without the request: seen when the app closed it after a sibling's crash meanwhile.
-    if (sightings.alive(instance).length === 0 && late().length === 0) return gone();
-    if (options.terminateIfIgnored === false) return leftToRun(0);
+    if (options.terminateIfIgnored === false) return nothingLeft() ? gone() : leftToRun(0);
   }
   if (options.method === 'interrupt') {
     for (const server of serversOf(instance)) if (signalProc(server, 'SIGINT', access) === 'sent') interrupted += 1;
@@ -144,13 +144,14 @@ export async function stopInstance(instance: Instance, options: StopOptions): Pr
         return { interrupted, termed: 0, killed: 0, failed: 0, left: 0, tookMs: Date.now() - startedAt, endedBy: 'interrupt' };
       }
     }
-    if (interrupted === 0 && sightings.alive(instance).length === 0 && late().length === 0) return gone();
-    if (options.terminateIfIgnored === false) return leftToRun(interrupted);
+    // An interrupt that reached a server and saw the tree go returned above.
+    if (options.terminateIfIgnored === false) return nothingLeft() ? gone() : leftToRun(interrupted);
   }
   const first = await stopMembers(instance, graceMs, pollMs, sightings);
   const endedBy = first.killed > 0 ? 'kill' : 'terminate';
   if (first.termed === 0 && first.failed > 0) return { ...first, interrupted, tookMs: Date.now() - startedAt, endedBy };
   const lateOnes = late();
+  // Nothing was left for the TERM either: gone before the guard reached it.
   if (interrupted === 0 && first.termed === 0 && first.killed === 0 && first.left === 0 && lateOnes.length === 0) return gone();
   if (lateOnes.length === 0) return { ...first, interrupted, tookMs: Date.now() - startedAt, endedBy };
   const second = await stopMembers({ ...instance, members: lateOnes }, graceMs, pollMs, sightings);
