@@ -59,8 +59,7 @@ const result = await build({
   platform: 'node',
   target: 'node20',
   format: 'cjs',
-  // ws loads these optional native speed-ups if they are installed; it works without them.
-  external: ['koffi', 'bufferutil', 'utf-8-validate'],
+  external: ['koffi'],
   plugins: [pinoWithoutTransports],
   // V8 keeps the whole source of the bundle in memory; without whitespace and with shorter
   // syntax it is 40% smaller. Names are kept, so that stack traces in the log stay readable.

@@ -12,6 +12,7 @@ export default defineConfig({
       'test/init/forward-signals.test.ts',
       'test/proc/read-snapshot.test.ts',
       'test/proc/signal-proc.test.ts',
+      'test/proc/close-stdin.test.ts',
     ],
     // Pure tests share no state but caches: one module graph in worker threads starts in a
     // fraction of the time a fresh process per file takes.

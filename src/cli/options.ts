@@ -182,7 +182,7 @@ const OPTIONS: readonly OptionSpec[] = [
     key: 'signalsOnly',
     parse: parseBoolean,
     description:
-      "stop MCP instances by signals only: by default a settled instance whose launcher is Node (npx, npm exec) is first asked to exit 0 through that launcher's inspector, opened by SIGUSR1 on loopback for the ~50 ms the request takes, since an app like MetaMCP counts an exit 0 as no crash",
+      "stop MCP instances by signals only: by default a settled instance whose stdin is a socket is first stopped by closing it (a copy of the launcher's fd 0 by pidfd_getfd, then shutdown), the MCP stdio transport's own shutdown: the server exits 0 on EOF, which an app like MetaMCP counts as no crash",
   },
   {
     flags: '--crash-budget <n|unlimited>',

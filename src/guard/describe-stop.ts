@@ -41,7 +41,7 @@ export function describeStop(stop: Stop, cgroup: CgroupFigures, pageBytes: numbe
 
 /** The stops that end in an exit 0, as a lesson says them. */
 const CLEAN_ENDING: Partial<Record<Lesson['endedBy'], string>> = {
-  exit: 'its launcher exited 0 on request',
+  'close-stdin': 'its server exited on EOF when its stdin was closed',
   interrupt: 'its server ended on SIGINT',
 };
 
@@ -55,7 +55,7 @@ export function describeLesson(lesson: Lesson) {
     siblings: lesson.siblings,
     kept: lesson.kept,
     interrupt: record.interrupt,
-    ...(record.exit === undefined ? {} : { exit: record.exit }),
+    ...(record.stdinClose === undefined ? {} : { stdinClose: record.stdinClose }),
     ...(record.crashFreesKey === undefined ? {} : { crashFreesKey: record.crashFreesKey }),
     why: lesson.closedAll
       ? `the app closed all ${lesson.siblings} other instances of the key after the stop: to it, the stop was a crash${CLEAN_ENDING[lesson.endedBy] ? `, though ${CLEAN_ENDING[lesson.endedBy]}` : ''}`
@@ -78,8 +78,8 @@ function demandWhy(e: DemandEstimate): string {
 }
 
 function appView(stop: Stop): string {
-  if (stop.method === 'exit')
-    return 'its launcher is Node, asked to exit 0 through its inspector: MetaMCP sees an exit 0, counts no crash, and keeps the other instances';
+  if (stop.method === 'close-stdin')
+    return 'its stdin is closed, as an MCP client ends a stdio server: it exits 0 on EOF, MetaMCP counts no crash, and keeps the other instances';
   if (stop.evidence.cost === 'clean') return 'its servers end cleanly on SIGINT: MetaMCP sees an exit 0, counts no crash, and keeps the other instances';
   return stop.method === 'interrupt'
     ? 'SIGINT to its server first: an exit 0 is no crash to MetaMCP; any other exit is one (MCP_MAX_ATTEMPTS) and closes its other instances'

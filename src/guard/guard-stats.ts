@@ -101,6 +101,8 @@ export type GuardStats = {
   demand: { pids?: DemandEstimate; memory?: DemandEstimate };
   /** Files the child watch read (children lists and the stats of new children), for its cost. */
   watchReads: number;
+  /** Whether stops may close a server's stdin, and if not, why (the start-up probe, or a refusal since). */
+  stdinClose?: { available: boolean; why?: string };
 };
 
 /** Keys whose learning is shown, at most. */

@@ -1,5 +1,5 @@
-// What the guard learns of each key from its own stops: whether SIGINT to its servers ends
-// them cleanly in the app's eyes, and whether the app closes a key's other instances when
+// What the guard learns of each key from its own stops: whether closing its servers' stdin,
+// or SIGINT to its servers, ends them cleanly in the app's eyes, and whether the app closes a key's other instances when
 // one of them crashes. The guard cannot read an exit status it is not the parent of; it
 // sees what the app does next. After a crash MetaMCP closes every instance of that server
 // within a moment; after an exit 0 it leaves them alone. Pure.
@@ -39,8 +39,8 @@ export type Aftermath = {
 /** What the guard knows of one key. */
 export type KeyRecord = {
   interrupt: InterruptVerdict;
-  /** The same for an exit request to its launcher (undefined: not tried yet). */
-  exit?: Exclude<InterruptVerdict, 'unknown'>;
+  /** The same for closing its stdin (undefined: not tried yet); `ignored`: the server read EOF and ran on. */
+  stdinClose?: Exclude<InterruptVerdict, 'unknown'>;
   /** The app closed every other instance of the key after a crash of one (undefined: not seen yet). */
   crashFreesKey?: boolean;
   aftermath?: Aftermath;
@@ -74,21 +74,30 @@ export type Lesson = {
  */
 export function recordStopEnded(
   record: KeyRecord,
-  stop: { method: StopMethod; endedBy: StopEnd; siblings: readonly Sibling[]; settled?: boolean; charged?: boolean; amidCrash?: boolean },
+  stop: {
+    method: StopMethod;
+    endedBy: StopEnd;
+    siblings: readonly Sibling[];
+    settled?: boolean;
+    charged?: boolean;
+    amidCrash?: boolean;
+    /** The close could not be made (fd 0 not a socket, refused): it says nothing of the key. */
+    unmade?: boolean;
+  },
   nowMs: number,
 ): KeyRecord {
   // A tree that had gone before the stop reached it answered nothing.
   if (stop.endedBy === 'gone') return record;
-  // Amid a crash for sure of its key, the app may have been closing the tree meanwhile: then an
-  // exit request sees its launcher exit, and a TERM after a request finds it going.
+  // Amid a crash for sure of its key, the app may have been closing the tree meanwhile: then a
+  // stdin close sees the tree exit, and a TERM after a close finds it going.
   const amid = stop.amidCrash === true;
   // Only a settled server's answer to SIGINT says what the key's servers do: a tree still
   // starting may have no server to answer yet.
   const ignored = !amid && stop.method === 'interrupt' && stop.endedBy !== 'interrupt' && stop.settled !== false;
   const interrupt: InterruptVerdict = ignored ? 'ignored' : record.interrupt;
-  // An exit request that did not end the tree: no inspector opened, or the launcher ran on.
-  const exitIgnored = !amid && stop.method === 'exit' && stop.endedBy !== 'exit';
-  const known = { ...record, interrupt, ...(exitIgnored ? { exit: 'ignored' as const } : {}) };
+  // A stdin close that did not end the tree: its server read EOF and ran on.
+  const closeIgnored = !amid && stop.unmade !== true && stop.method === 'close-stdin' && stop.endedBy !== 'close-stdin';
+  const known = { ...record, interrupt, ...(closeIgnored ? { stdinClose: 'ignored' as const } : {}) };
   // A tree the stop left running tells the app nothing: there is no aftermath to watch.
   if (record.aftermath || stop.endedBy === 'survived') return known;
   const aftermath =
@@ -148,10 +157,14 @@ export function observeAftermaths(
     if (!closedAll && !answeredEarly && waitedMs < AFTERMATH_MS) continue;
     const verdictOf = (before: InterruptVerdict | undefined) => (closedAll || before === 'crash' ? 'crash' : 'clean');
     const interrupt = watched.endedBy === 'interrupt' ? verdictOf(record.interrupt) : record.interrupt;
-    const exit = watched.endedBy === 'exit' ? verdictOf(record.exit) : record.exit;
+    const stdinClose = watched.endedBy === 'close-stdin' ? verdictOf(record.stdinClose) : record.stdinClose;
     // A kept sibling says a crash does not free the key only when the stop was a crash for sure.
     const crashFreesKey = closedAll ? true : clean ? record.crashFreesKey : false;
-    const learnt: KeyRecord = { interrupt, ...(exit === undefined ? {} : { exit }), ...(crashFreesKey === undefined ? {} : { crashFreesKey }) };
+    const learnt: KeyRecord = {
+      interrupt,
+      ...(stdinClose === undefined ? {} : { stdinClose }),
+      ...(crashFreesKey === undefined ? {} : { crashFreesKey }),
+    };
     next.set(key, learnt);
     lessons.push({
       key,
@@ -180,11 +193,11 @@ type StopAmid = { key: string; method: StopMethod; cost: StopCost; amidCrash?: b
  * The stops under way and the records, once the keys with a crash for sure are known: a TERM of
  * an instance the app holds under way, or one that ended less than ANSWER_WAIT_MS ago (MetaMCP
  * closes the key's instances a few hundred ms after). Of those keys, each stop under way that
- * asks for an exit 0 (an exit request, an interrupt), and an aftermath watched after a stop
+ * asks for an exit 0 (a stdin close, an interrupt), and an aftermath watched after a stop
  * that ended cleanly, are marked `amidCrash`: the app's answer to the crash would be read as
- * theirs (recordStopEnded, observeAftermaths). Seen in the simulated storm: an exit request and
- * a TERM of one key in one scan; the app closed the key after the TERM, the exit request's
- * launcher with it, and the guard took exit requests for ignored by that key from then on.
+ * theirs (recordStopEnded, observeAftermaths). Seen in the simulated storm: a clean stop and a
+ * TERM of one key in one scan; the app closed the key after the TERM, the clean stop's tree
+ * with it, and the guard took the clean way for ignored by that key from then on.
  */
 export function markAmidCrashes<T extends StopAmid>(
   underWay: ReadonlyMap<string, T>,
@@ -226,21 +239,21 @@ export function awaitsAnswer(record: KeyRecord | undefined, nowMs: number): bool
 
 /**
  * What a stop of a settled instance of this key the app holds costs it, as far as the guard
- * knows: an exit request is clean until the app is seen to count one, an interrupt once the app
+ * knows: a stdin close is clean until the app is seen to count one, an interrupt once the app
  * was seen not to.
  */
-export function costOfStop(record: KeyRecord | undefined, takesExitRequest = false): 'clean' | 'crash' {
-  const method = methodFor(record, takesExitRequest);
-  if (method === 'exit') return 'clean';
+export function costOfStop(record: KeyRecord | undefined, stdinClosable = false): 'clean' | 'crash' {
+  const method = methodFor(record, stdinClosable);
+  if (method === 'close-stdin') return 'clean';
   return method === 'interrupt' && record?.interrupt === 'clean' ? 'clean' : 'crash';
 }
 
 /**
- * How to stop a settled instance of this key the app holds: an exit request where its launcher
- * takes one, unless that was seen not to work; else SIGINT first unless it is known not to end
- * it cleanly.
+ * How to stop a settled instance of this key the app holds: by closing its stdin where that can
+ * be done, unless it was seen not to work; else SIGINT first unless it is known not to end it
+ * cleanly.
  */
-export function methodFor(record: KeyRecord | undefined, takesExitRequest = false): StopMethod {
-  if (takesExitRequest && record?.exit !== 'crash' && record?.exit !== 'ignored') return 'exit';
+export function methodFor(record: KeyRecord | undefined, stdinClosable = false): StopMethod {
+  if (stdinClosable && record?.stdinClose !== 'crash' && record?.stdinClose !== 'ignored') return 'close-stdin';
   return record?.interrupt === 'crash' || record?.interrupt === 'ignored' ? 'terminate' : 'interrupt';
 }

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { CgroupDirs } from '../cgroup/figures.js';
 import { readCgroupFigures, withPidsMax } from '../cgroup/read-figures.js';
 import type { GuardStarter } from '../init/run-init.js';
+import { probeStdinClose } from '../proc/close-stdin.js';
 import type { ProcSource } from '../proc/proc-source.js';
 import type { Libc } from '../sys/libc.js';
 import type { GuardStats } from './guard-stats.js';
@@ -32,7 +33,7 @@ export type GuardSettings = {
   appToleratesCrashes: boolean;
   /** Under a limit's high mark, most trees starting at once (--max-starting); 0: none held. */
   maxStarting: number;
-  /** Stop by signals only: never ask a Node launcher to exit through its inspector (--signals-only). */
+  /** Stop by signals only: never close a server's stdin (--signals-only). */
   signalsOnly: boolean;
   /** Publish command lines in full, secrets and all (--show-command-lines). */
   showCommandLines: boolean;
@@ -75,7 +76,7 @@ export function guardConfigOf(settings: GuardSettings): GuardConfig {
     memoryHeadroom: settings.memoryHeadroom,
     appToleratesCrashes: settings.appToleratesCrashes,
     maxStarting: settings.maxStarting,
-    exitRequests: !settings.signalsOnly,
+    stdinCloses: !settings.signalsOnly,
   };
 }
 
@@ -104,6 +105,14 @@ export function setupGuard(settings: GuardSettings, log: Logger, libc: Libc, { p
   const figures = withPidsMax(readCgroupFigures(cgroupDirs), settings.pidsMax);
   if (figures.pids?.maxTasks === undefined) log.info({ cgroup: cgroupDirs.pids?.dir }, 'no pids limit found: the pids headroom rule is off');
   if (figures.memory?.limitBytes === undefined) log.info({ cgroup: cgroupDirs.memory?.dir }, 'no memory limit found: the memory headroom rule is off');
+  const stdinClose = settings.signalsOnly ? { available: false as const, why: 'turned off (--signals-only)' } : probeStdinClose(libc.pidfds);
+  stats.stdinClose = stdinClose;
+  if (stdinClose.available) log.info("stops close a server's stdin first (pidfd_getfd allowed): an MCP server exits 0 on EOF");
+  else
+    (settings.signalsOnly ? log.info.bind(log) : log.warn.bind(log))(
+      { why: stdinClose.why },
+      'stdin close unavailable: stops fall back to SIGINT where a key takes it cleanly, and to the crash budget',
+    );
   const { patterns: _compiled, ...rules } = config;
   log.info(
     { patterns, ...rules, dryRun: settings.dryRun, pids: figures.pids, memory: figures.memory },
@@ -122,6 +131,7 @@ export function setupGuard(settings: GuardSettings, log: Logger, libc: Libc, { p
       cgroupDirs,
       pidsMax: settings.pidsMax,
       libc,
+      stdinClose,
       log,
       stats,
       showCommandLines: settings.showCommandLines,

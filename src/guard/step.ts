@@ -96,8 +96,8 @@ export type Readings = {
   growthPerSecond: { tasks: number; bytes: number };
   /** Whether a TERM, INT or HUP waits on a process (/proc/PID/status), read only for members of held trees. */
   closeAsked: (pid: number) => boolean;
-  /** Whether a launcher takes an exit request (proc/ask-node-to-exit.ts), read only for those a rule would stop. */
-  takesExitRequest: (launcher: ProcRef) => boolean;
+  /** Whether a launcher's stdin can be closed (proc/close-stdin.ts), read only for those a rule would stop. */
+  stdinClosable: (launcher: ProcRef) => boolean;
 };
 
 /**
@@ -228,7 +228,7 @@ function ruleContextOf(before: GuardState, seen: Seen, learnt: Learnt, readings:
     starts: before.starts,
     keysInFlight: seen.keysInFlight,
     crashesLeft: (key: string) => (settings.crashBudget ?? Number.POSITIVE_INFINITY) - (learnt.crashStopsByKey.get(key) ?? 0),
-    launcherTakesExitRequest: (launcher) => settings.config.exitRequests && readings.takesExitRequest(launcher),
+    launcherStdinClosable: (launcher) => settings.config.stdinCloses && readings.stdinClosable(launcher),
   });
 }
 
@@ -288,7 +288,8 @@ function nextState(seen: Seen, learnt: Learnt, decided: Decided): GuardState {
 }
 
 /** How a stop the loop made ended. */
-export type StopOutcome = { id: string; endedBy: StopEnd } | { id: string; refused: true } | { id: string; failed: true };
+/** How a stop ended; `unmade`: its stdin close could not be made (proc/close-stdin.ts), which says nothing of its key. */
+export type StopOutcome = { id: string; endedBy: StopEnd; unmade?: boolean } | { id: string; refused: true } | { id: string; failed: true };
 
 /**
  * A stop ended: it is no longer under way, and what the app does next with the key's other
@@ -310,7 +311,7 @@ export function finishStop(state: GuardState, end: StopOutcome, nowMs: number): 
     stop.key,
     recordStopEnded(
       records.get(stop.key) ?? UNKNOWN_KEY,
-      { method: stop.method, endedBy: end.endedBy, siblings: stop.siblings, settled: stop.settled, charged, amidCrash: stop.amidCrash },
+      { method: stop.method, endedBy: end.endedBy, siblings: stop.siblings, settled: stop.settled, charged, amidCrash: stop.amidCrash, unmade: end.unmade },
       nowMs,
     ),
   );

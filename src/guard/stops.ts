@@ -7,36 +7,37 @@ export const STOP_REASONS = ['orphan', 'duplicate', 'max-instances', 'pids-headr
 export type StopReason = (typeof STOP_REASONS)[number];
 
 /**
- * How an instance is stopped. `exit`: its launcher, a Node process, is asked to exit 0 through
- * its inspector (proc/ask-node-to-exit.ts), which an app like MetaMCP does not count as a
- * crash whatever its server does with signals; what it leaves then goes as orphans.
+ * How an instance is stopped. `close-stdin`: the read side of its launcher's stdin socket is
+ * shut down (proc/close-stdin.ts), the MCP stdio transport's own shutdown: its server reads
+ * EOF and exits 0, its launcher with it, which an app like MetaMCP does not count as a crash.
  * `interrupt`: SIGINT to its server processes alone, which some servers answer by exiting 0
  * (their launcher then exits 0 too). If either leaves the tree running, `terminate` follows:
  * TERM to the launcher's process group, the stop grace, then KILL.
  */
-export const STOP_METHODS = ['exit', 'interrupt', 'terminate'] as const;
+export const STOP_METHODS = ['close-stdin', 'interrupt', 'terminate'] as const;
 export type StopMethod = (typeof STOP_METHODS)[number];
 
 /**
- * How a stop ended: by the launcher's exit 0 on request, by the interrupt alone (an exit the
- * app may not count), by TERM, by KILL after the grace, or not at all (`survived`): the
- * request or the interrupt did not end it, and no TERM followed, since the key had no crash
- * left to spend on one. `gone`: the tree had ended before any of the guard's signals reached
- * it, closed by the app (after another stop's crash, say) or of itself: the stop says nothing
- * of how the key takes one.
+ * How a stop ended: by the stdin close alone (the tree exited 0 on EOF), by the interrupt
+ * alone (an exit the app may not count), by TERM, by KILL after the grace, or not at all
+ * (`survived`): the close or the interrupt did not end it (or the close could not be made),
+ * and no TERM followed, since the key had no crash left to spend on one, or the stop's
+ * deadline came. `gone`: the tree had ended before any of the guard's signals reached it,
+ * closed by the app (after another stop's crash, say) or of itself: the stop says nothing of
+ * how the key takes one.
  */
-export const STOP_ENDS = ['exit', 'interrupt', 'terminate', 'kill', 'survived', 'gone'] as const;
+export const STOP_ENDS = ['close-stdin', 'interrupt', 'terminate', 'kill', 'survived', 'gone'] as const;
 
 /** The endings an app like MetaMCP does not count as a crash when they are what it sees: an exit 0. */
 export function endedClean(endedBy: StopEnd): boolean {
-  return endedBy === 'exit' || endedBy === 'interrupt';
+  return endedBy === 'close-stdin' || endedBy === 'interrupt';
 }
 export type StopEnd = (typeof STOP_ENDS)[number];
 
 /**
  * What a stop costs the app, as far as the guard knows: `free` (an orphan: nothing holds it),
- * `clean` (its launcher takes an exit request, or its key's servers were seen to end cleanly
- * on SIGINT and the app kept the key's other instances), or `crash` (the app counts it, and
+ * `clean` (its stdin can be closed, or its key's servers were seen to end cleanly on SIGINT,
+ * and the app kept the key's other instances), or `crash` (the app counts it, and
  * may close every instance of the key).
  */
 export const STOP_COSTS = ['free', 'clean', 'crash'] as const;

@@ -67,5 +67,6 @@ export function guardReportOf(stats: GuardStats): GuardReport {
     learnt: stats.learnt,
     demand: stats.demand,
     watchReads: stats.watchReads,
+    stdinClose: stats.stdinClose,
   };
 }

@@ -48,6 +48,7 @@ export type GuardReport = Pick<
   | 'heldNow'
   | 'respawnLoops'
   | 'watchReads'
+  | 'stdinClose'
 > & {
   instances: InstanceView[];
   /** The limits as the last scan saw them, with the marks the guard acts at. */

@@ -80,8 +80,13 @@ export function metricsOf(report: InitReport): MetricFamily[] {
     ),
     counter(
       'stop_endings_total',
-      'Stops that ended, by what ended them: exit (the launcher exited 0 on request), interrupt (the server ended on SIGINT alone, an exit the app may not count as a crash), terminate (TERM), kill (KILL after the stop grace), survived (left to run: no crash to spend on a TERM), gone (it had ended before any signal that could end it).',
+      'Stops that ended, by what ended them: close-stdin (the server exited on EOF once its stdin was closed), interrupt (the server ended on SIGINT alone, an exit the app may not count as a crash), terminate (TERM), kill (KILL after the stop grace), survived (left to run: the close could not be made or did not end it, and no crash to spend on a TERM, or the deadline of the stop came), gone (it had ended before any signal that could end it).',
       STOP_ENDS.map((ended) => ({ labels: { ended_by: ended }, value: guard.stopEnds[ended] ?? 0 })),
+    ),
+    gauge(
+      'stdin_close_available',
+      "1 while stops may close a server's stdin first (pidfd_getfd allowed, as the start-up probe found); 0 when the guard falls back to signals (see /status for why).",
+      guard.stdinClose ? [{ value: guard.stdinClose.available ? 1 : 0 }] : [],
     ),
     counter('stops_failed_total', 'Stops that the kernel refused (EPERM) or that failed otherwise.', [{ value: guard.failedStops }]),
     counter('guard_holds_total', 'Starting instances held back (SIGSTOP) while a limit was at its high mark and more were starting than --max-starting.', [

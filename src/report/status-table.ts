@@ -43,6 +43,10 @@ export function formatStatus(report: InitReport): string {
   lines.push(
     `guard:      ${guard.mode === 'dry-run' ? 'dry run (stops nothing)' : 'on'}; ${lastScan}; ${guard.procs} processes, ${guard.appProcs} of them the app's${errors}`,
   );
+  if (guard.stdinClose)
+    lines.push(
+      `stops:      ${guard.stdinClose.available ? "close a server's stdin first" : `by signals only (stdin close unavailable: ${guard.stdinClose.why})`}`,
+    );
 
   lines.push('', `MCP instances: ${guard.instances.length}${guard.maxInstances === undefined ? '' : ` (cap ${guard.maxInstances})`}`);
   const rows = [...groupByKey(guard.instances)].sort((a, b) => b[1].length - a[1].length || (a[0] < b[0] ? -1 : 1));
@@ -91,14 +95,14 @@ function printed(lines: readonly string[]): string {
   return `${lines.map(printable).join('\n')}\n`;
 }
 
-const SENT = { exit: 'exit requested', interrupt: 'SIGINT sent', terminate: 'TERM sent' } as const;
+const SENT = { 'close-stdin': 'stdin closed', interrupt: 'SIGINT sent', terminate: 'TERM sent' } as const;
 
 const ENDINGS = {
-  exit: 'on request, exit 0',
+  'close-stdin': 'on EOF, exit 0',
   interrupt: 'on SIGINT',
   terminate: 'on TERM',
   kill: 'by KILL',
-  survived: 'not: the exit request or SIGINT did not end it',
+  survived: 'not: the stdin close or SIGINT did not end it',
   gone: 'not by the guard: the app or the tree ended it first',
 } as const;
 const LEARNT = {

@@ -1,5 +1,5 @@
-// The only native edge: waitpid and prctl through koffi. Node has neither, and
-// libuv's own waitpid covers only the children it spawned (docs/facts.md).
+// The only native edge: waitpid, prctl, pidfds and shutdown through koffi. Node has none of
+// them, and libuv's own waitpid covers only the children it spawned (docs/facts.md).
 import type * as Koffi from 'koffi';
 
 const WNOHANG = 1;
@@ -12,6 +12,9 @@ const SIGINFO_PID_OFFSET = 16;
 // Syscall numbers, the same on x86-64 and arm64 (asm-generic/unistd.h): Linux 5.3 and later.
 const SYS_PIDFD_SEND_SIGNAL = 424;
 const SYS_PIDFD_OPEN = 434;
+// Linux 5.6 and later.
+const SYS_PIDFD_GETFD = 438;
+const SHUT_RD = 0;
 const PR_SET_CHILD_SUBREAPER = 36;
 const PR_SET_PDEATHSIG = 1;
 // sysconf names, the same in glibc and musl.
@@ -27,6 +30,14 @@ export type Pidfds = {
   open(pid: number): { fd: number } | { errno: number };
   /** pidfd_send_signal(fd, signal): 0, or the errno (ESRCH: it has exited). */
   sendSignal(fd: number, signal: number): number;
+  /**
+   * pidfd_getfd(fd, targetFd): a copy (close-on-exec) of one of the process's file
+   * descriptors, or the errno: EPERM where ptrace access or a seccomp filter forbids it,
+   * ENOSYS before Linux 5.6, EBADF when it has no such fd, ESRCH when it has exited.
+   */
+  copyFd(fd: number, targetFd: number): { fd: number } | { errno: number };
+  /** shutdown(fd, SHUT_RD): 0, or the errno (ENOTSOCK for a pipe or a file). */
+  shutdownRead(fd: number): number;
   close(fd: number): void;
 };
 
@@ -110,6 +121,7 @@ function bindPidfds(koffi: typeof Koffi, lib: Koffi.LibraryHandle): Pidfds | und
     const fd = Number(syscall(SYS_PIDFD_OPEN, 'int', pid, 'unsigned int', 0));
     return fd >= 0 ? { fd } : { errno: koffi.errno() };
   };
+  const shutdown = lib.func('int shutdown(int fd, int how)');
   const probe = open(process.pid);
   // ENOSYS before Linux 5.3; EPERM or others under a seccomp filter: fall back alike.
   if ('errno' in probe) return undefined;
@@ -117,6 +129,11 @@ function bindPidfds(koffi: typeof Koffi, lib: Koffi.LibraryHandle): Pidfds | und
   return {
     open,
     sendSignal: (fd, signal) => (Number(syscall(SYS_PIDFD_SEND_SIGNAL, 'int', fd, 'int', signal, 'void *', null, 'unsigned int', 0)) === 0 ? 0 : koffi.errno()),
+    copyFd: (fd, targetFd) => {
+      const copy = Number(syscall(SYS_PIDFD_GETFD, 'int', fd, 'int', targetFd, 'unsigned int', 0));
+      return copy >= 0 ? { fd: copy } : { errno: koffi.errno() };
+    },
+    shutdownRead: (fd) => ((shutdown(fd, SHUT_RD) as number) === 0 ? 0 : koffi.errno()),
     close: (fd) => void close(fd),
   };
 }

@@ -4,7 +4,7 @@ import type { Lesson } from '../../src/guard/key-learning.js';
 
 const KEY = 'npm exec @modelcontextprotocol/server-a';
 
-function lessonOf(charged: boolean, closedAll: boolean, by: 'interrupt' | 'exit' = 'interrupt'): Lesson {
+function lessonOf(charged: boolean, closedAll: boolean, by: 'interrupt' | 'close-stdin' = 'interrupt'): Lesson {
   return {
     key: KEY,
     method: by,
@@ -28,8 +28,8 @@ describe('crash budget', () => {
   });
 
   it('spends an exit on request after which the app closed them all, as it does an interrupt', () => {
-    expect(settleInterrupts(new Map(), [lessonOf(false, true, 'exit')]).get(KEY)).toBe(1);
-    expect(settleInterrupts(new Map(), [lessonOf(false, false, 'exit')]).get(KEY)).toBeUndefined();
+    expect(settleInterrupts(new Map(), [lessonOf(false, true, 'close-stdin')]).get(KEY)).toBe(1);
+    expect(settleInterrupts(new Map(), [lessonOf(false, false, 'close-stdin')]).get(KEY)).toBeUndefined();
   });
 
   it('changes nothing when the app answered as expected', () => {
@@ -42,7 +42,7 @@ describe('crash budget', () => {
     expect(settleStopEnd(none, KEY, { charged: false, orphan: false, endedBy: 'terminate' }).get(KEY)).toBe(1);
     expect(settleStopEnd(none, KEY, { charged: false, orphan: false, endedBy: 'kill' }).get(KEY)).toBe(1);
     expect(settleStopEnd(none, KEY, { charged: false, orphan: false, endedBy: 'survived' })).toBe(none);
-    expect(settleStopEnd(none, KEY, { charged: false, orphan: false, endedBy: 'exit' })).toBe(none);
+    expect(settleStopEnd(none, KEY, { charged: false, orphan: false, endedBy: 'close-stdin' })).toBe(none);
     expect(settleStopEnd(none, KEY, { charged: false, orphan: true, endedBy: 'terminate' })).toBe(none);
     expect(settleStopEnd(none, KEY, { charged: true, orphan: false, endedBy: 'terminate' })).toBe(none);
   });

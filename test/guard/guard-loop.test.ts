@@ -31,6 +31,7 @@ describe('the guard loop', () => {
       procSource: { kind: 'own', root: '/proc' },
       cgroupDirs: { memory: { version: 1, dir, mountPoint: dir } },
       libc: loadLibc(),
+      stdinClose: { available: false, why: 'not in this test' },
       log: pino({ level: 'silent' }),
       stats,
     });

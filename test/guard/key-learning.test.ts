@@ -104,44 +104,48 @@ describe('key learning: what an interrupt was charged', () => {
     expect(costOfStop(record)).toBe('crash');
   });
 
-  it('asks a launcher that takes one to exit before any signal, learns from the app whether it counts that exit, and stops asking if it does', () => {
-    expect(methodFor(UNKNOWN_KEY, true)).toBe('exit');
+  it('closes the stdin of an instance whose stdin can be closed before any signal, learns from the app whether it counts that exit, and stops closing if it does', () => {
+    expect(methodFor(UNKNOWN_KEY, true)).toBe('close-stdin');
     expect(costOfStop(UNKNOWN_KEY, true)).toBe('clean');
-    // Not a launcher that takes one: as before, SIGINT first, a crash until seen clean.
+    // Where the stdin cannot be closed: as before, SIGINT first, a crash until seen clean.
     expect(methodFor(UNKNOWN_KEY, false)).toBe('interrupt');
     expect(costOfStop(UNKNOWN_KEY, false)).toBe('crash');
-    const records = new Map([[KEY, recordStopEnded(UNKNOWN_KEY, { method: 'exit', endedBy: 'exit', siblings: SIBLINGS, charged: false }, 1000)]]);
+    const records = new Map([[KEY, recordStopEnded(UNKNOWN_KEY, { method: 'close-stdin', endedBy: 'close-stdin', siblings: SIBLINGS, charged: false }, 1000)]]);
     const kept = observeAftermaths(records, new Set(['s1', 's2']), new Set(), 1000 + AFTERMATH_MS);
-    expect(kept.records.get(KEY)).toEqual({ interrupt: 'unknown', exit: 'clean' });
-    expect(kept.lessons).toMatchObject([{ endedBy: 'exit', closedAll: false, charged: false }]);
-    // An app that closed the key's other instances after the exit 0 counted it: no more requests.
+    expect(kept.records.get(KEY)).toEqual({ interrupt: 'unknown', stdinClose: 'clean' });
+    expect(kept.lessons).toMatchObject([{ endedBy: 'close-stdin', closedAll: false, charged: false }]);
+    // An app that closed the key's other instances after the exit 0 counted it: no more closes.
     const closed = observeAftermaths(records, new Set(), new Set(), 1500).records.get(KEY)!;
-    expect(closed).toEqual({ interrupt: 'unknown', exit: 'crash', crashFreesKey: true });
+    expect(closed).toEqual({ interrupt: 'unknown', stdinClose: 'crash', crashFreesKey: true });
     expect(methodFor(closed, true)).toBe('interrupt');
     expect(costOfStop(closed, true)).toBe('crash');
   });
 
-  it('stops asking a key whose launcher did not exit on request', () => {
-    const record = recordStopEnded(UNKNOWN_KEY, { method: 'exit', endedBy: 'survived', siblings: SIBLINGS, charged: false }, 1000);
-    expect(record).toEqual({ interrupt: 'unknown', exit: 'ignored' });
+  it('stops closing the stdin of a key whose server ran on after EOF, but not for a close that could not be made', () => {
+    const record = recordStopEnded(UNKNOWN_KEY, { method: 'close-stdin', endedBy: 'survived', siblings: SIBLINGS, charged: false }, 1000);
+    expect(record).toEqual({ interrupt: 'unknown', stdinClose: 'ignored' });
     expect(methodFor(record, true)).toBe('interrupt');
-    const termed = recordStopEnded(UNKNOWN_KEY, { method: 'exit', endedBy: 'terminate', siblings: [], charged: false }, 1000);
-    expect(termed.exit).toBe('ignored');
+    // A pipe, a socket the app shares, a refusal: nothing of the key.
+    const unmade = recordStopEnded(UNKNOWN_KEY, { method: 'close-stdin', endedBy: 'survived', siblings: SIBLINGS, unmade: true }, 1000);
+    expect(unmade).toEqual(UNKNOWN_KEY);
+    expect(methodFor(unmade, true)).toBe('close-stdin');
+    const termed = recordStopEnded(UNKNOWN_KEY, { method: 'close-stdin', endedBy: 'terminate', siblings: [], charged: false }, 1000);
+    expect(termed.stdinClose).toBe('ignored');
   });
 });
 
 describe('key learning: stops that cannot answer for themselves', () => {
   it('learns nothing of a stop whose tree had gone before any signal reached it', () => {
     const known: KeyRecord = { interrupt: 'clean' };
-    expect(recordStopEnded(known, { method: 'exit', endedBy: 'gone', siblings: SIBLINGS }, 1000)).toBe(known);
+    expect(recordStopEnded(known, { method: 'close-stdin', endedBy: 'gone', siblings: SIBLINGS }, 1000)).toBe(known);
     expect(recordStopEnded(known, { method: 'interrupt', endedBy: 'gone', siblings: SIBLINGS }, 1000)).toBe(known);
   });
 
   it('reads neither the ending of a stop made beside a TERM of its key, nor the app closing them all after it', () => {
     // The app closed the tree after the TERM's crash: a TERM that followed the request found it going.
-    const fellBack = recordStopEnded(UNKNOWN_KEY, { method: 'exit', endedBy: 'terminate', siblings: SIBLINGS, amidCrash: true }, 1000);
-    expect(fellBack.exit).toBeUndefined();
-    const record = recordStopEnded(UNKNOWN_KEY, { method: 'exit', endedBy: 'exit', siblings: SIBLINGS, amidCrash: true }, 1000);
+    const fellBack = recordStopEnded(UNKNOWN_KEY, { method: 'close-stdin', endedBy: 'terminate', siblings: SIBLINGS, amidCrash: true }, 1000);
+    expect(fellBack.stdinClose).toBeUndefined();
+    const record = recordStopEnded(UNKNOWN_KEY, { method: 'close-stdin', endedBy: 'close-stdin', siblings: SIBLINGS, amidCrash: true }, 1000);
     const { records, lessons } = observeAftermaths(new Map([[KEY, record]]), new Set(), new Set(), 1500);
     expect(lessons).toEqual([]);
     expect(records.get(KEY)).toEqual({ interrupt: 'unknown' });
@@ -156,7 +160,7 @@ describe('key learning: stops that cannot answer for themselves', () => {
   });
 
   it('marks the aftermath of a clean stop once a TERM of its key is planned, and leaves a TERM aftermath alone', () => {
-    const clean = new Map([[KEY, recordStopEnded(UNKNOWN_KEY, { method: 'exit', endedBy: 'exit', siblings: SIBLINGS }, 1000)]]);
+    const clean = new Map([[KEY, recordStopEnded(UNKNOWN_KEY, { method: 'close-stdin', endedBy: 'close-stdin', siblings: SIBLINGS }, 1000)]]);
     const termOf = (key: string) => new Map<string, StopAmid>([['term', { key, method: 'terminate', cost: 'crash' }]]);
     const marked = markAmidCrashes(termOf(KEY), clean, 1100).records;
     expect(marked.get(KEY)?.aftermath?.amidCrash).toBe(true);
@@ -168,28 +172,28 @@ describe('key learning: stops that cannot answer for themselves', () => {
 
   it('marks the exit requests and interrupts under way with a TERM of their key, and nothing else', () => {
     const underWay = new Map([
-      ['exit-a', { key: 'a', method: 'exit' as const, cost: 'clean' as const }],
+      ['close-a', { key: 'a', method: 'close-stdin' as const, cost: 'clean' as const }],
       ['term-a', { key: 'a', method: 'terminate' as const, cost: 'crash' as const }],
       ['interrupt-a', { key: 'a', method: 'interrupt' as const, cost: 'crash' as const }],
-      ['exit-b', { key: 'b', method: 'exit' as const, cost: 'clean' as const }],
+      ['close-b', { key: 'b', method: 'close-stdin' as const, cost: 'clean' as const }],
       // An orphan's TERM is nobody's crash.
       ['orphan-b', { key: 'b', method: 'terminate' as const, cost: 'free' as const }],
     ]);
     const marked = markAmidCrashes(underWay, new Map(), 5000).underWay;
-    expect([...marked].filter(([, stop]) => 'amidCrash' in stop).map(([id]) => id)).toEqual(['exit-a', 'interrupt-a']);
+    expect([...marked].filter(([, stop]) => 'amidCrash' in stop).map(([id]) => id)).toEqual(['close-a', 'interrupt-a']);
   });
 
   it('marks an exit request made while the app may still be answering a TERM of its key that ended', () => {
     // A TERM of the key ended at 1000: MetaMCP closes the rest a few hundred ms after.
     const records = afterStop('terminate', 'terminate');
     const at = (nowMs: number) => {
-      const underWay = new Map<string, StopAmid>([['exit-a', { key: KEY, method: 'exit', cost: 'clean' }]]);
-      return markAmidCrashes(underWay, records, nowMs).underWay.get('exit-a')?.amidCrash === true;
+      const underWay = new Map<string, StopAmid>([['close-a', { key: KEY, method: 'close-stdin', cost: 'clean' }]]);
+      return markAmidCrashes(underWay, records, nowMs).underWay.get('close-a')?.amidCrash === true;
     };
     expect(at(1000 + ANSWER_WAIT_MS - 1)).toBe(true);
     expect(at(1000 + ANSWER_WAIT_MS)).toBe(false);
     // After a clean stop's end there is no crash to answer.
-    const underWay = new Map<string, StopAmid>([['exit-a', { key: KEY, method: 'exit', cost: 'clean' }]]);
-    expect(markAmidCrashes(underWay, afterStop('interrupt', 'interrupt'), 1100).underWay.get('exit-a')?.amidCrash).toBeUndefined();
+    const underWay = new Map<string, StopAmid>([['close-a', { key: KEY, method: 'close-stdin', cost: 'clean' }]]);
+    expect(markAmidCrashes(underWay, afterStop('interrupt', 'interrupt'), 1100).underWay.get('close-a')?.amidCrash).toBeUndefined();
   });
 });

@@ -5,6 +5,7 @@ import { sampleCgroup } from './cgroup-sampler.js';
 import { makePidsCgroup } from './cgroups.js';
 import { stopDecisions } from './guard-log.js';
 import { finalSession, leakSimCommand, type SimEvent } from './leak-sim.js';
+import { watchListenSockets } from './listen-watch.js';
 import { startInit } from './start-init.js';
 
 export type LeakRun = {
@@ -36,8 +37,10 @@ export async function runLeak(options: LeakRun) {
   ]);
   const run = startInit({ mode: 'pid1', prefix: cgroup.prefix, command: sim.command, initArgs: options.initArgs });
   const sampler = sampleCgroup(cgroup);
+  const listenWatch = watchListenSockets(cgroup);
   await run.waitForStdout('scenario-done', 180_000);
   const samples = sampler.stop();
+  const listening = listenWatch.stop();
   await run.signal('SIGTERM');
   const { code } = await run.exited;
   const events = sim.report();
@@ -45,7 +48,7 @@ export async function runLeak(options: LeakRun) {
   const said = run.logLines().filter((line) => line.level === 'warn' || line.level === 'error' || line.level === 'fatal');
   expect(code, JSON.stringify({ init: said.slice(-5), app: events.slice(-5) })).toBe(0);
   const lines = run.logLines();
-  return { cgroup, samples, events, lines, stops: stopDecisions(lines), run };
+  return { cgroup, samples, events, lines, stops: stopDecisions(lines), run, listening };
 }
 
 /**

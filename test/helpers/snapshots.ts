@@ -123,7 +123,7 @@ export type ScanInput = {
   /** Pids with a TERM, INT or HUP pending. */
   closeAsked?: ReadonlySet<number>;
   /** Launcher pids that take an exit request (default: none). */
-  takesExitRequest?: ReadonlySet<number>;
+  stdinClosable?: ReadonlySet<number>;
 };
 
 /**
@@ -171,7 +171,7 @@ export class GuardModel {
         cgroup: input.cgroup ?? {},
         growthPerSecond: input.growthPerSecond ?? { tasks: 0, bytes: 0 },
         closeAsked: (pid) => input.closeAsked?.has(pid) ?? false,
-        takesExitRequest: (launcher) => input.takesExitRequest?.has(launcher.pid) ?? false,
+        stdinClosable: (launcher) => input.stdinClosable?.has(launcher.pid) ?? false,
       },
       {
         config: this.config,

@@ -108,11 +108,11 @@ describe.runIf(rootTestsEnabled())('guard v3, as PID 1 in a real pids cgroup', (
     expect((await run.exited).code).toBe(0);
   }, 120_000);
 
-  it('asks Node launchers to exit 0, with no crash to spend: servers that die of SIGINT stop, and the app counts no crash', async () => {
+  it('closes the stdin of servers, with no crash to spend: servers that die of SIGINT stop with exit 0, the app counts no crash, and no port opens', async () => {
     // MetaMCP-like by its path, so a crash budget of 0, and servers that die of SIGINT and TERM
-    // (a crash each): only an exit 0 of the launcher, on request through its inspector, may stop
+    // (a crash each): only an exit 0, the server's own on EOF once its stdin is closed, may stop
     // anything. Sessions every 2 s that are never closed outgrow the cgroup.
-    const { cgroup, samples, events, lines, stops } = await runLeak({
+    const { cgroup, samples, events, lines, stops, listening } = await runLeak({
       pidsMax: 200,
       sessions: 14,
       everyMs: 2000,
@@ -121,20 +121,27 @@ describe.runIf(rootTestsEnabled())('guard v3, as PID 1 in a real pids cgroup', (
     });
     const ended = lines.filter((line) => String(line.msg).startsWith('stopped MCP instance'));
     console.log(
-      `exit requests: ${sessionsServed(events).length}/14 served, final ${summary(events)?.finalSessionServed}, peak ${samples.peakTasks}/${cgroup.max}, ` +
-        `${stops.length} stops (${ended.filter((l) => l.endedBy === 'exit').length} ended on request), ${crashes(events).length} crashes`,
+      `stdin closes: ${sessionsServed(events).length}/14 served, final ${summary(events)?.finalSessionServed}, peak ${samples.peakTasks}/${cgroup.max}, ` +
+        `${stops.length} stops (${ended.filter((l) => l.endedBy === 'close-stdin').length} ended on EOF), ${crashes(events).length} crashes, ` +
+        `${listening.polls} polls for LISTEN sockets`,
     );
     expect(stops.length).toBeGreaterThan(0);
-    expect(stops.filter((line) => line.orphaned !== true).every((line) => line.method === 'exit' && line.cost === 'clean')).toBe(true);
-    expect(ended.filter((line) => line.endedBy === 'exit').length).toBeGreaterThan(0);
+    expect(stops.filter((line) => line.orphaned !== true).every((line) => line.method === 'close-stdin' && line.cost === 'clean')).toBe(true);
+    expect(ended.filter((line) => line.endedBy === 'close-stdin').length).toBeGreaterThan(0);
+    // Each launcher the guard stopped exited 0: the app saw an exit it does not count.
+    const stoppedPids = new Set(ended.map((line) => line.launcherPid));
+    const exits = events.filter((e) => e.event === 'exit' && stoppedPids.has(e.launcherPid));
+    expect(exits.length).toBeGreaterThan(0);
+    expect(exits.every((e) => e.code === 0 && e.signal === null)).toBe(true);
+    expect(listening.holders).toEqual([]);
     expectNothingCrashed({ cgroup, samples, events });
   }, 240_000);
 
   it('stops a server that exits 0 on SIGINT cleanly: the app counts no crash and keeps its other instances', async () => {
     // The MetaMCP pool, told to tolerate 1000 crashes and the guard that it may spend 999 (the
     // README's advice): the simulator still counts every crash. Sessions every 2 s that are never
-    // closed outgrow the cgroup; each stop is a SIGINT to the server (signals only: no exit
-    // request to the launcher comes first).
+    // closed outgrow the cgroup; each stop is a SIGINT to the server (signals only: no
+    // close of its stdin comes first).
     const { cgroup, samples, events, lines, stops } = await runCleanExitScenario(200, [], ['--crash-budget', '999', '--signals-only']);
     const ended = lines.filter((line) => String(line.msg).startsWith('stopped MCP instance'));
     const lessons = lines.filter((line) => line.msg === 'learnt how the app takes a stop of this key');

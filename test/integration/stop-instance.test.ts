@@ -42,7 +42,7 @@ describe('stopInstance', () => {
 
   it('calls a stop of a tree that had ended before any signal gone, by each method, and sends nothing', async () => {
     // As when the app closed the tree after another stop of its key was a crash to it.
-    for (const method of ['exit', 'interrupt', 'terminate'] as const) {
+    for (const method of ['close-stdin', 'interrupt', 'terminate'] as const) {
       const child = spawn('node', ['-e', 'console.log("ready"); setInterval(() => {}, 1000)'], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
       const ref = refOfSpawned(child)!;
       groups.push(ref.pid);

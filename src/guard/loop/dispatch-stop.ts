@@ -28,14 +28,24 @@ function stopEnded(loop: GuardLoop, stop: Stop, record: StopRecord, result: Stop
   const { log, stats } = loop.options;
   const { instance } = stop;
   const id = instance.id;
-  const fields = { reason: stop.reason, key: loop.publish(instance.key), launcherPid: instance.launcher.pid, method: stop.method, ...result };
+  const { close, ...figures } = result;
+  if (close) loop.closers.learn(instance.launcher, close.answer, close.errno);
+  const fields = {
+    reason: stop.reason,
+    key: loop.publish(instance.key),
+    launcherPid: instance.launcher.pid,
+    method: stop.method,
+    ...figures,
+    ...(close ? { stdinClose: close.answer } : {}),
+  };
   if (result.interrupted === 0 && result.termed === 0 && result.killed === 0 && result.failed > 0) {
     loop.state.guard = finishStop(loop.state.guard, { id, refused: true }, Date.now());
     stats.failedStops += 1;
     log.error(fields, 'cannot stop MCP instance: the kernel refused every signal (EPERM: it runs as another user); not trying again');
     return;
   }
-  loop.state.guard = finishStop(loop.state.guard, { id, endedBy: result.endedBy }, Date.now());
+  const unmade = close !== undefined && close.answer !== 'closed';
+  loop.state.guard = finishStop(loop.state.guard, { id, endedBy: result.endedBy, ...(unmade ? { unmade } : {}) }, Date.now());
   recordStopEnd(stats, record, result.endedBy);
   log.info(
     { ...fields, ending: ENDINGS[result.endedBy] },
@@ -56,10 +66,11 @@ function stopFailed(loop: GuardLoop, instance: Instance, error: unknown): void {
 }
 
 const ENDINGS: Record<StopEnd, string> = {
-  exit: 'its launcher exited 0 on request',
+  'close-stdin': 'its server read EOF on its stdin and exited',
   interrupt: 'its server ended on SIGINT',
   terminate: 'ended on TERM',
   kill: 'KILLed after the stop grace',
-  survived: 'the exit request or SIGINT did not end it, and the key has no crash to spend on a TERM: left to run',
+  survived:
+    'the stdin close or SIGINT did not end it (or the close could not be made), and no TERM could follow (no crash to spend, or the deadline came): left to run',
   gone: 'it had ended before any signal that could end it: the app closed it, or it exited of itself',
 };

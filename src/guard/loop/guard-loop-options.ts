@@ -1,6 +1,7 @@
 // What the guard loop is started with: setup-guard.ts decides it once, from the CLI's options.
 import type { Logger } from 'pino';
 import type { CgroupDirs } from '../../cgroup/figures.js';
+import type { StdinCloseGrant } from '../../proc/close-stdin.js';
 import type { ProcSource } from '../../proc/proc-source.js';
 import type { Libc } from '../../sys/libc.js';
 import type { GuardStats } from '../guard-stats.js';
@@ -22,6 +23,8 @@ export type GuardLoopOptions = {
   /** The operator's pids limit, applied over the cgroup's own (--pids-max). */
   pidsMax?: number | undefined;
   libc: Libc;
+  /** Whether a stop may close a server's stdin, as the start-up probe found (off with --signals-only). */
+  stdinClose: StdinCloseGrant;
   log: Logger;
   /** Where the loop tells what it sees and does, after every scan. */
   stats: GuardStats;

@@ -11,6 +11,7 @@ import { ChildWatch } from './child-watch.js';
 import type { GuardLoopOptions } from './guard-loop-options.js';
 import { MetaMcpSpotter } from './metamcp-spotter.js';
 import { makeScanReader, type ScanReader } from './scan-reader.js';
+import { StdinClosers } from './stdin-closers.js';
 
 /** What the loop remembers between polls and scans. */
 export type LoopState = {
@@ -43,6 +44,8 @@ export type GuardLoop = {
   read: ScanReader;
   watch: ChildWatch | undefined;
   metaMcp: MetaMcpSpotter;
+  /** Which launchers' stdin a stop may close (stdin-closers.ts). */
+  closers: StdinClosers;
   /** Every key that leaves the init (log, metrics, status) goes through this. */
   publish: (key: string) => string;
   state: LoopState;
@@ -55,13 +58,21 @@ export function makeGuardLoop(options: GuardLoopOptions): GuardLoop {
   const watch = procRoot ? new ChildWatch(procRoot) : undefined;
   const main = procRoot ? readStat(options.mainPid, procRoot) : undefined;
   if (watch && main) watch.watch([main]);
+  const closers = new StdinClosers(options.stdinClose, procRoot, (refused) => {
+    options.stats.stdinClose = refused;
+    options.log.warn(
+      { why: refused.why },
+      'stdin close unavailable from now on: stops fall back to SIGINT where a key takes it cleanly, and to the crash budget',
+    );
+  });
   return {
     options,
     procRoot,
     access: { source: options.procSource, pidfds: options.libc.pidfds },
     ticksPerSecond,
     pageBytes,
-    read: makeScanReader({ procRoot, ticksPerSecond, pageBytes, cgroupDirs: options.cgroupDirs, pidsMax: options.pidsMax }, watch),
+    read: makeScanReader({ procRoot, ticksPerSecond, pageBytes, cgroupDirs: options.cgroupDirs, pidsMax: options.pidsMax }, watch, closers),
+    closers,
     watch,
     metaMcp: new MetaMcpSpotter(procRoot, options.crashBudget),
     publish: options.showCommandLines ? (key: string) => key : redactCommandLine,

@@ -1,14 +1,14 @@
 // What one scan reads for the step: the processes, the cgroup's figures and, on demand, a
-// member's I/O or pending signals.
+// member's I/O, pending signals or stdin.
 import type { CgroupDirs } from '../../cgroup/figures.js';
 import { readCgroupFigures, withPidsMax } from '../../cgroup/read-figures.js';
-import { takesExitRequest } from '../../proc/ask-node-to-exit.js';
 import { hasCloseSignalPending, readIoBytes } from '../../proc/read-proc.js';
 import { readProcsWithPsList } from '../../proc/read-ps-list.js';
 import { ProcScanner } from '../../proc/read-snapshot.js';
-import { type ProcInfo, type ProcRef, refKey } from '../../proc/snapshot.js';
+import type { ProcInfo } from '../../proc/snapshot.js';
 import type { Readings } from '../step.js';
 import type { ChildWatch } from './child-watch.js';
+import type { StdinClosers } from './stdin-closers.js';
 
 /** Reads one scan: everything the step takes but the growth, which the polls measure. */
 export type ScanReader = () => Promise<Omit<Readings, 'growthPerSecond'>>;
@@ -22,11 +22,14 @@ export type ScanReaderSettings = {
   pidsMax?: number | undefined;
 };
 
-export function makeScanReader({ procRoot, ticksPerSecond, pageBytes, cgroupDirs, pidsMax }: ScanReaderSettings, watch: ChildWatch | undefined): ScanReader {
+export function makeScanReader(
+  { procRoot, ticksPerSecond, pageBytes, cgroupDirs, pidsMax }: ScanReaderSettings,
+  watch: ChildWatch | undefined,
+  closers: StdinClosers,
+): ScanReader {
   const scanner = new ProcScanner(procRoot ?? '/proc', ticksPerSecond);
   // Linux reads /proc, fork-free; only where there is none does `ps` (through ps-list) serve.
   const readProcs: () => Map<number, ProcInfo> | Promise<Map<number, ProcInfo>> = procRoot ? () => scanner.scanInSlices() : readProcsWithPsList;
-  const exitTakers = new ExitTakers(procRoot);
   return async () => {
     const procs = await readProcs();
     const nowMs = Date.now();
@@ -44,32 +47,7 @@ export function makeScanReader({ procRoot, ticksPerSecond, pageBytes, cgroupDirs
       readIo: procRoot ? (pid) => readIoBytes(pid, procRoot) : () => undefined,
       cgroup,
       closeAsked: procRoot ? (pid) => hasCloseSignalPending(pid, procRoot) : () => false,
-      takesExitRequest: exitTakers.forScan(procs),
+      stdinClosable: closers.forScan(procs),
     };
   };
-}
-
-/**
- * Whether launchers take an exit request, read at most once a scan each (the rules ask for a
- * candidate several times): a yes is kept while the launcher lives, since a Node process sets
- * its SIGUSR1 handler once, at start; a no is read again next scan (it may be too young yet).
- */
-class ExitTakers {
-  private readonly known = new Map<string, ProcRef>();
-  constructor(readonly procRoot: string | undefined) {}
-  /** The question for one scan's processes. */
-  forScan(procs: ReadonlyMap<number, ProcInfo>): (launcher: ProcRef) => boolean {
-    for (const [key, ref] of this.known) if (procs.get(ref.pid)?.startTicks !== ref.startTicks) this.known.delete(key);
-    const answered = new Map<string, boolean>();
-    return (launcher) => {
-      const key = refKey(launcher);
-      let takes = this.known.has(key) || answered.get(key);
-      if (takes === undefined) {
-        takes = this.procRoot !== undefined && takesExitRequest(launcher.pid, this.procRoot);
-        answered.set(key, takes);
-        if (takes) this.known.set(key, launcher);
-      }
-      return takes;
-    };
-  }
 }

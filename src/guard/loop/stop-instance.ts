@@ -1,30 +1,29 @@
-import { askNodeToExit } from '../../proc/ask-node-to-exit.js';
+import { closeStdinOf, type StdinCloseAnswer } from '../../proc/close-stdin.js';
 import { procRootOf } from '../../proc/proc-source.js';
 import { readAllStats, readUptimeSeconds } from '../../proc/read-proc.js';
 import { type ProcAccess, signalProc } from '../../proc/signal-proc.js';
 import { isZombie, type ProcInfo, refKey } from '../../proc/snapshot.js';
-import { graceOf, type StopTarget, terminateThenKill } from '../../proc/terminate-then-kill.js';
+import { type Grace, type StopTarget, terminateThenKill } from '../../proc/terminate-then-kill.js';
 import { sleep } from '../../sleep.js';
 import type { Instance } from '../instances.js';
 import type { StopEnd, StopMethod } from '../stops.js';
 import { aliveMembers, signalAll } from './signal-instance.js';
 
-/** An interrupt waits at most this long (and never more than the stop grace) for the tree to go before TERM follows. */
-export const INTERRUPT_WAIT_MS = 2000;
 /**
- * An exit request waits at most this long (and never more than the stop grace) for the
- * launcher's inspector to open, take it, and the launcher to exit: about 40-70 ms for the real
- * `npm exec` on an idle machine, 360 ms once on a loaded one.
+ * A stdin close or an interrupt waits at most this long (and never more than the stop grace)
+ * for the tree to go before TERM follows: the four real servers under `npx` exited 38-49 ms
+ * after their stdin was closed on an idle machine.
  */
-export const EXIT_REQUEST_WAIT_MS = 3000;
-/** After its launcher exited on request, its server and shell mostly end by themselves (the four real servers did, within 20 ms): this long before they are stopped. */
-const LEFT_BEHIND_WAIT_MS = 500;
+export const CLEAN_WAIT_MS = 2000;
+/** SIGKILL is not instant for a process in uninterruptible sleep: this long for it, at most the grace. */
+const KILL_WAIT_MS = 1000;
 /** How long after the last sighting of the group with a member a late member may have started. */
 const LATE_MARGIN_MS = 500;
 
 /**
  * What stopping one instance took: `failed` counts signals the kernel refused (EPERM);
- * `endedBy` says what ended it: the interrupt alone, the TERM, or the KILL after the grace.
+ * `endedBy` says what ended it: the stdin close alone, the interrupt alone, the TERM, or the
+ * KILL after the grace. `close`: what the stdin close found, when one was tried.
  */
 export type StopResult = {
   interrupted: number;
@@ -34,11 +33,12 @@ export type StopResult = {
   left: number;
   tookMs: number;
   endedBy: StopEnd;
+  close?: { answer: StdinCloseAnswer; errno?: number };
 };
 
 export type StopOptions = {
   method: StopMethod;
-  /** An interrupt that did not end the tree is followed by TERM (Stop.terminateIfIgnored); otherwise the tree is left to run. */
+  /** A close or an interrupt that did not end the tree is followed by TERM (Stop.terminateIfIgnored); otherwise the tree is left to run. */
   terminateIfIgnored?: boolean;
   graceMs: number;
   pollMs?: number;
@@ -68,15 +68,15 @@ class GroupSightings {
 }
 
 /**
- * Stops one instance.
- * - `exit`: its launcher is asked to exit 0 (askNodeToExit); once it has, what is left of the
- *   tree after LEFT_BEHIND_WAIT_MS goes by TERM, grace, KILL: orphans now, nobody counts them.
- *   If it did not exit, the terminate path follows, or, with `terminateIfIgnored` false, the
- *   tree is left to run (`survived`).
+ * Stops one instance, by one deadline for all of its steps: the clean wait, the grace and the
+ * KILL wait. What is still there at the deadline is left (`survived`), so a tree that ignores
+ * EOF and traps TERM costs its own stop that long and no other.
+ * - `close-stdin`: its launcher's stdin socket is shut down for reading (closeStdinOf): its
+ *   server reads EOF and exits, its launcher with it. If the tree is not gone within
+ *   CLEAN_WAIT_MS (at most the grace), or the close could not be made, the terminate path
+ *   follows, unless `terminateIfIgnored` is false: then the tree is left to run (`survived`).
  * - `interrupt`: SIGINT to its server processes alone (serversOf), which many servers answer
- *   by exiting 0, and their launcher with them; if the tree is not gone within
- *   INTERRUPT_WAIT_MS (at most the grace), the terminate path follows, unless
- *   `terminateIfIgnored` is false: then the tree is left to run (`survived`).
+ *   by exiting 0, and their launcher with them; then as for a close.
  * - `terminate`: TERM to its process group (and to members outside it, such as helpers that
  *   called setsid), `graceMs` for it to go, then KILL to every member left.
  * A tree none of whose members is left for a signal to reach is `gone`: not stopped by the guard.
@@ -84,86 +84,78 @@ class GroupSightings {
  * is signalled only while one of its recorded members is still in it, so a reused pid
  * or group id is never hit. When no signal at all could be sent, it gives up at once.
  * Then one look for members of the group that the scan did not see (lateMembers), and the
- * same stop for them.
+ * same stop for them, within what is left of the deadline.
  */
 export async function stopInstance(instance: Instance, options: StopOptions): Promise<StopResult> {
   const { graceMs, pollMs = 50, ticksPerSecond = 100, access } = options;
   const startedAt = Date.now();
+  const cleanUntil = startedAt + (options.method === 'terminate' ? 0 : Math.min(graceMs, CLEAN_WAIT_MS));
+  const killWaitMs = Math.min(graceMs, KILL_WAIT_MS);
+  const deadline = cleanUntil + graceMs + killWaitMs;
   const sightings = new GroupSightings(access);
   // A late member may have started a little after the last sighting, while the last member
   // exited: a poll, and the wait for the CPU of a loaded machine.
   const late = () => lateMembers(instance, sightings.ticksAfterLast(LATE_MARGIN_MS, ticksPerSecond), procRootOf(access.source));
-  // A request or an interrupt that did not end the tree, with no TERM allowed after it.
-  const leftToRun = (interrupted: number): StopResult => ({
-    interrupted,
+  const nothingLeft = () => sightings.alive(instance).length === 0 && late().length === 0;
+  const result = (endedBy: StopEnd, figures: Partial<StopResult> = {}): StopResult => ({
+    interrupted: 0,
     termed: 0,
     killed: 0,
     failed: 0,
-    left: sightings.alive(instance).length,
+    left: 0,
+    ...figures,
     tookMs: Date.now() - startedAt,
-    endedBy: 'survived',
+    endedBy,
   });
   // Nothing of it left for a signal to reach: the app closed it (after another stop's crash,
   // say) or it ended of itself, and the stop is no evidence of how the key takes one.
-  const gone = (): StopResult => ({ interrupted: 0, termed: 0, killed: 0, failed: 0, left: 0, tookMs: Date.now() - startedAt, endedBy: 'gone' });
-  const nothingLeft = () => sightings.alive(instance).length === 0 && late().length === 0;
-  if (nothingLeft()) return gone();
+  if (nothingLeft()) return result('gone');
+  const goneBy = async (untilMs: number): Promise<boolean> => {
+    while (Date.now() < untilMs && sightings.alive(instance).length > 0) await sleep(pollMs);
+    return nothingLeft();
+  };
   let interrupted = 0;
-  if (options.method === 'exit') {
-    const answer = await askNodeToExit(instance.launcher, access, { waitMs: Math.min(graceMs, EXIT_REQUEST_WAIT_MS) });
-    if (answer === 'exited') {
-      // What it leaves has no launcher now: an orphan, whose stop nobody counts.
-      const deadline = Date.now() + Math.min(graceMs, LEFT_BEHIND_WAIT_MS);
-      while (Date.now() < deadline && sightings.alive(instance).length > 0) await sleep(pollMs);
-      const rest = sightings.alive(instance).length > 0 ? await stopMembers(instance, graceMs, pollMs, sightings) : undefined;
-      return {
-        interrupted: 0,
-        termed: rest?.termed ?? 0,
-        killed: rest?.killed ?? 0,
-        failed: rest?.failed ?? 0,
-        left: rest?.left ?? 0,
-        tookMs: Date.now() - startedAt,
-        endedBy: 'exit',
-      };
-    }
-    // Ended without the request: seen when the app closed it after a sibling's crash meanwhile.
-    if (options.terminateIfIgnored === false) return nothingLeft() ? gone() : leftToRun(0);
+  let close: StopResult['close'];
+  if (options.method === 'close-stdin') {
+    close = closeStdinOf(instance.launcher, access);
+    // A tree the guard held (SIGSTOP) reads its EOF only once it goes on.
+    if (close.answer === 'closed') signalAll(instance, 'SIGCONT', access);
+    if (close.answer === 'closed' && (await goneBy(cleanUntil))) return result('close-stdin', { close });
   }
   if (options.method === 'interrupt') {
     for (const server of serversOf(instance)) if (signalProc(server, 'SIGINT', access) === 'sent') interrupted += 1;
-    // A tree the guard held (SIGSTOP) acts on nothing but KILL until it goes on.
     signalAll(instance, 'SIGCONT', access);
-    if (interrupted > 0) {
-      const deadline = startedAt + Math.min(graceMs, INTERRUPT_WAIT_MS);
-      let left = sightings.alive(instance).length;
-      while (Date.now() < deadline && left > 0) {
-        await sleep(pollMs);
-        left = sightings.alive(instance).length;
-      }
-      if (left === 0 && late().length === 0) {
-        return { interrupted, termed: 0, killed: 0, failed: 0, left: 0, tookMs: Date.now() - startedAt, endedBy: 'interrupt' };
-      }
-    }
-    // An interrupt that reached a server and saw the tree go returned above.
-    if (options.terminateIfIgnored === false) return nothingLeft() ? gone() : leftToRun(interrupted);
+    if (interrupted > 0 && (await goneBy(cleanUntil))) return result('interrupt', { interrupted });
   }
-  const first = await stopMembers(instance, graceMs, pollMs, sightings);
-  const endedBy = first.killed > 0 ? 'kill' : 'terminate';
-  if (first.termed === 0 && first.failed > 0) return { ...first, interrupted, tookMs: Date.now() - startedAt, endedBy };
+  if (options.method !== 'terminate' && options.terminateIfIgnored === false) {
+    // Ended meanwhile without the guard: seen when the app closed it after a sibling's crash.
+    return nothingLeft() ? result('gone', { close }) : result('survived', { interrupted, close, left: sightings.alive(instance).length });
+  }
+  const grace = graceUntil(Math.min(Date.now() + graceMs, deadline - killWaitMs));
+  const first = await stopMembers(instance, grace, killWaitMs, pollMs, sightings);
+  const figures = { ...first, interrupted, close };
+  const endedBy = (killed: number, left: number): StopEnd => (left > 0 && Date.now() >= deadline ? 'survived' : killed > 0 ? 'kill' : 'terminate');
+  if (first.termed === 0 && first.failed > 0) return result(endedBy(first.killed, first.left), figures);
   const lateOnes = late();
   // Nothing was left for the TERM either: gone before the guard reached it.
-  if (interrupted === 0 && first.termed === 0 && first.killed === 0 && first.left === 0 && lateOnes.length === 0) return gone();
-  if (lateOnes.length === 0) return { ...first, interrupted, tookMs: Date.now() - startedAt, endedBy };
-  const second = await stopMembers({ ...instance, members: lateOnes }, graceMs, pollMs, sightings);
-  return {
-    interrupted,
+  if (interrupted === 0 && close?.answer !== 'closed' && first.termed === 0 && first.killed === 0 && first.left === 0 && lateOnes.length === 0) {
+    return result('gone', { close });
+  }
+  if (lateOnes.length === 0 || Date.now() >= deadline) return result(endedBy(first.killed, first.left), figures);
+  const second = await stopMembers({ ...instance, members: lateOnes }, graceUntil(deadline - killWaitMs), killWaitMs, pollMs, sightings);
+  const killed = first.killed + second.killed;
+  const left = first.left + second.left;
+  return result(endedBy(killed, left), {
+    ...figures,
     termed: first.termed + second.termed,
-    killed: first.killed + second.killed,
+    killed,
     failed: first.failed + second.failed,
-    left: first.left + second.left,
-    tookMs: Date.now() - startedAt,
-    endedBy: first.killed + second.killed > 0 ? 'kill' : 'terminate',
-  };
+    left,
+  });
+}
+
+function graceUntil(endMs: number): Grace {
+  return { isOver: () => Date.now() >= endMs };
 }
 
 const SHELLS = new Set(['sh', 'bash', 'dash', 'ash', 'zsh']);
@@ -194,11 +186,11 @@ export function serversOf(instance: Pick<Instance, 'members' | 'launcher' | 'lau
 /** TERM, the grace, KILL to the members left (terminateThenKill), each signal sent once. */
 async function stopMembers(
   instance: Instance,
-  graceMs: number,
+  grace: Grace,
+  killWaitMs: number,
   pollMs: number,
   sightings: GroupSightings,
-): Promise<Omit<StopResult, 'interrupted' | 'endedBy'>> {
-  const startedAt = Date.now();
+): Promise<{ termed: number; killed: number; failed: number; left: number }> {
   const sent = new Set<string>();
   const target: StopTarget = {
     left: () => sightings.alive(instance).length,
@@ -211,9 +203,7 @@ async function stopMembers(
       return outcome;
     },
   };
-  // SIGKILL is not instant for a process in uninterruptible sleep: a moment for it.
-  const result = await terminateThenKill(target, { grace: graceOf(graceMs), killWaitMs: Math.min(graceMs, 1000), pollMs, giveUpIfRefused: true });
-  return { ...result, tookMs: Date.now() - startedAt };
+  return terminateThenKill(target, { grace, killWaitMs, pollMs, giveUpIfRefused: true });
 }
 
 /**

@@ -29,8 +29,8 @@ export type GuardConfig = {
   appToleratesCrashes: boolean;
   /** Under a limit's high mark, most of the app's trees that start at once; the youngest beyond are held (rules/hold-starting.ts). 0: none held. */
   maxStarting: number;
-  /** A Node launcher may be asked to exit 0 through its inspector (proc/ask-node-to-exit.ts); off with --signals-only. */
-  exitRequests: boolean;
+  /** A settled instance may be stopped by closing its stdin (proc/close-stdin.ts); off with --signals-only. */
+  stdinCloses: boolean;
 };
 
 /** Instances started within this of each other belong to one session asking for several servers. */
@@ -65,8 +65,8 @@ export type RuleContext = {
   growthPerSecond: { tasks: number; bytes: number };
   /** How many more stops of the key the app may count as a crash (the crash budget left). */
   crashesLeft: (key: string) => number;
-  /** The instance's launcher is a Node process that takes an exit request (proc/ask-node-to-exit.ts), and the operator allows them. */
-  takesExitRequest: (instance: Instance) => boolean;
+  /** The instance's stdin can be closed (proc/close-stdin.ts): a socket the app does not share, the kernel allows it, and the operator does. */
+  stdinClosable: (instance: Instance) => boolean;
 };
 
 export type RuleContextInput = Omit<
@@ -81,10 +81,10 @@ export type RuleContextInput = Omit<
   | 'isBackedOff'
   | 'isKeyStopping'
   | 'awaitsAnswer'
-  | 'takesExitRequest'
+  | 'stdinClosable'
 > & {
-  /** Whether a launcher takes an exit request, read on demand (the scan's readings); false when the operator forbids them. */
-  launcherTakesExitRequest: (launcher: Instance['launcher']) => boolean;
+  /** Whether a launcher's stdin can be closed, read on demand (the scan's readings); false when the operator forbids it. */
+  launcherStdinClosable: (launcher: Instance['launcher']) => boolean;
   states: ReadonlyMap<string, InstanceState>;
   activity: ReadonlyMap<string, Activity>;
   orphanSinceMs: ReadonlyMap<string, number>;
@@ -133,7 +133,7 @@ export function makeRuleContext(input: RuleContextInput): RuleContext {
     isBackedOff: (key) => isBackedOff(input.starts.get(key), input.nowMs),
     isKeyStopping: (key) => input.keysInFlight.has(key) || isInAftermath(input.records.get(key)),
     awaitsAnswer: (key) => input.keysInFlight.has(key) || awaitsAnswer(input.records.get(key), input.nowMs),
-    takesExitRequest: (instance) => instance.launcherAlive && !instance.orphaned && input.launcherTakesExitRequest(instance.launcher),
+    stdinClosable: (instance) => instance.launcherAlive && !instance.orphaned && input.launcherStdinClosable(instance.launcher),
   };
 }
 
@@ -198,15 +198,15 @@ export function isHandedOn(ctx: RuleContext, instance: Instance): boolean {
 }
 
 /**
- * How a settled instance is stopped: by an exit request where its launcher takes one, else by
+ * How a settled instance is stopped: by closing its stdin where that can be done, else by
  * SIGINT unless its key is known not to end cleanly on it (key-learning.ts methodFor).
  */
 export function methodOf(ctx: RuleContext, instance: Instance): StopMethod {
-  return methodFor(ctx.recordOf(instance.key), ctx.takesExitRequest(instance));
+  return methodFor(ctx.recordOf(instance.key), ctx.stdinClosable(instance));
 }
 
 /**
- * A stop by exit request or SIGINT (of a key known to end cleanly on it, or not yet known) may
+ * A stop by stdin close or SIGINT (of a key known to end cleanly on it, or not yet known) may
  * end in an exit 0, and an instance the pool hands on would then stay in it as a dead client.
  * A TERM, or a SIGINT the app counts as a crash, makes the app close the key's instances itself.
  */
@@ -216,12 +216,11 @@ export function mayLeaveDeadClient(ctx: RuleContext, instance: Instance): boolea
 
 /**
  * What stopping this instance costs the app. A tree still starting is stopped by TERM (it may
- * have no server yet to answer SIGINT, and a launcher asked to exit amid `npm exec`'s install
- * would leave a half-written cache): a crash, whatever its key does once started.
+ * have no server yet to read its stdin or answer SIGINT): a crash, whatever its key does once started.
  */
 export function costOf(ctx: RuleContext, instance: Instance): StopCost {
   if (instance.orphaned) return 'free';
-  return ctx.stateOf(instance).starting ? 'crash' : costOfStop(ctx.recordOf(instance.key), ctx.takesExitRequest(instance));
+  return ctx.stateOf(instance).starting ? 'crash' : costOfStop(ctx.recordOf(instance.key), ctx.stdinClosable(instance));
 }
 
 /** Settled and not in use now: the first that may go. */

@@ -48,12 +48,12 @@ describe('trimDuplicates', () => {
   it('trims an instance whose launcher takes an exit request, by that request, with no crash to spend', () => {
     const model = new GuardModel(config, { crashBudget: 0 });
     const all = [...trees(4, pkgA, 100), ...trees(1, pkgB, 500)];
-    const input = { takesExitRequest: new Set([100, 110, 120, 130]) };
+    const input = { stdinClosable: new Set([100, 110, 120, 130]) };
     scanUntil(model, all, 20_000, 49_000, input);
     const plan = model.scan(all, { ...input, nowMs: 50_000 });
     // 100 and 130, the oldest and the youngest, are the ones a pool hands on; 110 goes first.
     expect(stopped(plan)).toEqual([[110, 'duplicate']]);
-    expect(plan.stops[0]).toMatchObject({ method: 'exit', evidence: { cost: 'clean' } });
+    expect(plan.stops[0]).toMatchObject({ method: 'close-stdin', evidence: { cost: 'clean' } });
   });
 
   it('trims any key when the operator says the app tolerates crashes, SIGINT first while it is not known to fail', () => {

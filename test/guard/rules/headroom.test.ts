@@ -416,16 +416,16 @@ describe('relieve: the crash budget', () => {
     const model = new GuardModel(makeConfig(), { crashBudget: 0 });
     const procs = [...trees(3, pkgA, 100), ...trees(3, pkgB, 500)];
     // The launchers of A take an exit request; those of B (not Node, say) do not.
-    const input = { takesExitRequest: new Set([100, 110, 120]) };
+    const input = { stdinClosable: new Set([100, 110, 120]) };
     scanUntil(model, procs, 20_000, 30_000, input);
     const plan = model.scan(procs, { ...input, nowMs: 31_000, cgroup: pidsAt(170) });
     // 100 and 120 are the ones the pool hands on: an exit 0 would leave it a dead client there.
     expect(stopped(plan)).toEqual([[110, 'pids-headroom']]);
-    expect(plan.stops[0]).toMatchObject({ method: 'exit', terminateIfIgnored: false, evidence: { cost: 'clean' } });
-    model.end({ id: plan.stops[0]!.instance.id, endedBy: 'exit' }, 31_200);
+    expect(plan.stops[0]).toMatchObject({ method: 'close-stdin', terminateIfIgnored: false, evidence: { cost: 'clean' } });
+    model.end({ id: plan.stops[0]!.instance.id, endedBy: 'close-stdin' }, 31_200);
     expect(model.state.crashStopsByKey.get(keyOf(pkgA)) ?? 0).toBe(0);
     // Without exit requests the same scan stops nothing: every stop of A or B may be a crash.
-    const signalsOnly = new GuardModel(makeConfig({ exitRequests: false }), { crashBudget: 0 });
+    const signalsOnly = new GuardModel(makeConfig({ stdinCloses: false }), { crashBudget: 0 });
     scanUntil(signalsOnly, procs, 20_000, 30_000, input);
     expect(signalsOnly.scan(procs, { ...input, nowMs: 31_000, cgroup: pidsAt(170) }).stops).toEqual([]);
   });
