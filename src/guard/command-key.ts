@@ -30,9 +30,20 @@ export function commandKey(argv: readonly string[]): string {
   return words.join(' ');
 }
 
-/** The full command line as one string, as patterns see it. */
-export function commandLine(argv: readonly string[]): string {
-  return argv.join(' ');
+// Programs whose first argument names what they run: the package word follows both words.
+const TWO_WORD_PROGRAMS = new Set(['npm exec', 'pipx run']);
+
+/**
+ * What a process runs, as the launcher patterns see it: its program and its package word,
+ * the first word after the program that is not an option (`npm exec @acme/server-x`, `uvx
+ * mcp-server-fetch`, `node /app/dist/index.js`), never the rest of its argv. An app started
+ * with `--config /app/mcp-servers.json` is `node /app/dist/index.js` here, not a launcher.
+ */
+export function launcherIdentity(argv: readonly string[]): string {
+  const words = commandKey(argv).split(' ').filter(Boolean);
+  const programWords = TWO_WORD_PROGRAMS.has(words.slice(0, 2).join(' ')) ? 2 : 1;
+  const packageWord = words.slice(programWords).find((word) => !word.startsWith('-'));
+  return [...words.slice(0, programWords), ...(packageWord === undefined ? [] : [packageWord])].join(' ');
 }
 
 // A `#!/usr/bin/env node` script such as npx starts as `/usr/bin/env node /usr/bin/npx …`

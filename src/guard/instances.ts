@@ -1,6 +1,6 @@
 import { hasNotExeced, isZombie, type ProcInfo, type ProcRef, refKey } from '../proc/snapshot.js';
 import type { AppTree } from './app-tree.js';
-import { commandKey, commandLine } from './command-key.js';
+import { commandKey, launcherIdentity } from './command-key.js';
 import { isLauncherCommand } from './launcher-patterns.js';
 
 /** A launcher seen once, remembered so that its tree keeps its key and is still known after it dies. */
@@ -50,7 +50,7 @@ export function findInstances({ app, initPid, patterns, known }: FindInstancesIn
   instances: Instance[];
   known: Map<string, KnownLauncher>;
 } {
-  const finder = new InstanceFinder(app, initPid);
+  const finder = new InstanceFinder(app, initPid, findAppPath(app.procs, patterns));
   claimKnownLaunchers(finder, known);
   claimNewLaunchers(finder, patterns);
   claimLeftovers(finder, patterns);
@@ -60,6 +60,8 @@ export function findInstances({ app, initPid, patterns, known }: FindInstancesIn
 /** Known launchers first: their trees keep identity, key and age, even where a leftover (`sh -c mcp-server-x`) would match as a launcher of its own. */
 function claimKnownLaunchers(finder: InstanceFinder, knownBefore: ReadonlyMap<string, KnownLauncher>): void {
   for (const launcher of knownBefore.values()) {
+    // Seen as a launcher before its own launchers started: the app after all, and forgotten.
+    if (finder.appPath.has(launcher.ref.pid)) continue;
     const now = finder.procs.get(launcher.ref.pid);
     const alive = now && now.startTicks === launcher.ref.startTicks && !isZombie(now) ? now : undefined;
     finder.claimLauncher(launcher, alive);
@@ -70,8 +72,8 @@ function claimNewLaunchers(finder: InstanceFinder, patterns: readonly RegExp[]):
   const { procs } = finder;
   for (const proc of procs.values()) {
     // A process that has forked but not exec'd still shows its parent's command line.
-    if (finder.claimed.has(proc.pid) || isZombie(proc) || hasNotExeced(proc) || finder.isLeftover(proc)) continue;
-    if (!isMatching(proc, patterns) || hasMatchingAncestor(proc, procs, patterns)) continue;
+    if (finder.claimed.has(proc.pid) || isZombie(proc) || hasNotExeced(proc) || finder.isLeftover(proc) || finder.appPath.has(proc.pid)) continue;
+    if (!isMatching(proc, patterns) || hasMatchingAncestor(proc, procs, patterns, finder.appPath)) continue;
     finder.claimLauncher(
       {
         ref: { pid: proc.pid, startTicks: proc.startTicks },
@@ -121,6 +123,8 @@ class InstanceFinder {
   constructor(
     readonly app: AppTree,
     readonly initPid: number,
+    /** The app's own processes on the way to its launchers (findAppPath): never launchers. */
+    readonly appPath: ReadonlySet<number>,
   ) {
     this.procs = app.procs;
     this.index = indexProcs(app.procs);
@@ -203,19 +207,39 @@ function makeInstance(
 }
 
 function isMatching(proc: ProcInfo, patterns: readonly RegExp[]): boolean {
-  return proc.argv.length > 0 && isLauncherCommand(commandLine(proc.argv), patterns);
+  return proc.argv.length > 0 && isLauncherCommand(launcherIdentity(proc.argv), patterns);
 }
 
 // Only the app's processes are walked: the walk ends below the main child, which is never a
 // launcher whatever its command line says (an app started with an @modelcontextprotocol/
-// argument is still the app).
-function hasMatchingAncestor(proc: ProcInfo, procs: ReadonlyMap<number, ProcInfo>, patterns: readonly RegExp[]): boolean {
+// argument is still the app), and the app's processes on the way to a launcher do not count.
+function hasMatchingAncestor(proc: ProcInfo, procs: ReadonlyMap<number, ProcInfo>, patterns: readonly RegExp[], appPath: ReadonlySet<number>): boolean {
   const seen = new Set<number>();
   for (let parent = procs.get(proc.ppid); parent && !seen.has(parent.pid); parent = procs.get(parent.ppid)) {
     seen.add(parent.pid);
-    if (isMatching(parent, patterns)) return true;
+    if (!appPath.has(parent.pid) && isMatching(parent, patterns)) return true;
   }
   return false;
+}
+
+/**
+ * The app's own processes on the way from the main child to its launchers, whatever their
+ * command lines say: each ancestor, within the app, of a matching process that leads a process
+ * group of its own (an app such as MetaMCP spawns each server `detached`), that does not lead
+ * one itself. A launcher's own tree is its group's (npm exec → sh → node), so it stays one
+ * instance; an app named like a server (`metamcp-server`, `--config mcp-servers.json`) is
+ * still the app.
+ */
+export function findAppPath(procs: ReadonlyMap<number, ProcInfo>, patterns: readonly RegExp[]): Set<number> {
+  const path = new Set<number>();
+  for (const proc of procs.values()) {
+    if (proc.pgid !== proc.pid || isZombie(proc) || !isMatching(proc, patterns)) continue;
+    for (let parent = procs.get(proc.ppid); parent && !path.has(parent.pid); parent = procs.get(parent.ppid)) {
+      if (parent.pgid === parent.pid) break;
+      path.add(parent.pid);
+    }
+  }
+  return path;
 }
 
 function indexProcs(procs: ReadonlyMap<number, ProcInfo>) {

@@ -37,6 +37,44 @@ describe('findInstances', () => {
     expect(instances[0]!.pgid).toBeUndefined();
   });
 
+  it('never takes the app for a launcher for what its argv says past its program and script: its launchers are found below it', () => {
+    // The main child is `sh`; the app's node, in its group, runs with --config /app/mcp-servers.json.
+    const app = makeProc(50, {
+      ppid: MAIN_PID,
+      pgid: MAIN_PID,
+      sid: MAIN_PID,
+      comm: 'node',
+      argv: ['node', '/app/dist/index.js', '--config', '/app/mcp-servers.json'],
+    });
+    const { instances } = findOnce([app, ...makeNpmTree(100, { parent: 50 }), ...makeNpmTree(200, { parent: 50 })]);
+    expect(instances.map((i) => i.launcher.pid).sort()).toEqual([100, 200]);
+    expect(instances.flatMap((i) => i.members.map((m) => m.pid))).not.toContain(50);
+  });
+
+  it('never takes an app named like a server for a launcher when its servers lead groups of their own, even once seen as one', () => {
+    // `npx -y @acme/metamcp-server` run as the app: its node matches `mcp-server` by its script.
+    const app = makeProc(50, {
+      ppid: MAIN_PID,
+      pgid: MAIN_PID,
+      sid: MAIN_PID,
+      comm: 'node',
+      argv: ['node', '/root/.npm/_npx/x/node_modules/.bin/metamcp-server'],
+    });
+    const alone = findOnce([app]);
+    // Before it started any server, it looked like one.
+    expect(alone.instances.map((i) => i.launcher.pid)).toEqual([50]);
+    const { instances } = findOnce([app, ...makeNpmTree(100, { parent: 50 })], alone.known);
+    expect(instances.map((i) => i.launcher.pid)).toEqual([100]);
+    expect(instances[0]!.members.map((m) => m.pid)).toEqual([100, 101, 102]);
+  });
+
+  it("keeps a server's helper that leads a group of its own (setsid) in its launcher's instance", () => {
+    const helper = makeProc(103, { ppid: 102, pgid: 103, sid: 103, comm: 'node', argv: ['node', '/opt/mcp-server-helper.js'] });
+    const { instances } = findOnce([...makeNpmTree(100), helper]);
+    expect(instances).toHaveLength(1);
+    expect(instances[0]!.members.map((m) => m.pid).sort()).toEqual([100, 101, 102, 103]);
+  });
+
   it('never takes a main child whose command line matches, and still finds the launchers below it', () => {
     const procs = makeProcs(makeNpmTree(100)).set(
       MAIN_PID,

@@ -16,6 +16,8 @@ export type LeakRun = {
   serverFlags: string;
   initArgs: string[];
   simArgs?: string[];
+  /** The main child is `sh`, which runs the app and waits for it: the app is then a child of the main child, as under a shell entrypoint. */
+  viaShell?: boolean;
 };
 
 /** Abandoned sessions at `everyMs` with MCP_MAX_ATTEMPTS 1000, then a fresh session 3 s later. */
@@ -35,7 +37,10 @@ export async function runLeak(options: LeakRun) {
     options.serverFlags,
     ...(options.simArgs ?? []),
   ]);
-  const run = startInit({ mode: 'pid1', prefix: cgroup.prefix, command: sim.command, initArgs: options.initArgs });
+  // A shell that passes TERM on to the app and exits with the app's status, as an entrypoint script should.
+  const shell = 'trap \'kill -TERM $pid\' TERM; "$@" & pid=$!; while kill -0 $pid 2>/dev/null; do wait $pid; status=$?; done; exit $status';
+  const command = options.viaShell ? ['sh', '-c', shell, 'sh', ...sim.command] : sim.command;
+  const run = startInit({ mode: 'pid1', prefix: cgroup.prefix, command, initArgs: options.initArgs });
   const sampler = sampleCgroup(cgroup);
   const listenWatch = watchListenSockets(cgroup);
   await run.waitForStdout('scenario-done', 180_000);

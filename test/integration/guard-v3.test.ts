@@ -221,6 +221,36 @@ describe.runIf(rootTestsEnabled())('guard v3, as PID 1 in a real pids cgroup', (
     for (const run of [held, unheld]) expect(run.stops.filter((line) => line.cost === 'crash')).toEqual([]);
   }, 420_000);
 
+  it('never takes the app for an instance though its argv names mcp-servers.json: pressed past the high mark it stops servers, and the app serves to the end', async () => {
+    // The main child is sh; the app, its child, runs with --config /app/mcp-servers.json, which
+    // once made the app itself one instance of all its servers, and the victim at the critical
+    // mark. With signals only and no holds, every stop is a crash the budget pays for, made only
+    // when the limit is near (urgent: the starts would reach it; critical): there the guard must
+    // pick a server, never the app.
+    const { cgroup, samples, events, stops, run } = await runLeak({
+      pidsMax: 200,
+      sessions: 14,
+      everyMs: 1000,
+      serverFlags: '--threads 4',
+      simArgs: ['--config', '/app/mcp-servers.json'],
+      viaShell: true,
+      initArgs: ['--stop-grace', '1s', '--interval', '500ms', '--signals-only', '--max-starting', '0', '--crash-budget', '999'],
+    });
+    const shell = run.logLines().find((line) => line.msg === 'started main child')?.childPid as number | undefined;
+    const pressed = stops.filter((line) => line.pressure === 'urgent' || line.pressure === 'critical');
+    console.log(
+      `app with mcp-servers.json in its argv: ${sessionsServed(events).length}/14 served, final ${summary(events)?.finalSessionServed}, ` +
+        `peak ${samples.peakTasks}/${cgroup.max}, ${stops.length} stops (pressure: ${stops.map((line) => line.pressure).join(' ')})`,
+    );
+    expect(pressed.length).toBeGreaterThan(0);
+    const launchers = new Set(events.filter((e) => e.event === 'launch').map((e) => e.launcherPid as number));
+    // Every stop was of a launcher the app started, never of the app or its shell.
+    expect(stops.filter((line) => line.orphaned !== true).every((line) => launchers.has(line.launcherPid as number))).toBe(true);
+    expect(shell).toBeDefined();
+    expect(stops.map((line) => line.launcherPid)).not.toContain(shell);
+    expect(summary(events)?.finalSessionServed).toBe(true);
+  }, 240_000);
+
   it('in front of an app that looks like MetaMCP, makes no stop it would count as a crash unless told its budget', async () => {
     // The simulator is MetaMCP-like by its path; one attempt, MetaMCP's released default.
     const cgroup = makePidsCgroup(200);
