@@ -464,8 +464,10 @@ function summarizeStops(initEvents) {
       maxPerKeyPerMinute = Math.max(maxPerKeyPerMinute, to - from + 1);
     }
   }
-  // How the stops ended (exit: the launcher exited 0 on request; interrupt: the server ended on SIGINT alone; terminate; kill; survived; gone: ended before any signal), of held instances and orphans.
-  const endings = { exit: 0, interrupt: 0, terminate: 0, kill: 0, survived: 0, gone: 0, orphan: 0 };
+  // How the stops ended (close-stdin: the server exited on EOF once its stdin was closed, or, from
+  // builds before it, exit: the launcher exited 0 on request; interrupt: the server ended on SIGINT
+  // alone; terminate; kill; survived; gone: ended before any signal), of held instances and orphans.
+  const endings = { 'close-stdin': 0, interrupt: 0, terminate: 0, kill: 0, survived: 0, gone: 0, orphan: 0 };
   for (const event of initEvents) {
     if (
       typeof event.msg !== 'string' ||
@@ -473,11 +475,12 @@ function summarizeStops(initEvents) {
     )
       continue;
     if (event.reason === 'orphan') endings.orphan += 1;
+    else if (event.endedBy === 'exit') endings['close-stdin'] += 1;
     else if (event.endedBy in endings) endings[event.endedBy] += 1;
   }
   const lessons = initEvents
     .filter((event) => event.msg === 'learnt how the app takes a stop of this key')
-    .map((event) => ({ key: event.key, interrupt: event.interrupt, exit: event.exit, crashFreesKey: event.crashFreesKey }));
+    .map((event) => ({ key: event.key, interrupt: event.interrupt, stdinClose: event.stdinClose ?? event.exit, crashFreesKey: event.crashFreesKey }));
   const demand = initEvents
     .filter((event) => typeof event.msg === 'string' && event.msg.startsWith('the app asks for more than'))
     .map((event) => ({ limit: event.limit, needed: event.needed, demand: event.demand }));
@@ -524,7 +527,7 @@ const COLUMNS = [
   'samples at limit',
   'launcher aborts',
   'guard stops (by reason)',
-  'stops ended (exit / SIGINT / TERM / KILL / left to run / gone / orphans)',
+  'stops ended (exit 0 on EOF / SIGINT / TERM / KILL / left to run / gone / orphans)',
   'max stops per key per minute',
   'sessions served',
   'fresh session at end served',
@@ -563,7 +566,7 @@ function tableRow(r) {
     `${r.samples.atLimit}/${r.samples.count}`,
     launcherCell(r.backend),
     `${r.stops.total}${r.stops.dryRun ? ' (dry run)' : ''}${reasons ? ` (${reasons})` : ''}`,
-    `${r.stops.endings.exit} / ${r.stops.endings.interrupt} / ${r.stops.endings.terminate} / ${r.stops.endings.kill} / ${r.stops.endings.survived} / ${r.stops.endings.gone} / ${r.stops.endings.orphan}`,
+    `${r.stops.endings['close-stdin']} / ${r.stops.endings.interrupt} / ${r.stops.endings.terminate} / ${r.stops.endings.kill} / ${r.stops.endings.survived} / ${r.stops.endings.gone} / ${r.stops.endings.orphan}`,
     r.stops.maxPerKeyPerMinute,
     `${r.sessions.filter((s) => s.served).length}/${r.sessions.length}${r.closeShare > 0 ? ` (${r.sessions.filter((s) => s.closed).length} closed)` : ''}`,
     r.fresh
