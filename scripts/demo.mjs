@@ -95,6 +95,8 @@ function startInit({ initArgs = [], command, showStartup = false, onStdout = (li
       entry = JSON.parse(line);
     } catch {
       say(`  (stderr)      ${line}`);
+      // A stop must never open a debugger in what it stops (Node prints this when one listens).
+      if (/Debugger (listening|attached)/.test(line)) scene.problems.push(`a debugger opened in a process of the scene: ${line}`);
       return;
     }
     scene.logs.push(entry);

@@ -10,7 +10,7 @@ import { readProcText } from '../../src/proc/read-file.js';
 import type { ProcRef } from '../../src/proc/snapshot.js';
 import { type Samples, sampleCgroup } from '../helpers/cgroup-sampler.js';
 import { jsonLines, stopDecisions } from '../helpers/guard-log.js';
-import { limitHits, readSimReport, type SimEvent } from '../helpers/leak-sim.js';
+import { crashes, limitHits, readSimReport, type SimEvent, summary } from '../helpers/leak-sim.js';
 import { cmdlineOf, descendantsOf, isAlive, readStat } from '../helpers/procs.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { docker, dockerLogs, followLogs, imageSize, inspectState, isDockerUp, median, pidsCgroupDir, run, timeUntilStdout } from './docker-cli.js';
@@ -180,6 +180,12 @@ describe.runIf(!SKIP)('metamcp-init in a real Docker engine', () => {
       console.log(
         `docker e2e: image size base ${(baseBytes / 1e6).toFixed(1)} MB, with init ${(imageBytes / 1e6).toFixed(1)} MB: the init layer adds ${((imageBytes - baseBytes) / 1e6).toFixed(2)} MB`,
       );
+    });
+
+    it("ships a seccomp profile that is Docker's default with pidfd_getfd allowed, and nothing else", () => {
+      // Docker's own default.json of this engine's version, from Debian's package of its source.
+      const dockerDefault = run('bash', [join(REPO, 'scripts/docker/docker-default-seccomp.sh')]).stdout.trim();
+      run(process.execPath, [join(REPO, 'scripts/docker/make-seccomp-profile.mjs'), '--check', dockerDefault]);
     });
 
     it('has the entrypoint and, by default, the CMD of delorenj/metamcp', () => {
@@ -414,6 +420,75 @@ describe.runIf(!SKIP)('metamcp-init in a real Docker engine', () => {
       });
       expect(jsonLines(dockerLogs(name).stderr).at(-1)!.killed).toBeGreaterThanOrEqual(2);
       expect(inside.filter((ref) => isAlive(ref))).toEqual([]);
+    });
+  });
+
+  describe.each([
+    ['with docker/seccomp-pidfd-getfd.json', true],
+    ["with Docker's default seccomp profile", false],
+  ])("abandoned sessions under --pids-limit 200, as the base image's user nextjs, %s", (_what, granted) => {
+    // MetaMCP's pool (the simulator) with 12 sessions never closed, 23 tasks a tree: they
+    // outgrow 200 tasks. No crash to spend, as in front of MetaMCP: only clean stops may be made.
+    let stderr: string;
+    let events: SimEvent[];
+    beforeAll(async () => {
+      const reportDir = makeTempDir('metamcp-init-close-');
+      chmodSync(reportDir, 0o777);
+      const name = runDetached(`close-${granted ? 'granted' : 'default'}`, [
+        ...(granted ? ['--security-opt', `seccomp=${join(REPO, 'docker/seccomp-pidfd-getfd.json')}`] : []),
+        '--pids-limit',
+        '200',
+        '-v',
+        `${reportDir}:/report`,
+        '-e',
+        'METAMCP_LIKE_ARGS=--sessions 12 --session-every 1500 --max-attempts 1000 --final-session --final-after 3000 --server-flags "--threads 4" --report-file /report/report.jsonl',
+        ...quickGuardEnv({ CRASH_BUDGET: 0, INTERVAL: '500ms', LOG_FORMAT: 'json' }),
+      ]);
+      const logs = followLogs(name);
+      try {
+        await waitFor(() => logs.stdout().includes('scenario-done'), { timeoutMs: 180_000, intervalMs: 200, what: 'scenario-done from the sessions' });
+      } finally {
+        logs.stop();
+      }
+      stderr = dockerLogs(name).stderr;
+      events = readSimReport(join(reportDir, 'report.jsonl'));
+      const stops = stopLines(stderr);
+      const ended = jsonLines(stderr).filter((line) => line.endedBy !== undefined);
+      console.log(
+        `docker e2e: ${_what}: ${summary(events)?.sessions.served}/${summary(events)?.sessions.total} served, final ${summary(events)?.finalSessionServed}, ` +
+          `${stops.length} stops (${ended.map((line) => line.endedBy).join(' ')}), ${crashes(events).length} crashes, ${limitHits(events).length} refused by the kernel`,
+      );
+      docker('rm', '-f', name);
+    }, 240_000);
+
+    it(granted ? 'says at start that stops close stdin' : 'says once at start that the stdin close is unavailable, and why', () => {
+      const said = jsonLines(stderr).filter((line) => String(line.msg).includes('stdin close'));
+      if (granted) {
+        expect(jsonLines(stderr).some((line) => String(line.msg).startsWith("stops close a server's stdin first"))).toBe(true);
+        expect(said).toEqual([]);
+      } else {
+        expect(said).toHaveLength(1);
+        expect(said[0]).toMatchObject({ why: expect.stringContaining('EPERM') });
+      }
+    });
+
+    it(granted ? 'stops servers by closing their stdin: each exits 0, and the app counts no crash' : 'makes no stop that crashes the app', () => {
+      const stops = stopLines(stderr).filter((line) => line.orphaned !== true);
+      const guardCrashes = crashes(events).filter(
+        (e) => e.signal === 'SIGTERM' || e.signal === 'SIGINT' || e.signal === 'SIGKILL' || e.code === 130 || e.code === 143,
+      );
+      expect(guardCrashes).toEqual([]);
+      expect(stops.filter((line) => line.cost === 'crash')).toEqual([]);
+      if (granted) {
+        expect(stops.length).toBeGreaterThan(0);
+        expect(stops.every((line) => line.method === 'close-stdin')).toBe(true);
+        const ended = jsonLines(stderr).filter((line) => line.msg === 'stopped MCP instance');
+        expect(ended.some((line) => line.endedBy === 'close-stdin')).toBe(true);
+        expect(crashes(events)).toEqual([]);
+        expect(summary(events)?.finalSessionServed).toBe(true);
+      } else {
+        expect(stops.every((line) => line.method !== 'close-stdin')).toBe(true);
+      }
     });
   });
 
