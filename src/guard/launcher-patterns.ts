@@ -1,10 +1,11 @@
-// Which command lines launch an MCP server.
+// Which processes launch an MCP server, by what they run (command-key.ts launcherIdentity).
 import { RE2JS } from 're2js';
 import { CMDLINE_LIMIT_BYTES } from '../proc/parse-cmdline.js';
 
 /**
- * The default launcher patterns, matched against the command line (argv joined by
- * spaces): npm exec (npm's title, or its argv), npx, uvx, pipx run, and any command
+ * The default launcher patterns, matched against a process's program and package word
+ * (`npm exec @pkg`, `uvx mcp-server-fetch`, `node /path/script.js`), never the rest of its
+ * argv: npm exec (npm's title, or its argv), npx, uvx, pipx run, and any program or package
  * naming an @modelcontextprotocol/ package or an mcp-server binary.
  */
 export const DEFAULT_LAUNCHER_PATTERNS: readonly string[] = [
@@ -63,7 +64,7 @@ export function compilePatterns(patterns: readonly string[]): RegExp[] {
 const MEMO_LIMIT_CHARS = 4 * 1024 * 1024;
 const memos = new WeakMap<readonly RegExp[], { results: Map<string, boolean>; chars: number }>();
 
-/** Whether a command line (only its first 4 KiB count) matches any launcher pattern. */
+/** Whether a launcher identity (only its first 4 KiB count) matches any launcher pattern. */
 export function isLauncherCommand(line: string, patterns: readonly RegExp[]): boolean {
   const bounded = line.length > CMDLINE_LIMIT_BYTES ? line.slice(0, CMDLINE_LIMIT_BYTES) : line;
   let memo = memos.get(patterns);
