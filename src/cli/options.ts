@@ -84,7 +84,8 @@ const OPTIONS: readonly OptionSpec[] = [
     key: 'match',
     parse: parsePatterns,
     repeatable: true,
-    description: "launcher pattern, matched against a process's program and package word (`npm exec @pkg`, `uvx mcp-server-x`), not the rest of its argv; replaces the defaults (repeatable)",
+    description:
+      "launcher pattern, matched against a process's program and package word (`npm exec @pkg`, `uvx mcp-server-x`), not the rest of its argv; replaces the defaults (repeatable)",
   },
   {
     flags: '--also-match <regex>',
