@@ -225,17 +225,22 @@ function hasMatchingAncestor(proc: ProcInfo, procs: ReadonlyMap<number, ProcInfo
 /**
  * The app's own processes on the way from the main child to its launchers, whatever their
  * command lines say: each ancestor, within the app, of a matching process that leads a process
- * group of its own (an app such as MetaMCP spawns each server `detached`), that does not lead
- * one itself. A launcher's own tree is its group's (npm exec → sh → node), so it stays one
- * instance; an app named like a server (`metamcp-server`, `--config mcp-servers.json`) is
- * still the app.
+ * group of its own (an app such as MetaMCP spawns each server `detached`). A launcher's own
+ * tree is its group (npm exec → sh → node, the shell and the server matching too), so a
+ * server's helper that called setsid leaves it one instance: the walk ends at a group leader
+ * whose group holds another matching process. An app named like a server (`--config
+ * mcp-servers.json`), in the main child's group or in one of its own, is still the app.
  */
 export function findAppPath(procs: ReadonlyMap<number, ProcInfo>, patterns: readonly RegExp[]): Set<number> {
   const path = new Set<number>();
+  const matchingInGroup = new Map<number, number>();
+  for (const proc of procs.values())
+    if (!isZombie(proc) && isMatching(proc, patterns)) matchingInGroup.set(proc.pgid, (matchingInGroup.get(proc.pgid) ?? 0) + 1);
   for (const proc of procs.values()) {
     if (proc.pgid !== proc.pid || isZombie(proc) || !isMatching(proc, patterns)) continue;
     for (let parent = procs.get(proc.ppid); parent && !path.has(parent.pid); parent = procs.get(parent.ppid)) {
-      if (parent.pgid === parent.pid) break;
+      const leadsLauncherGroup = parent.pgid === parent.pid && (matchingInGroup.get(parent.pid) ?? 0) > (isMatching(parent, patterns) ? 1 : 0);
+      if (leadsLauncherGroup) break;
       path.add(parent.pid);
     }
   }

@@ -6,7 +6,7 @@ import { CMDLINE_LIMIT_BYTES } from '../proc/parse-cmdline.js';
  * The default launcher patterns, matched against a process's program and package word
  * (`npm exec @pkg`, `uvx mcp-server-fetch`, `node /path/script.js`), never the rest of its
  * argv: npm exec (npm's title, or its argv), npx, uvx, pipx run, and any program or package
- * naming an @modelcontextprotocol/ package or an mcp-server binary.
+ * naming an @modelcontextprotocol/ package or an mcp-server binary (the word, not `metamcp-server`).
  */
 export const DEFAULT_LAUNCHER_PATTERNS: readonly string[] = [
   '(^|[\\s/])npm(-cli\\.js)? exec(\\s|$)',
@@ -14,7 +14,9 @@ export const DEFAULT_LAUNCHER_PATTERNS: readonly string[] = [
   '(^|[\\s/])uvx(\\s|$)',
   '(^|[\\s/])pipx run(\\s|$)',
   '@modelcontextprotocol/',
-  'mcp-server',
+  // As a word of its own (mcp-server-fetch, @acme/mcp-server-x, github-mcp-server), not inside
+  // another (an app named metamcp-server).
+  '(^|[\\s/@_.-])mcp-server',
 ];
 
 /**

@@ -6,7 +6,7 @@
 // copy of the launcher's fd 0 (pidfd_getfd) and shutdown(SHUT_RD) on the copy end the stream
 // for every holder: the server reads EOF. Nothing is read or written, no port is opened, and
 // the copy is closed in the same call.
-import { readdirSync, readlinkSync } from 'node:fs';
+import { type Dir, opendirSync, readlinkSync } from 'node:fs';
 import type { Pidfds } from '../sys/libc.js';
 import { readStat } from './read-proc.js';
 import type { ProcAccess } from './signal-proc.js';
@@ -65,8 +65,9 @@ function isSocketLink(link: string | undefined): link is string {
 }
 
 /**
- * How a close ended: `closed` (the shutdown was made); `not-a-socket` (fd 0 is a pipe, a file,
- * a terminal or none: a shutdown would end nothing); `shared` (a process on the way from the
+ * How a close ended: `closed` (the shutdown was made); `not-a-socket` (fd 0 is not a unix
+ * socket: a pipe, a file, a terminal, a TCP socket, or none; a shutdown would end nothing, or
+ * is not the guard's to make); `shared` (a process on the way from the
  * init to the launcher holds the same socket, so it is the app's own input, or there were too
  * many fds to tell); `refused` (the kernel refused the copy: no ptrace access, or seccomp);
  * `gone` (the launcher is not the recorded process any more).
@@ -76,7 +77,7 @@ export type StdinCloseAnswer = 'closed' | 'not-a-socket' | 'shared' | 'refused' 
 /** Most fds of one ancestor read to tell whether it holds the socket; beyond, the socket counts as shared. */
 const MAX_FDS_READ = 4096;
 /** Most ancestors walked from the launcher up to the init. */
-const MAX_ANCESTORS = 64;
+const MAX_ANCESTORS = 32;
 
 /**
  * Shuts down the read side of the launcher's stdin socket, once: never when the socket is also
@@ -103,8 +104,14 @@ export function closeStdinOf(launcher: ProcRef, access: ProcAccess): { answer: S
       return { answer: 'refused', errno: copy.errno };
     }
     try {
-      // fd 0 could have been replaced since the link was read: shut down only the socket checked.
-      if (linkOfOwnFd(copy.fd, procRoot) !== link) return { answer: 'not-a-socket' };
+      // fd 0 could have been replaced since the link was read: shut down only the socket checked,
+      // and only a unix socket (Node's stdio pipes are socketpairs). The copy may be the last
+      // reference to what it holds: the close of a TCP socket with SO_LINGER set would block PID 1
+      // until the peer drains it, so that is turned off first.
+      if (linkOfOwnFd(copy.fd, procRoot) !== link || !pidfds.isUnixSocket(copy.fd)) {
+        pidfds.disarmLinger(copy.fd);
+        return { answer: 'not-a-socket' };
+      }
       const errno = pidfds.shutdownRead(copy.fd);
       if (errno === 0) return { answer: 'closed' };
       return errno === ERRNO.ENOTSOCK ? { answer: 'not-a-socket' } : { answer: 'refused', errno };
@@ -147,20 +154,25 @@ function isHeldByAncestors(pid: number, link: string, procRoot: string): boolean
 }
 
 function holdsLink(pid: number, link: string, procRoot: string): boolean {
-  let fds: string[];
+  let dir: Dir;
   try {
-    fds = readdirSync(`${procRoot}/${pid}/fd`);
+    dir = opendirSync(`${procRoot}/${pid}/fd`);
   } catch {
     // Gone, or not ours to read: nothing of it can be told, so it may hold the socket.
     return readStat(pid, procRoot) !== undefined;
   }
-  if (fds.length > MAX_FDS_READ) return true;
-  for (const fd of fds) {
-    try {
-      if (readlinkSync(`${procRoot}/${pid}/fd/${fd}`) === link) return true;
-    } catch {
-      // closed meanwhile
+  try {
+    // Entry by entry: a process with a million fds is not listed whole on PID 1's loop.
+    for (let read = 0, entry = dir.readSync(); entry !== null; entry = dir.readSync()) {
+      if (++read > MAX_FDS_READ) return true;
+      try {
+        if (readlinkSync(`${procRoot}/${pid}/fd/${entry.name}`) === link) return true;
+      } catch {
+        // closed meanwhile
+      }
     }
+    return false;
+  } finally {
+    dir.closeSync();
   }
-  return false;
 }

@@ -15,6 +15,10 @@ const SYS_PIDFD_OPEN = 434;
 // Linux 5.6 and later.
 const SYS_PIDFD_GETFD = 438;
 const SHUT_RD = 0;
+const SOL_SOCKET = 1;
+const SO_LINGER = 13;
+const SO_DOMAIN = 39;
+const AF_UNIX = 1;
 const PR_SET_CHILD_SUBREAPER = 36;
 const PR_SET_PDEATHSIG = 1;
 // sysconf names, the same in glibc and musl.
@@ -38,6 +42,10 @@ export type Pidfds = {
   copyFd(fd: number, targetFd: number): { fd: number } | { errno: number };
   /** shutdown(fd, SHUT_RD): 0, or the errno (ENOTSOCK for a pipe or a file). */
   shutdownRead(fd: number): number;
+  /** getsockopt(SO_DOMAIN) is AF_UNIX: a socket whose release never waits (no linger, no peer to drain to). */
+  isUnixSocket(fd: number): boolean;
+  /** setsockopt(SO_LINGER, off): a close of this socket returns at once, whatever its owner set. */
+  disarmLinger(fd: number): void;
   close(fd: number): void;
 };
 
@@ -122,6 +130,8 @@ function bindPidfds(koffi: typeof Koffi, lib: Koffi.LibraryHandle): Pidfds | und
     return fd >= 0 ? { fd } : { errno: koffi.errno() };
   };
   const shutdown = lib.func('int shutdown(int fd, int how)');
+  const getsockopt = lib.func('int getsockopt(int fd, int level, int name, _Out_ uint8_t *value, _Inout_ uint32_t *length)');
+  const setsockopt = lib.func('int setsockopt(int fd, int level, int name, uint8_t *value, uint32_t length)');
   const probe = open(process.pid);
   // ENOSYS before Linux 5.3; EPERM or others under a seccomp filter: fall back alike.
   if ('errno' in probe) return undefined;
@@ -134,6 +144,13 @@ function bindPidfds(koffi: typeof Koffi, lib: Koffi.LibraryHandle): Pidfds | und
       return copy >= 0 ? { fd: copy } : { errno: koffi.errno() };
     },
     shutdownRead: (fd) => ((shutdown(fd, SHUT_RD) as number) === 0 ? 0 : koffi.errno()),
+    isUnixSocket: (fd) => {
+      const value = Buffer.alloc(4);
+      const length = [4];
+      return (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, value, length) as number) === 0 && value.readInt32LE(0) === AF_UNIX;
+    },
+    // struct linger { int l_onoff; int l_linger; }, both 0.
+    disarmLinger: (fd) => void setsockopt(fd, SOL_SOCKET, SO_LINGER, Buffer.alloc(8), 8),
     close: (fd) => void close(fd),
   };
 }

@@ -52,13 +52,13 @@ describe('findInstances', () => {
   });
 
   it('never takes an app named like a server for a launcher when its servers lead groups of their own, even once seen as one', () => {
-    // `npx -y @acme/metamcp-server` run as the app: its node matches `mcp-server` by its script.
+    // `npx -y @acme/mcp-server-hub` run as the app: its node matches `mcp-server` by its script.
     const app = makeProc(50, {
       ppid: MAIN_PID,
       pgid: MAIN_PID,
       sid: MAIN_PID,
       comm: 'node',
-      argv: ['node', '/root/.npm/_npx/x/node_modules/.bin/metamcp-server'],
+      argv: ['node', '/root/.npm/_npx/x/node_modules/.bin/mcp-server-hub'],
     });
     const alone = findOnce([app]);
     // Before it started any server, it looked like one.
@@ -66,6 +66,13 @@ describe('findInstances', () => {
     const { instances } = findOnce([app, ...makeNpmTree(100, { parent: 50 })], alone.known);
     expect(instances.map((i) => i.launcher.pid)).toEqual([100]);
     expect(instances[0]!.members.map((m) => m.pid)).toEqual([100, 101, 102]);
+  });
+
+  it('never takes an app named like a server for a launcher when it runs in a process group of its own, as a process manager starts it', () => {
+    const app = makeProc(50, { ppid: MAIN_PID, pgid: 50, sid: 50, comm: 'node', argv: ['node', '/srv/mcp-server-hub/index.js'] });
+    const { instances } = findOnce([app, ...makeNpmTree(100, { parent: 50 }), ...makeNpmTree(200, { parent: 50 })]);
+    expect(instances.map((i) => i.launcher.pid).sort()).toEqual([100, 200]);
+    expect(instances.flatMap((i) => i.members.map((m) => m.pid))).not.toContain(50);
   });
 
   it("keeps a server's helper that leads a group of its own (setsid) in its launcher's instance", () => {

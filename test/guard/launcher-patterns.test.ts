@@ -25,6 +25,10 @@ describe('launcher patterns', () => {
     expect(isLauncherCommand('npm exec @modelcontextprotocol/server-everything', patterns)).toBe(true);
     expect(isLauncherCommand('uvx mcp-server-fetch', patterns)).toBe(true);
     expect(isLauncherCommand('node /app/dist/index.js', patterns)).toBe(false);
+    // mcp-server as a word of its own, not inside an app's name.
+    expect(isLauncherCommand('node /usr/local/bin/github-mcp-server', patterns)).toBe(true);
+    expect(isLauncherCommand('npm exec @acme/mcp-server-stripe', patterns)).toBe(true);
+    expect(isLauncherCommand('node /app/metamcp-server.js', patterns)).toBe(false);
   });
 
   it('looks at the first 4 KiB of a command line only', () => {

@@ -2,6 +2,7 @@
 // stdio pipes, which Node makes socketpairs), a pipe from a shell, a socket the parent shares.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stopInstance } from '../../src/guard/loop/stop-instance.js';
 import { closeStdinOf, hasSocketStdin, probeStdinClose } from '../../src/proc/close-stdin.js';
@@ -105,6 +106,25 @@ describe('closing the stdin of a server', () => {
     });
     expect(result).toMatchObject({ endedBy: 'survived', close: { answer: 'not-a-socket' } });
     expect(isAlive(server)).toBe(true);
+  });
+
+  it('never shuts down a stdin that is a TCP socket: only a unix socket is a stdio pipe', async () => {
+    const server = createServer((peer) => peer.on('error', () => {}));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
+      await once(socket, 'connect');
+      const child = spawn('node', ['-e', SERVER('process.exit(0);')], { detached: true, stdio: [socket, 'pipe', 'ignore'] });
+      groups.push(child.pid!);
+      socket.destroy();
+      await once(child.stdout!, 'data');
+      const ref = refOfSpawned(child)!;
+      expect(hasSocketStdin(ref.pid, '/proc')).toBe(true);
+      expect(closeStdinOf(ref, TEST_ACCESS)).toEqual({ answer: 'not-a-socket' });
+      expect(isAlive(ref)).toBe(true);
+    } finally {
+      server.close();
+    }
   });
 
   it("never shuts down a socket that the launcher's parent holds too: the app's own input", async () => {
