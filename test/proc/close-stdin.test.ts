@@ -72,7 +72,7 @@ describe('closing the stdin of a server', () => {
     const survived = await stopInstance(makeInstance(left.members, { pgid: left.ref.pid }), {
       method: 'close-stdin',
       terminateIfIgnored: false,
-      graceMs: 500,
+      graceMs: 2000,
       pollMs: 20,
       access: TEST_ACCESS,
     });
@@ -100,7 +100,7 @@ describe('closing the stdin of a server', () => {
     const result = await stopInstance(makeInstance([{ ...server, argv: ['node'] }], { pgid: child.pid! }), {
       method: 'close-stdin',
       terminateIfIgnored: false,
-      graceMs: 500,
+      graceMs: 2000,
       pollMs: 20,
       access: TEST_ACCESS,
     });
@@ -156,7 +156,7 @@ describe('closing the stdin of a server', () => {
   it('ends a stop of a tree that ignores EOF and traps TERM by its deadline, and holds up no other stop', async () => {
     const hostile = await startLauncher(SERVER('', "process.on('SIGTERM', () => {});"));
     const plain = await startLauncher(SERVER('process.exit(0);'));
-    const graceMs = 1000;
+    const graceMs = 2000;
     const started = Date.now();
     const [slow, quick] = await Promise.all([
       stopInstance(makeInstance(hostile.members, { pgid: hostile.ref.pid }), { method: 'close-stdin', graceMs, pollMs: 20, access: TEST_ACCESS }),
