@@ -197,7 +197,7 @@ const OPTIONS: readonly OptionSpec[] = [
     key: 'showCommandLines',
     parse: parseBoolean,
     description:
-      'publish MCP command lines in full in the log, /metrics and /status, secrets and all (by default values of secret-looking options, NAME=value words, URL passwords and token-like words are masked)',
+      'publish whole command lines in the log, /metrics and /status, with values that look like secrets masked, which cannot catch every form: by default only a program and its package or script word are published, and a short hash of the rest',
   },
   { flags: '--dry-run', key: 'dryRun', parse: parseBoolean, description: 'log what the guard would stop, and stop nothing' },
   { flags: '--guard-off', key: 'guardOff', parse: parseBoolean, description: 'run as a plain init: no MCP guard at all' },

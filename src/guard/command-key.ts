@@ -16,7 +16,9 @@ const NPM_EXEC_NOISE = new Set(['-y', '--yes', '-q', '--quiet', '--no']);
  * @pkg args` and that title all become `npm exec @pkg args`.
  */
 export function commandKey(argv: readonly string[]): string {
-  let words = dropEnvPrefix(argv.length === 1 ? argv[0]!.split(/\s+/).filter(Boolean) : [...argv]);
+  // Every argument split at whitespace: npm's title is one string, and a process may give its
+  // argv[0] spaces of its own (`npx -y @pkg` as one word), which must not make a path of it.
+  let words = dropEnvPrefix(argv.join(' ').split(/\s+/).filter(Boolean));
   if (words.length > 1 && NODE_NAMES.has(basename(words[0]!)) && basename(words[1]!) in NPM_SCRIPTS) {
     words = words.slice(1);
   }

@@ -35,7 +35,7 @@ export type GuardSettings = {
   maxStarting: number;
   /** Stop by signals only: never close a server's stdin (--signals-only). */
   signalsOnly: boolean;
-  /** Publish command lines in full, secrets and all (--show-command-lines). */
+  /** Publish whole command lines, masked (--show-command-lines), not only their program and package. */
   showCommandLines: boolean;
   /** Most stops of one key the app may count as a crash (--crash-budget); undefined: by what the app looks like. */
   crashBudget?: number | undefined;

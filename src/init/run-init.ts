@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { ProcSource } from '../proc/proc-source.js';
+import { publishedCommand } from '../proc/published-command.js';
 import { redactArgv } from '../proc/redact-command-line.js';
 import type { Libc } from '../sys/libc.js';
 import { type ChildExit, exitCodeForSpawnError, exitCodeOf, remapExitCode } from './exit-code.js';
@@ -24,7 +25,7 @@ export type InitConfig = {
   /** Forward signals to the child's process group rather than the child alone. */
   group: boolean;
   reapIntervalMs: number;
-  /** Log the main child's command line in full, not with its secret-looking values masked (--show-command-lines). */
+  /** Log the main child's whole command line, masked (--show-command-lines), not only its program and script. */
   showCommandLines?: boolean;
   /** Exit statuses of the main child that the init exits 0 for (--remap-exit). */
   remapExitCodes?: readonly number[];
@@ -93,7 +94,8 @@ export async function runInit(
   const main = child;
   stats.mainChild = { pid: main.pid, running: true };
   void main.exited.then((exit) => (stats.mainChild = { pid: main.pid, running: false, exitCode: exitCodeOf(exit) }));
-  const command = config.showCommandLines ? config.command : redactArgv(config.command);
+  // Its program and script only, unless the operator asks for the whole line (masked).
+  const command = config.showCommandLines ? redactArgv(config.command) : publishedCommand(config.command);
   log.info({ childPid: main.pid, command, initPid, subreaper, initTasks: countOwnTasks() }, 'started main child');
 
   const guard = startGuard?.(main.pid);

@@ -94,9 +94,9 @@ describe.runIf(rootTestsEnabled())('the guard, as PID 1 in a real pids cgroup', 
     expect(stops(run)).toHaveLength(8);
     for (const line of stops(run)) {
       expect(line).toMatchObject({ reason: 'duplicate', starting: false, busy: false, busyOfKey: 0, startingOfKey: 0 });
-      // The launcher asked to exit 0 first (the simulated npx is Node); else SIGINT, until the
-      // key is known not to end cleanly on it.
-      expect(['exit', 'interrupt', 'terminate']).toContain(line.method);
+      // Its stdin closed first (the simulated npx has a socket for stdin, as MetaMCP gives it);
+      // else SIGINT, until the key is known not to end cleanly on it.
+      expect(['close-stdin', 'interrupt', 'terminate']).toContain(line.method);
       expect(line.idleMs as number).toBeGreaterThanOrEqual(2000);
     }
     const launches = sim.report().filter((e) => e.event === 'launch');

@@ -10,7 +10,7 @@ import { waitFor } from '../helpers/wait-for.js';
 const SECRETS = ['sk_live_4eC39HqLyjWDarjtT1zdp7dc', 'ghp_16C7e42F292c6912E7710c838347Ae178B4a', 'Pa55w0rd'];
 const COMMAND_LINES = [
   `npx -y @acme/mcp-server-stripe --api-key=${SECRETS[0]}`,
-  `sh -c GITHUB_PERSONAL_ACCESS_TOKEN=${SECRETS[1]} npx -y @modelcontextprotocol/server-github`,
+  `env GITHUB_PERSONAL_ACCESS_TOKEN=${SECRETS[1]} npx -y @modelcontextprotocol/server-github`,
   `npx -y @x/mcp-server-postgres postgresql://admin:${SECRETS[2]}@db.internal/app`,
   // A server named to take over the terminal of whoever runs `status`: title, clear, fake health, clipboard.
   'npx -y \u001b]0;OWNED\u0007\u001b[2J\u001b[H\u001b[32mhealth: ok\u001b[0m\u001b]52;c;b3duZWQ=\u0007',
@@ -36,7 +36,7 @@ async function startWithSecrets(initArgs: string[]) {
 }
 
 describe.runIf(rootTestsEnabled())('command lines the init publishes, as PID 1', () => {
-  it('masks their secrets in the log, /metrics, /status and the status table, and prints no control character', async () => {
+  it('publishes their program and package only in the log, /metrics, /status and the status table, and prints no control character', async () => {
     const { run, address } = await startWithSecrets([]);
     const published = {
       log: run.stderr(),
@@ -45,18 +45,25 @@ describe.runIf(rootTestsEnabled())('command lines the init publishes, as PID 1',
       table: status(address).stdout,
     };
     for (const [where, text] of Object.entries(published)) for (const secret of SECRETS) expect(text.includes(secret), `${secret} in ${where}`).toBe(false);
-    expect(published.metrics).toContain('--api-key=***');
-    expect(published.table).toContain('--api-key=***');
-    // The table shows the escape sequences as text: no ESC, no BEL reaches the terminal.
+    expect(published.metrics).toMatch(/npm exec @acme\/mcp-server-stripe #[0-9a-f]{6}/);
+    expect(published.table).toMatch(/npm exec @acme\/mcp-server-stripe #[0-9a-f]{6}/);
+    expect(published.metrics).not.toContain('--api-key');
+    // No ESC, no BEL reaches the terminal; a package word that is no name is not shown at all.
     for (const control of ['\u001b', '\u0007', '\u009b']) expect(published.table.includes(control)).toBe(false);
-    expect(published.table).toContain('\\x1b]0;OWNED\\x07');
+    expect(published.table).not.toContain('OWNED');
     await run.signal('SIGTERM');
     expect((await run.exited).code).toBe(0);
   });
 
-  it('publishes them in full only when told to (--show-command-lines)', async () => {
+  it('publishes them whole, masked, when told to (--show-command-lines), the escape sequences as text', async () => {
     const { run, address } = await startWithSecrets(['--show-command-lines']);
-    expect((await httpGet(address, '/metrics')).body).toContain(SECRETS[0]);
+    const metrics = (await httpGet(address, '/metrics')).body;
+    const table = status(address).stdout;
+    expect(metrics).toContain('--api-key=***');
+    expect(table).toContain('--api-key=***');
+    for (const secret of SECRETS) expect(metrics.includes(secret) || table.includes(secret), secret).toBe(false);
+    for (const control of ['\u001b', '\u0007', '\u009b']) expect(table.includes(control)).toBe(false);
+    expect(table).toContain('\\x1b]0;OWNED\\x07');
     await run.signal('SIGTERM');
     expect((await run.exited).code).toBe(0);
   });

@@ -28,7 +28,7 @@ export type GuardLoopOptions = {
   log: Logger;
   /** Where the loop tells what it sees and does, after every scan. */
   stats: GuardStats;
-  /** Publish command lines as they are (--show-command-lines), not with their secrets masked. */
+  /** Publish whole command lines, masked (--show-command-lines), not only their program and package. */
   showCommandLines?: boolean;
   /** Most crash stops of one key (--crash-budget); undefined: 0 for an app that looks like MetaMCP, unlimited otherwise. */
   crashBudget?: number | undefined;

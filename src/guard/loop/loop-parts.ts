@@ -1,6 +1,7 @@
 // What the guard loop is made of: what it was started with, the means it reads and signals
 // through, and what it remembers between its polls and scans, the step's state among it.
 import type { CgroupFigures } from '../../cgroup/figures.js';
+import { publishedCommand } from '../../proc/published-command.js';
 import { readStat } from '../../proc/read-proc.js';
 import { redactCommandLine } from '../../proc/redact-command-line.js';
 import type { ProcAccess } from '../../proc/signal-proc.js';
@@ -75,7 +76,7 @@ export function makeGuardLoop(options: GuardLoopOptions): GuardLoop {
     closers,
     watch,
     metaMcp: new MetaMcpSpotter(procRoot, options.crashBudget),
-    publish: options.showCommandLines ? (key: string) => key : redactCommandLine,
+    publish: options.showCommandLines ? redactCommandLine : (key: string) => publishedCommand(key.split(' ')),
     state: {
       guard: INITIAL_GUARD_STATE,
       pressed: false,
