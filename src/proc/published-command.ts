@@ -24,11 +24,17 @@ function isSecretShaped(word: string): boolean {
 
 let processKey: Buffer | undefined;
 
+/** The hash key of this process, drawn at its first use. */
+function keyOfThisProcess(): Buffer {
+  processKey ??= randomBytes(16);
+  return processKey;
+}
+
 /**
  * The published name of a command line given as its words: `npm exec @acme/mcp-server-x #1f2e3d`,
  * `node dist/index.js`, `sh -c #a4b5c6`. The hash is there when words were left out.
  */
-export function publishedCommand(words: readonly string[], key: Buffer = (processKey ??= randomBytes(16))): string {
+export function publishedCommand(words: readonly string[], key: Buffer = keyOfThisProcess()): string {
   const all = words.flatMap((word) => word.split(' ')).filter((word) => word !== '');
   if (all.length === 0) return '';
   const program = basename(all[0]!);
