@@ -1,4 +1,5 @@
 // Wiring only: reads the options, makes the logger, decides where pids come from, runs the init.
+import { constants } from 'node:os';
 import { detectCgroupDirs } from '../cgroup/detect.js';
 import { newGuardStats } from '../guard/guard-stats.js';
 import { setupGuard } from '../guard/setup-guard.js';
@@ -21,7 +22,13 @@ declare const METAMCP_INIT_VERSION: string;
 export async function runMain(inbox: SignalInbox, parentPidAtStart = process.ppid): Promise<number> {
   const output = { writeOut: (text: string) => process.stdout.write(text), writeErr: (text: string) => process.stderr.write(text) };
   // `metamcp-init status` asks a running init; a program named `status` runs as `-- status`.
-  if (process.argv[2] === 'status') return (await import('./run-status.js')).runStatus(process.argv.slice(3), process.env, output);
+  if (process.argv[2] === 'status') {
+    // Interrupted, it ends at once as a shell command does (the inbox holds every signal).
+    inbox.deliverTo((signal) => {
+      if (signal === 'SIGINT' || signal === 'SIGTERM' || signal === 'SIGHUP') process.exit(128 + constants.signals[signal]);
+    });
+    return (await import('./run-status.js')).runStatus(process.argv.slice(3), process.env, output);
+  }
   const parsed = parseArgs(process.argv.slice(2), process.env, output, METAMCP_INIT_VERSION);
   if (parsed.kind === 'exit') return parsed.exitCode;
   const { config } = parsed;

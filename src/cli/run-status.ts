@@ -2,6 +2,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { fetchReport } from '../report/fetch-report.js';
 import type { ListenAddress } from '../report/listen-address.js';
+import { printable, printableJson } from '../report/printable.js';
 import { formatStatus } from '../report/status-table.js';
 import type { Output } from './options.js';
 import { parseListen, parsePositiveDurationMs } from './parse-values.js';
@@ -47,15 +48,16 @@ export async function runStatus(argv: readonly string[], env: NodeJS.ProcessEnv,
   }
   const fetched = await fetchReport(address, options.timeout);
   if (!fetched.ok) {
-    output.writeErr(`metamcp-init status: ${fetched.error}\n`);
+    // What went wrong may quote what the endpoint said: it reaches the terminal as text only.
+    output.writeErr(`metamcp-init status: ${printable(fetched.error)}\n`);
     return 1;
   }
   let text: string;
   try {
-    text = options.json ? `${JSON.stringify(fetched.report, null, 2)}\n` : formatStatus(fetched.report);
+    text = options.json ? `${printableJson(JSON.stringify(fetched.report, null, 2))}\n` : formatStatus(fetched.report);
   } catch (error) {
     // A report of the right shape with figures that make no sense: one line, not a stack.
-    output.writeErr(`metamcp-init status: cannot print the report: ${(error as Error).message}\n`);
+    output.writeErr(`metamcp-init status: cannot print the report: ${printable((error as Error).message)}\n`);
     return 1;
   }
   output.writeOut(text);

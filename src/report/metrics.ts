@@ -117,7 +117,9 @@ function groupByKeyLabel(instances: readonly InstanceView[]): Map<string, Instan
   const byKey = new Map<string, InstanceView[]>();
   for (const view of instances) {
     const key = view.key.length > MAX_KEY_LABEL_CHARS ? `${view.key.slice(0, MAX_KEY_LABEL_CHARS - 1)}…` : view.key;
-    byKey.set(key, [...(byKey.get(key) ?? []), view]);
+    const views = byKey.get(key);
+    if (views) views.push(view);
+    else byKey.set(key, [view]);
   }
   const ranked = [...byKey].sort((a, b) => b[1].length - a[1].length || (a[0] < b[0] ? -1 : 1));
   const labelled = new Map(ranked.slice(0, MAX_KEY_LABELS));

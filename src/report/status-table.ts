@@ -58,10 +58,10 @@ export function formatStatus(report: InitReport): string {
       return [
         `${views.length}/${guard.maxPerCommand ?? '-'}`,
         statesOf(views),
-        settled.length === 0 ? '-' : duration(Math.max(...settled.map((v) => v.idleMs))),
+        settled.length === 0 ? '-' : duration(maxOf(settled, (v) => v.idleMs)),
         String(views.reduce((total, v) => total + v.tasks, 0)),
         bytes(views.reduce((total, v) => total + v.rssBytes, 0)),
-        duration(Math.max(...views.map((v) => v.ageMs))),
+        duration(maxOf(views, (v) => v.ageMs)),
         cut(key),
       ];
     });
@@ -126,13 +126,17 @@ function marks(limit: LimitReport | undefined, show: (value: number) => string):
 
 function groupByKey(instances: readonly InstanceView[]): Map<string, InstanceView[]> {
   const byKey = new Map<string, InstanceView[]>();
-  for (const view of instances) byKey.set(view.key, [...(byKey.get(view.key) ?? []), view]);
+  for (const view of instances) {
+    const views = byKey.get(view.key);
+    if (views) views.push(view);
+    else byKey.set(view.key, [view]);
+  }
   return byKey;
 }
 
 /** Left-aligned columns, two spaces apart. */
 function table(rows: readonly string[][]): string[] {
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  const widths = rows[0]!.map((_, column) => maxOf(rows, (row) => row[column]!.length));
   return rows.map((row) =>
     row
       .map((cell, column) => cell.padEnd(widths[column]!))
@@ -166,4 +170,11 @@ export function bytes(value: number): string {
     unit += 1;
   }
   return unit === 0 ? `${amount} B` : `${amount.toFixed(1)} ${units[unit]}`;
+}
+
+/** The largest of the figures, by a loop: a spread of hundreds of thousands of arguments overflows the stack. */
+function maxOf<T>(items: readonly T[], figure: (item: T) => number): number {
+  let max = Number.NEGATIVE_INFINITY;
+  for (const item of items) max = Math.max(max, figure(item));
+  return max;
 }

@@ -91,4 +91,14 @@ describe('duration and bytes', () => {
     [1536, '1.5 KiB'],
     [48.1 * 2 ** 20, '48.1 MiB'],
   ])('bytes(%d) is %s', (value, text) => expect(bytes(value)).toBe(text));
+
+  it('prints 50,000 instances of one key as one row, in time linear in them', () => {
+    const views = Array.from({ length: 50_000 }, (_, n) => view('npm exec @acme/mcp-server-x', { launcherPid: 1000 + n, idleMs: n }));
+    const text = formatStatus(
+      reportOf((_init, guard) => {
+        guard.instances = views;
+      }),
+    );
+    expect(text).toMatch(/50000\/8 .*npm exec @acme\/mcp-server-x/);
+  });
 });
