@@ -1,4 +1,5 @@
 // The identity of an MCP server's command line, shared by its duplicates.
+import { basename, programWordCount } from '../proc/program-words.js';
 
 const NODE_NAMES = new Set(['node', 'nodejs']);
 const NPM_SCRIPTS: Record<string, string[]> = {
@@ -32,9 +33,6 @@ export function commandKey(argv: readonly string[]): string {
   return words.join(' ');
 }
 
-// Programs whose first argument names what they run: the package word follows both words.
-const TWO_WORD_PROGRAMS = new Set(['npm exec', 'pipx run']);
-
 /**
  * What a process runs, as the launcher patterns see it: its program and its package word,
  * the first word after the program that is not an option (`npm exec @acme/server-x`, `uvx
@@ -43,7 +41,7 @@ const TWO_WORD_PROGRAMS = new Set(['npm exec', 'pipx run']);
  */
 export function launcherIdentity(argv: readonly string[]): string {
   const words = commandKey(argv).split(' ').filter(Boolean);
-  const programWords = TWO_WORD_PROGRAMS.has(words.slice(0, 2).join(' ')) ? 2 : 1;
+  const programWords = programWordCount(words);
   const packageWord = words.slice(programWords).find((word) => !word.startsWith('-'));
   return [...words.slice(0, programWords), ...(packageWord === undefined ? [] : [packageWord])].join(' ');
 }
@@ -56,8 +54,4 @@ function dropEnvPrefix(words: string[]): string[] {
   let next = 1;
   while (next < words.length && (words[next]!.startsWith('-') || words[next]!.includes('='))) next += 1;
   return words.slice(next);
-}
-
-function basename(path: string): string {
-  return path.slice(path.lastIndexOf('/') + 1);
 }

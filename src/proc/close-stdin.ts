@@ -9,7 +9,7 @@
 import { type Dir, opendirSync, readlinkSync } from 'node:fs';
 import type { Pidfds } from '../sys/libc.js';
 import { readStat } from './read-proc.js';
-import type { ProcAccess } from './signal-proc.js';
+import { isStillRunning, type ProcAccess } from './signal-proc.js';
 import type { ProcRef } from './snapshot.js';
 
 /** Whether this init may copy another process's fd at all, as its start-up probe found. */
@@ -48,11 +48,7 @@ export function probeStdinClose(pidfds: Pidfds | undefined): StdinCloseGrant {
 
 /** What the fd 0 link of a process says, `socket:[INODE]` or another kind, or undefined when it has none (or is gone). */
 export function stdinLinkOf(pid: number, procRoot: string): string | undefined {
-  try {
-    return readlinkSync(`${procRoot}/${pid}/fd/0`);
-  } catch {
-    return undefined;
-  }
+  return readLink(`${procRoot}/${pid}/fd/0`);
 }
 
 /** Whether the process reads its stdin from a socket: the only kind a shutdown ends for every holder. */
@@ -89,14 +85,14 @@ export function closeStdinOf(launcher: ProcRef, access: ProcAccess): { answer: S
   if (source.kind !== 'own' || !pidfds) return { answer: 'refused' };
   const procRoot = source.root;
   const link = stdinLinkOf(launcher.pid, procRoot);
-  if (!isSameProcess(launcher, procRoot)) return { answer: 'gone' };
+  if (!isStillRunning(launcher, source)) return { answer: 'gone' };
   if (!isSocketLink(link)) return { answer: 'not-a-socket' };
   if (isHeldByAncestors(launcher.pid, link, procRoot)) return { answer: 'shared' };
   const opened = pidfds.open(launcher.pid);
   if ('errno' in opened) return opened.errno === ERRNO.ESRCH ? { answer: 'gone' } : { answer: 'refused', errno: opened.errno };
   try {
     // The pidfd holds the process it was opened on: checked once more, a reused pid is never reached.
-    if (!isSameProcess(launcher, procRoot)) return { answer: 'gone' };
+    if (!isStillRunning(launcher, source)) return { answer: 'gone' };
     const copy = pidfds.copyFd(opened.fd, 0);
     if ('errno' in copy) {
       if (copy.errno === ERRNO.ESRCH) return { answer: 'gone' };
@@ -123,15 +119,15 @@ export function closeStdinOf(launcher: ProcRef, access: ProcAccess): { answer: S
   }
 }
 
-function isSameProcess(ref: ProcRef, procRoot: string): boolean {
-  const now = readStat(ref.pid, procRoot);
-  return now !== undefined && now.startTicks === ref.startTicks && now.state !== 'Z';
+function linkOfOwnFd(fd: number, procRoot: string): string | undefined {
+  return readLink(`${procRoot}/${process.pid}/fd/${fd}`);
 }
 
-function linkOfOwnFd(fd: number, procRoot: string): string | undefined {
+function readLink(path: string): string | undefined {
   try {
-    return readlinkSync(`${procRoot}/${process.pid}/fd/${fd}`);
+    return readlinkSync(path);
   } catch {
+    // Closed meanwhile, or the process is gone.
     return undefined;
   }
 }
@@ -165,11 +161,7 @@ function holdsLink(pid: number, link: string, procRoot: string): boolean {
     // Entry by entry: a process with a million fds is not listed whole on PID 1's loop.
     for (let read = 0, entry = dir.readSync(); entry !== null; entry = dir.readSync()) {
       if (++read > MAX_FDS_READ) return true;
-      try {
-        if (readlinkSync(`${procRoot}/${pid}/fd/${entry.name}`) === link) return true;
-      } catch {
-        // closed meanwhile
-      }
+      if (readLink(`${procRoot}/${pid}/fd/${entry.name}`) === link) return true;
     }
     return false;
   } finally {

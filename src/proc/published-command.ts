@@ -6,9 +6,8 @@
 // two runs of one package with other arguments apart, and tells nothing of them: its key is
 // drawn at random when the init starts, so the hash of a guessable argument cannot be looked up.
 import { createHmac, randomBytes } from 'node:crypto';
+import { basename, programWordCount } from './program-words.js';
 
-// Programs whose first word after them names what they run.
-const TWO_WORD_PROGRAMS = new Set(['npm exec', 'pipx run', 'uv run']);
 // Shells: the word after `-c` is a script, which may hold anything.
 const SHELLS = new Set(['sh', 'bash', 'dash', 'ash', 'zsh', 'busybox']);
 // A package name (with a version), a module name or a path: nothing else is shown.
@@ -38,8 +37,7 @@ export function publishedCommand(words: readonly string[], key: Buffer = keyOfTh
   const all = words.flatMap((word) => word.split(' ')).filter((word) => word !== '');
   if (all.length === 0) return '';
   const program = basename(all[0]!);
-  const twoWord = all.length > 1 && TWO_WORD_PROGRAMS.has(`${program} ${all[1]}`);
-  const shown = twoWord ? [program, all[1]!] : [program];
+  const shown = [program, ...all.slice(1, programWordCount(all))];
   let used = shown.length;
   if (SHELLS.has(program)) {
     if (all[1] === '-c') {
@@ -66,7 +64,3 @@ function isBareFlag(word: string): boolean {
 
 // npx, npm exec, uvx and node flags that take no value: the package word may follow them.
 const BARE_FLAGS = new Set(['-y', '--yes', '-q', '--quiet', '--no', '--prefer-offline', '--no-install', '--ignore-existing', '--isolated', '--offline']);
-
-function basename(path: string): string {
-  return path.slice(path.lastIndexOf('/') + 1);
-}
