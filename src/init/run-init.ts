@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { ProcSource } from '../proc/proc-source.js';
-import { publishedCommand } from '../proc/published-command.js';
+import { publishedCommand, publishedProgramName } from '../proc/published-command.js';
 import { redactArgv } from '../proc/redact-command-line.js';
 import type { Libc } from '../sys/libc.js';
 import { type ChildExit, exitCodeForSpawnError, exitCodeOf, remapExitCode } from './exit-code.js';
@@ -86,8 +86,8 @@ export async function runInit(
   if (isSpawnFailure(child)) {
     const exitCode = exitCodeForSpawnError(child.errorCode);
     log.error(
-      { command: config.command[0], errorCode: child.errorCode, exitCode },
-      `cannot run ${config.command[0]}: ${exitCode === 127 ? 'command not found' : 'permission denied or not executable'}`,
+      { command: notRun(config.command[0]!), errorCode: child.errorCode, exitCode },
+      `cannot run ${notRun(config.command[0]!)}: ${exitCode === 127 ? 'command not found' : 'permission denied or not executable'}`,
     );
     return exitCode;
   }
@@ -157,4 +157,13 @@ function runGuarded(log: Logger, step: string, fn: () => void): void {
   } catch (error) {
     log.error({ err: error, step }, 'unexpected error; carrying on');
   }
+}
+
+/**
+ * The program that could not be run, as the message names it: as given where it is a plain
+ * name or path, else as published (`npx -y @pkg --api-key …` given as one word would name a
+ * secret).
+ */
+function notRun(program: string): string {
+  return /^[A-Za-z0-9._+/-]{1,256}$/.test(program) && publishedProgramName(program) !== '?' ? program : publishedCommand([program]);
 }

@@ -10,15 +10,26 @@ import { basename, programWordCount } from './program-words.js';
 
 // Shells: the word after `-c` is a script, which may hold anything.
 const SHELLS = new Set(['sh', 'bash', 'dash', 'ash', 'zsh', 'busybox']);
-// A package name (with a version), a module name or a path: nothing else is shown.
-const SHOWN_WORD = /^(@[A-Za-z0-9._-]+\/)?[A-Za-z0-9._+-]+(@[A-Za-z0-9.^~<>=*_-]+)?$|^\.{0,2}\/?[A-Za-z0-9._+@-]+(\/[A-Za-z0-9._+@-]+)+\/?$/;
-// Well-known credential prefixes, and runs of 20 or more letters and digits mixed with no
-// separator (a hex or base64 token): not shown even when shaped like a package or a path.
-const KNOWN_SECRET = /(^|\/)((sk|pk|rk)_(live|test)_|sk-|gh[pousr]_|github_pat_|xox[abposr]-|AKIA|AIza|glpat-|eyJ)/;
-const OPAQUE_RUN = /[A-Za-z0-9+=]{20,}/g;
+// Programs whose first word names what they run, a package or a script: the only ones whose
+// next word is shown. Any other program's first argument may be its credential or its target
+// (`mcp-server-exa <api key>`, `ssh user@host`).
+const RUNNERS = /^(npm exec|pipx run|uv run|npx|bunx|uvx|pnpx|node|nodejs|deno|bun|python[0-9.]*|pypy[0-9.]*)$/;
+// A program's name: ASCII letters, digits and `._+-`, as a binary is named.
+const PROGRAM_WORD = /^[A-Za-z0-9._+-]{1,64}$/;
+// A package name (scoped, with a semver range or a dist-tag) or a path whose segments are
+// names (a scope at a segment's start): nothing else is shown, no `user@host`, no URL.
+const SHOWN_WORD =
+  /^(@[A-Za-z0-9._-]+\/)?[A-Za-z0-9._+-]+(@([0-9^~<>=*][0-9A-Za-z.^~<>=*+-]*|[A-Za-z][A-Za-z0-9_-]*))?$|^\.{0,2}\/?@?[A-Za-z0-9._+-]+(\/@?[A-Za-z0-9._+-]+)+\/?$/;
+// Well-known credential prefixes anywhere after a separator, UUIDs, long digit runs, and runs of
+// 20 or more letters and digits mixed (a hex or base64 token, `-` and `_` included): not shown.
+const KNOWN_SECRET = /(^|[^A-Za-z0-9])((sk|pk|rk)_(live|test)_|sk-|gh[pousr]_|github_pat_|xox[abposr]-|AKIA|AIza|glpat-|eyJ|key[A-Z0-9])/;
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
+const DIGIT_RUN = /[0-9]{7,}/;
+const OPAQUE_RUN = /[A-Za-z0-9+=_-]{20,}/g;
 
 function isSecretShaped(word: string): boolean {
-  return KNOWN_SECRET.test(word) || (word.match(OPAQUE_RUN) ?? []).some((run) => /[0-9]/.test(run) && /[A-Za-z]/.test(run));
+  if (KNOWN_SECRET.test(word) || UUID.test(word) || DIGIT_RUN.test(word)) return true;
+  return (word.match(OPAQUE_RUN) ?? []).some((run) => /[0-9]/.test(run) && /[A-Za-z]/.test(run));
 }
 
 let processKey: Buffer | undefined;
@@ -34,9 +45,10 @@ function keyOfThisProcess(): Buffer {
  * `node dist/index.js`, `sh -c #a4b5c6`. The hash is there when words were left out.
  */
 export function publishedCommand(words: readonly string[], key: Buffer = keyOfThisProcess()): string {
-  const all = words.flatMap((word) => word.split(' ')).filter((word) => word !== '');
+  const all = words.flatMap((word) => word.split(/\s+/)).filter((word) => word !== '');
   if (all.length === 0) return '';
-  const program = basename(all[0]!);
+  // A process picks its own argv[0]: a name that is not shaped like a program is not shown.
+  const program = publishedProgramName(all[0]!);
   const shown = [program, ...all.slice(1, programWordCount(all))];
   let used = shown.length;
   if (SHELLS.has(program)) {
@@ -44,7 +56,8 @@ export function publishedCommand(words: readonly string[], key: Buffer = keyOfTh
       shown.push('-c');
       used = 2;
     }
-  } else {
+  } else if (RUNNERS.test(shown.join(' '))) {
+    // Any other program's arguments are its own: the first of them as secret as the rest.
     const at = all.findIndex((word, index) => index >= used && !word.startsWith('-'));
     const word = at === -1 ? undefined : all[at];
     // Only where every word before it was an option of the program's own (`-y`, `--quiet`).
@@ -55,6 +68,12 @@ export function publishedCommand(words: readonly string[], key: Buffer = keyOfTh
   }
   if (used === all.length) return shown.join(' ');
   return `${shown.join(' ')} #${createHmac('sha256', key).update(all.join('\0')).digest('hex').slice(0, 6)}`;
+}
+
+/** A program's name as published: its basename where that is shaped like one and not like a token, else `?`. */
+export function publishedProgramName(path: string): string {
+  const name = basename(path);
+  return PROGRAM_WORD.test(name) && !isSecretShaped(name) ? name : '?';
 }
 
 /** A flag with no value of its own in the word (`-y`, `--yes`), which takes none after it either, as far as can be told. */
