@@ -57,7 +57,8 @@ export function publishedCommand(words: readonly string[], key: Buffer = keyOfTh
       used = 2;
     }
   } else if (RUNNERS.test(shown.join(' '))) {
-    // Any other program's arguments are its own: the first of them as secret as the rest.
+    // Only a runner's next word names what it runs; any other program's arguments are its own,
+    // the first of them as secret as the rest.
     const at = all.findIndex((word, index) => index >= used && !word.startsWith('-'));
     const word = at === -1 ? undefined : all[at];
     // Only where every word before it was an option of the program's own (`-y`, `--quiet`).
@@ -76,9 +77,9 @@ export function publishedProgramName(path: string): string {
   return PROGRAM_WORD.test(name) && !isSecretShaped(name) ? name : '?';
 }
 
-/** A flag with no value of its own in the word (`-y`, `--yes`), which takes none after it either, as far as can be told. */
+/** A runner's flag that takes no value (`-y`, `--yes`): the package word may follow it. */
 function isBareFlag(word: string): boolean {
-  return /^--?[A-Za-z][A-Za-z0-9-]*$/.test(word) && BARE_FLAGS.has(word);
+  return BARE_FLAGS.has(word);
 }
 
 // npx, npm exec, uvx and node flags that take no value: the package word may follow them.
